@@ -1,0 +1,92 @@
+//! The error a server function returns to a page: the same field messages the JSON API
+//! returns, so a form shows them beside its fields. Built from the service error by the one
+//! mapping below.
+
+use std::collections::BTreeMap;
+
+use leptos::server_fn::{codec::JsonEncoding, error::{FromServerFnError, ServerFnErrorErr}};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    Validation,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Gone,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub kind: ErrorKind,
+    /// A sentence for the top of the form.
+    pub message: String,
+    /// Messages per form field.
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// The non-secret values the user typed, so a page rendered without JavaScript can put them
+    /// back into the form.
+    pub values: BTreeMap<String, String>,
+}
+
+impl AppError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), fields: BTreeMap::new(), values: BTreeMap::new() }
+    }
+
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.fields.get(name).map(|messages| messages.join(" "))
+    }
+
+    pub fn value(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+
+    /// Keeps what the user typed (never pass passwords here).
+    pub fn with_values<'a>(mut self, values: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        self.values.extend(values.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())));
+        self
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::new(ErrorKind::Internal, format!("The request could not be completed: {value}"))
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<tenantry::ServiceError> for AppError {
+    fn from(error: tenantry::ServiceError) -> Self {
+        use tenantry::ServiceError as E;
+        let fields_of = |f: &tenantry::FieldErrors| {
+            f.iter().map(|(k, v)| (k.to_owned(), v.to_vec())).collect::<BTreeMap<_, _>>()
+        };
+        match error {
+            E::Validation(fields) => AppError {
+                fields: fields_of(&fields),
+                ..AppError::new(ErrorKind::Validation, "Please correct the highlighted fields.")
+            },
+            E::Unauthenticated(detail) => AppError::new(ErrorKind::Unauthenticated, detail),
+            E::Forbidden(detail) => AppError::new(ErrorKind::Forbidden, detail),
+            E::NotFound => AppError::new(ErrorKind::NotFound, "Not found."),
+            E::Conflict { detail, fields } => AppError { fields: fields_of(&fields), ..AppError::new(ErrorKind::Conflict, detail) },
+            E::Gone { detail, fields } => AppError { fields: fields_of(&fields), ..AppError::new(ErrorKind::Gone, detail) },
+            E::RateLimited { retry_after_secs } => AppError::new(
+                ErrorKind::RateLimited,
+                format!("Too many attempts. Try again in {retry_after_secs} seconds."),
+            ),
+            E::Unavailable(_) => AppError::new(ErrorKind::Unavailable, "The service is temporarily unavailable. Try again shortly."),
+            E::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "internal error in a server function");
+                AppError::new(ErrorKind::Internal, "Something went wrong on our side. Please try again.")
+            }
+        }
+    }
+}

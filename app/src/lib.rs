@@ -1,0 +1,52 @@
+//! Tenantry's pages: server-rendered with Leptos, hydrated when JavaScript loads, and usable
+//! without it (every form posts to a server function and falls back to a redirect).
+
+pub mod error;
+mod pages;
+pub mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The HTML document around every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tenantry.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Title formatter=|title: String| if title.is_empty() { "Tenantry".to_owned() } else { format!("{title} · Tenantry") }/>
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view=pages::SignUp/>
+                <Route path=path!("/login") view=pages::Login/>
+                <Route path=path!("/logout") view=pages::Logout/>
+            </Routes>
+        </Router>
+    }
+}

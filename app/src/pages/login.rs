@@ -1,0 +1,24 @@
+use leptos::{form::ActionForm, prelude::*};
+use leptos_meta::Title;
+
+use super::form::{last_error, Field, FormError};
+use crate::server_fns::LogIn;
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let action = ServerAction::<LogIn>::new();
+    let error = last_error(action.value());
+    view! {
+        <Title text="Sign in"/>
+        <main class="narrow">
+            <h1>"Sign in"</h1>
+            <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                <FormError error/>
+                <Field name="email" label="E-mail" kind="email" autocomplete="username" required=true error/>
+                <Field name="password" label="Password" kind="password" autocomplete="current-password" required=true error/>
+                <button type="submit" disabled=move || action.pending().get()>"Sign in"</button>
+            </ActionForm>
+            <p>"New here? " <a href="/signup">"Create an organisation"</a></p>
+        </main>
+    }
+}

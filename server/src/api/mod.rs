@@ -1,0 +1,31 @@
+//! The JSON API under `/api`, path- and shape-compatible with the Django service it replaces.
+//! Handlers are thin: read the request into raw input, call one service method, shape the
+//! answer. Rules live in `tenantry::service`.
+
+mod auth;
+mod caller;
+mod dto;
+pub mod error;
+mod extract;
+mod meta;
+mod roles;
+mod tenants;
+mod users;
+
+use app::ssr::AppState;
+use axum::Router;
+
+pub use caller::Caller;
+
+use crate::rate_limit::RateLimits;
+
+/// Every API route, plus a JSON 404 for anything else under `/api`.
+pub fn router(limits: &RateLimits) -> Router<AppState> {
+    Router::new()
+        .merge(meta::router())
+        .merge(auth::router(limits))
+        .merge(tenants::router(limits))
+        .merge(users::router())
+        .merge(roles::router())
+        .fallback(|| async { error::ApiError::not_found() })
+}

@@ -1,0 +1,74 @@
+//! Assembles the whole HTTP application: JSON API under `/api`, Leptos pages and server
+//! functions, static files, sessions, request ids and tracing.
+
+use app::{shell, ssr::AppState, App};
+use axum::{
+    http::{header, HeaderName, HeaderValue, Request},
+    Router,
+};
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tenantry::service::Services;
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+use crate::{api, rate_limit::RateLimits, sessions::DbSessionStore};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow::Result<Router> {
+    let config = services.config().clone();
+    let store = DbSessionStore::open(services.db()).await?;
+    store.spawn_cleanup();
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("tenantry_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
+    let limits = RateLimits::new(&config.rate_limit);
+    let state = AppState { leptos_options: leptos_options.clone(), services };
+
+    let routes = generate_route_list(App);
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, || (), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Hashed file names are not used, so keep caches for a day and let them revalidate.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, |response: &axum::http::Response<_>| {
+            let is_static = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("text/css") || ct.starts_with("application/wasm") || ct.contains("javascript") || ct.starts_with("image/"));
+            is_static.then(|| HeaderValue::from_static("public, max-age=86400, stale-while-revalidate=604800"))
+        }));
+
+    let app = Router::new()
+        .nest("/api", api::router(&limits))
+        .merge(pages)
+        .layer(sessions)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                        let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CompressionLayer::new()),
+        );
+    Ok(app)
+}
+

@@ -1,0 +1,8 @@
+//! The Tenantry server: the JSON API, the Leptos pages, sessions, and the CLI around them.
+
+pub mod api;
+pub mod cli;
+pub mod http;
+pub mod rate_limit;
+pub mod sessions;
+pub mod telemetry;

@@ -1,0 +1,87 @@
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use clap::Parser;
+use tenantry::{config::Config, service::Services};
+use tenantry_server::{
+    cli::{Cli, Command},
+    http, telemetry,
+};
+
+#[tokio::main]
+async fn main() {
+    telemetry::init();
+    if let Err(error) = run(Cli::parse()).await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env().context("invalid configuration")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let services = Services::start(config).await?;
+            println!("Database {} is up to date.", services.db().backend_name());
+            Ok(())
+        }
+        Command::CreateSuperuser { email } => create_superuser(config, &email).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let mut leptos = leptos::config::get_configuration(None).context("reading the Leptos configuration")?.leptos_options;
+    let bind: SocketAddr = config.bind_addr.parse().with_context(|| format!("BIND_ADDR {:?} is not host:port", config.bind_addr))?;
+    leptos.site_addr = bind;
+    let services = Services::start(config.clone()).await?;
+    let app = http::build(services.clone(), leptos).await?;
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let local = listener.local_addr()?;
+    // Without TCP_NODELAY every streamed response waits for a delayed ACK (~40 ms).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tracing::info!(database = services.db().backend_name(), "Tenantry listening on http://{local}");
+    println!("Tenantry is running at http://{local}  (database: {})", services.db().backend_name());
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    services.db().close().await;
+    Ok(())
+}
+
+async fn create_superuser(config: Config, email: &str) -> anyhow::Result<()> {
+    let services = Services::start(config).await?;
+    let password = match std::env::var("SUPERUSER_PASSWORD").ok().filter(|p| !p.is_empty()) {
+        Some(password) => Some(password),
+        None if services.account_exists(email).await? => None,
+        None => Some(rpassword::prompt_password(format!("Password for {email}: ")).context("reading the password")?),
+    };
+    match services.create_superuser(email, password.as_deref()).await {
+        Ok((user, true)) => println!("Created superuser {} ({}).", user.email, user.id),
+        Ok((user, false)) => println!("Promoted existing account {} ({}) to superuser.", user.email, user.id),
+        Err(tenantry::ServiceError::Validation(fields)) => {
+            let messages: Vec<String> = fields.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect();
+            anyhow::bail!("{}", messages.join("; "));
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

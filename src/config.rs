@@ -1,0 +1,218 @@
+//! Configuration from the environment (and a `.env` file), read once at start-up by every
+//! subcommand. `.env.sample` documents each variable.
+
+use std::{env, fmt, path::PathBuf, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind_addr: String,
+    pub frontend_base_url: String,
+    pub secret_key: SecretString,
+    pub production: bool,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub invitation_ttl: Duration,
+    pub password_reset_ttl: Duration,
+    pub rate_limit: RateLimitConfig,
+    pub time_zone: String,
+    pub email_provider: String,
+    /// Mark the session cookie `Secure` (on by default when the base URL is https).
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct RateLimitConfig {
+    pub disabled: bool,
+    /// Login, sign-up and reset requests allowed per client IP per minute.
+    pub per_ip_per_minute: u32,
+    /// Failed-or-not login attempts allowed per account per minute.
+    pub per_account_per_minute: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("SECRET_KEY must be set in production (TENANTRY_ENV=production); it signs every token")]
+    MissingSecretInProduction,
+    #[error("could not read or create the local secret key file {path}: {source}")]
+    SecretFile { path: PathBuf, source: std::io::Error },
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tenantry.sqlite?mode=rwc";
+
+impl Config {
+    /// Reads `.env` (if present) and the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Builds a config from any lookup; tests pass a map instead of the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let production = matches!(
+            get("TENANTRY_ENV").as_deref().map(str::to_ascii_lowercase).as_deref(),
+            Some("production" | "prod")
+        );
+        let bind_addr = get("BIND_ADDR")
+            .or_else(|| get("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let frontend_base_url = get("FRONTEND_BASE_URL")
+            .unwrap_or_else(|| format!("http://{bind_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let secret_key = match get("SECRET_KEY") {
+            Some(key) => SecretString::from(key),
+            None if production => return Err(ConfigError::MissingSecretInProduction),
+            None => local_secret(get("SECRET_KEY_FILE").map(PathBuf::from))?,
+        };
+        let secure_cookies = match get("SESSION_COOKIE_SECURE") {
+            Some(v) => parse_bool("SESSION_COOKIE_SECURE", &v)?,
+            None => frontend_base_url.starts_with("https://"),
+        };
+        Ok(Self {
+            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            bind_addr,
+            frontend_base_url,
+            secret_key,
+            production,
+            access_token_ttl: minutes(&get, "ACCESS_TOKEN_LIFETIME_MINUTES", 30)?,
+            refresh_token_ttl: minutes(&get, "REFRESH_TOKEN_LIFETIME_MINUTES", 7 * 24 * 60)?,
+            invitation_ttl: minutes(&get, "INVITATION_LIFETIME_MINUTES", 7 * 24 * 60)?,
+            password_reset_ttl: minutes(&get, "PASSWORD_RESET_LIFETIME_MINUTES", 60)?,
+            rate_limit: RateLimitConfig {
+                disabled: match get("RATE_LIMIT_DISABLED") {
+                    Some(v) => parse_bool("RATE_LIMIT_DISABLED", &v)?,
+                    None => false,
+                },
+                per_ip_per_minute: number(&get, "RATE_LIMIT_PER_IP_PER_MINUTE", 30)?,
+                per_account_per_minute: number(&get, "RATE_LIMIT_PER_ACCOUNT_PER_MINUTE", 10)?,
+            },
+            time_zone: get("TIME_ZONE").unwrap_or_else(|| "America/Jamaica".into()),
+            email_provider: get("EMAIL_PROVIDER").unwrap_or_else(|| "log".into()),
+            secure_cookies,
+        })
+    }
+
+    pub fn secret_key(&self) -> &[u8] {
+        self.secret_key.expose_secret().as_bytes()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind_addr", &self.bind_addr)
+            .field("frontend_base_url", &self.frontend_base_url)
+            .field("secret_key", &"[redacted]")
+            .field("production", &self.production)
+            .field("time_zone", &self.time_zone)
+            .field("email_provider", &self.email_provider)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides a password in a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(ConfigError::Invalid { name, reason: format!("expected 1/0 or true/false, got {other:?}") }),
+    }
+}
+
+fn number(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid { name, reason: format!("expected a whole number, got {v:?}") }),
+    }
+}
+
+fn minutes(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u32) -> Result<Duration, ConfigError> {
+    let value = number(get, name, default)?;
+    if value == 0 {
+        return Err(ConfigError::Invalid { name, reason: "must be at least 1 minute".into() });
+    }
+    Ok(Duration::from_secs(u64::from(value) * 60))
+}
+
+/// For local use without a configured key: generate one once and keep it in a file so that
+/// tokens and sessions survive restarts.
+fn local_secret(path: Option<PathBuf>) -> Result<SecretString, ConfigError> {
+    let path = path.unwrap_or_else(|| PathBuf::from(".tenantry-secret"));
+    let wrap = |source| ConfigError::SecretFile { path: path.clone(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(key) if key.trim().len() >= 32 => return Ok(SecretString::from(key.trim().to_owned())),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(wrap(e)),
+    }
+    let key = crate::auth::random_token();
+    std::fs::write(&path, &key).map_err(wrap)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(SecretString::from(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_secret_key() {
+        assert!(matches!(config(&[("TENANTRY_ENV", "production")]), Err(ConfigError::MissingSecretInProduction)));
+    }
+
+    #[test]
+    fn defaults_are_sqlite_and_jamaica() {
+        let config = config(&[("SECRET_KEY", "k".repeat(40).as_str())]).unwrap();
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.time_zone, "America/Jamaica");
+        assert_eq!(config.access_token_ttl, Duration::from_secs(30 * 60));
+        assert!(!config.is_postgres());
+    }
+
+    #[test]
+    fn bad_numbers_are_reported_by_name() {
+        let err = config(&[("SECRET_KEY", "x"), ("ACCESS_TOKEN_LIFETIME_MINUTES", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("ACCESS_TOKEN_LIFETIME_MINUTES"));
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://app:hunter2@db/x"), "postgres://app:***@db/x");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,21 @@
+//! Domain types that parse instead of validate: once you hold an `Email` it is a valid,
+//! normalised address. No I/O here.
+
+mod email;
+mod ids;
+mod names;
+mod password;
+mod role;
+mod slug;
+
+pub use email::Email;
+pub use ids::{AssignmentId, TenantId, UserId};
+pub use names::{PersonName, TenantName};
+pub use password::{NewPassword, PlainPassword};
+pub use role::Role;
+pub use slug::TenantSlug;
+
+/// DRF's message for a missing field; API clients match on it.
+pub const REQUIRED: &str = "This field is required.";
+/// DRF's message for a present but empty string.
+pub const BLANK: &str = "This field may not be blank.";

@@ -1,0 +1,134 @@
+//! The one error type the service layer returns. The HTTP mapping lives in exactly one place
+//! (`server/src/api/error.rs`); the page mapping in `app/src/error.rs`. Each variant names the
+//! status it becomes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Messages per input field, e.g. `{"admin_email": ["Enter a valid email address."]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.entry(field.to_owned()).or_default().push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&[String]> {
+        self.0.get(field).map(Vec::as_slice)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// Records the error of a parse and keeps its value, so a caller can parse every field
+    /// and report all problems at once.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+
+    /// `Ok(())` when nothing was recorded, else a validation error with every message.
+    pub fn into_result(self) -> ServiceResult<()> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::Validation(self))
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// 400: input that does not parse, with a message per field.
+    #[error("invalid input: {0:?}")]
+    Validation(FieldErrors),
+    /// 401: no credentials, or credentials that are not (or no longer) valid.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// 403: the caller is known but may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// 404: nothing the caller can see has this id.
+    #[error("not found")]
+    NotFound,
+    /// 409: the request clashes with what is stored (duplicates, last admin …).
+    #[error("conflict: {detail}")]
+    Conflict { detail: String, fields: FieldErrors },
+    /// 410: a token that was valid once but is expired, used or revoked.
+    #[error("gone: {detail}")]
+    Gone { detail: String, fields: FieldErrors },
+    /// 429: too many attempts; retry after the given number of seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    /// 503: a dependency (the database) is down.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or an unexpected failure below us; logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden(detail.into())
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::Unauthenticated(detail.into())
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(FieldErrors::single(field, message))
+    }
+
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Conflict { fields: FieldErrors::single(field, message.clone()), detail: message }
+    }
+
+    pub fn conflict_detail(detail: impl Into<String>) -> Self {
+        Self::Conflict { detail: detail.into(), fields: FieldErrors::new() }
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable("the database is not reachable".into())
+            }
+            _ => Self::Internal(anyhow::Error::new(error).context("database error")),
+        }
+    }
+}
+
+/// True when the error is a UNIQUE violation (either backend), so callers can turn it into a
+/// 409 without matching constraint names.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}

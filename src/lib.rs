@@ -1,0 +1,16 @@
+//! Tenantry core: everything that is not HTTP or HTML.
+//!
+//! Data flows one way: the server crate (JSON API, CLI) and the app crate (server functions)
+//! call [`service`], which alone decides who may do what, validates input, and talks to
+//! [`store`] (SQL) inside one transaction per call.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod service;
+pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use error::{FieldErrors, ServiceError, ServiceResult};

@@ -1,0 +1,49 @@
+use crate::{
+    domain::{Role, TenantId, UserId},
+    ServiceError, ServiceResult,
+};
+
+/// Who is asking, resolved fresh on every request from a session or an access token: the roles
+/// are read from the database each time, so a role change applies to the very next request.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub email: String,
+    /// The tenant the caller acts in; `None` for a superuser outside any tenant.
+    pub tenant_id: Option<TenantId>,
+    pub is_superuser: bool,
+    /// Roles in the current tenant.
+    pub roles: Vec<Role>,
+}
+
+impl Actor {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// The current tenant, or 403 for a caller outside any tenant.
+    pub fn tenant(&self) -> ServiceResult<TenantId> {
+        self.tenant_id.ok_or_else(|| ServiceError::forbidden("You are not acting within a tenant."))
+    }
+
+    /// The current tenant when the caller administers it (tenant ADMIN, or a superuser).
+    pub fn admin_tenant(&self) -> ServiceResult<TenantId> {
+        let tenant = self.tenant()?;
+        if self.is_superuser || self.has_role(Role::Admin) {
+            Ok(tenant)
+        } else {
+            Err(ServiceError::forbidden("You do not have permission to perform this action."))
+        }
+    }
+
+    pub(crate) fn audit<'a>(&'a self, meta: &'a RequestMeta) -> super::Audit<'a> {
+        super::Audit { meta, actor: Some((&self.user_id, &self.email)) }
+    }
+}
+
+/// Where a request came from, for the audit trail and rate limits.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}

@@ -1,0 +1,203 @@
+//! Logging in, token pairs (access + rotating refresh), logging out, and resolving the caller
+//! of a request from an access token or a browser session.
+
+use chrono::Duration as ChronoDuration;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{now, Actor, Audit, Profile, Raw, RequestMeta, Services};
+use crate::{
+    auth::{Claims, TokenKind},
+    domain::{Email, PlainPassword, TenantId, UserId},
+    store::{Member, Tx},
+    FieldErrors, ServiceError, ServiceResult,
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct LoginInput {
+    pub email: Raw,
+    pub password: Raw,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// The Django service's (simplejwt's) wording; clients show it.
+const BAD_CREDENTIALS: &str = "No active account found with the given credentials";
+const BAD_TOKEN: &str = "Token is invalid or expired";
+
+impl Services {
+    /// Checks e-mail and password and picks the tenant to act in (the oldest membership).
+    /// Unknown accounts cost the same argon2 verification as known ones.
+    #[tracing::instrument(skip_all)]
+    pub async fn authenticate(&self, input: LoginInput, meta: &RequestMeta) -> ServiceResult<Profile> {
+        let mut errors = FieldErrors::new();
+        // A malformed e-mail cannot match an account; treat it as bad credentials, not as a
+        // field error, so the answer does not depend on its shape.
+        let email = input.email.required(&mut errors, "email", |raw| {
+            if raw.trim().is_empty() { Err(crate::domain::BLANK.to_owned()) } else { Ok(Email::parse(raw).ok()) }
+        });
+        let password = input.password.required(&mut errors, "password", PlainPassword::parse);
+        errors.into_result()?;
+        let (email, password) = (email.flatten(), password.unwrap());
+
+        let account_key = email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default();
+        self.limits().account_attempt(&account_key)?;
+
+        let mut tx = self.db().read().await?;
+        let user = match &email {
+            Some(email) => tx.user_by_email(email).await?,
+            None => None,
+        };
+        drop(tx);
+        let verified = self.hasher().verify(password.expose(), user.as_ref().map(|u| u.password_hash.as_str())).await;
+        let user = match user {
+            Some(user) if verified && user.is_active => user,
+            other => {
+                if let Some(user) = other {
+                    let mut tx = self.db().write().await?;
+                    let tenant = tx.tenants_of_user(user.id).await?.first().map(|t| t.id);
+                    Audit { meta, actor: Some((&user.id, &user.email)) }
+                        .write(&mut tx, tenant, "login_failed", "user", Some(user.id.to_string()), json!({}))
+                        .await?;
+                    tx.commit().await?;
+                }
+                return Err(ServiceError::unauthenticated(BAD_CREDENTIALS));
+            }
+        };
+
+        let mut tx = self.db().write().await?;
+        let tenants = tx.tenants_of_user(user.id).await?;
+        let tenant = tenants.iter().find(|t| t.status == "active").map(|t| t.id);
+        if tenant.is_none() && !tenants.is_empty() && !user.is_superuser {
+            return Err(ServiceError::unauthenticated("Your organisation's account is suspended."));
+        }
+        let member = load_member(&mut tx, user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
+        Audit { meta, actor: Some((&user.id, &user.email)) }
+            .write(&mut tx, tenant, "login_succeeded", "user", Some(user.id.to_string()), json!({}))
+            .await?;
+        tx.commit().await?;
+        Ok(self.profile_of(member))
+    }
+
+    /// `POST /api/auth/login/`: authenticate, then issue an access/refresh pair.
+    pub async fn login(&self, input: LoginInput, meta: &RequestMeta) -> ServiceResult<(TokenPair, Profile)> {
+        let profile = self.authenticate(input, meta).await?;
+        let pair = self.issue_tokens(profile.user_id(), profile.tenant_id, Uuid::new_v4()).await?;
+        Ok((pair, profile))
+    }
+
+    /// Signs a new pair and records the refresh token's `jti` in `family` (one family per login).
+    pub(crate) async fn issue_tokens(&self, user: UserId, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
+        let mut tx = self.db().write().await?;
+        let pair = self.issue_tokens_in(&mut tx, user, tenant, family).await?;
+        tx.commit().await?;
+        Ok(pair)
+    }
+
+    async fn issue_tokens_in(&self, tx: &mut Tx, user: UserId, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
+        let at = now();
+        let config = self.config();
+        let access = Claims::new(TokenKind::Access, user.0, tenant.map(|t| t.0), at, config.access_token_ttl);
+        let refresh = Claims::new(TokenKind::Refresh, user.0, tenant.map(|t| t.0), at, config.refresh_token_ttl);
+        let expires_at = at + ChronoDuration::seconds(config.refresh_token_ttl.as_secs() as i64);
+        tx.insert_refresh_token(refresh.jti, family, user, tenant, expires_at, at).await?;
+        Ok(TokenPair { access: self.jwt().sign(&access)?, refresh: self.jwt().sign(&refresh)? })
+    }
+
+    /// `POST /api/auth/refresh/`: trades a live refresh token for a new pair. A refresh token
+    /// that was already used is a sign of theft: the whole family is revoked.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, token: Raw) -> ServiceResult<TokenPair> {
+        let mut errors = FieldErrors::new();
+        let token = token.required(&mut errors, "refresh", |raw| Ok(raw.to_owned()));
+        errors.into_result()?;
+        let claims = self.jwt().verify(&token.unwrap(), TokenKind::Refresh).ok_or_else(|| ServiceError::unauthenticated(BAD_TOKEN))?;
+        let mut tx = self.db().write().await?;
+        let record = tx.refresh_token(claims.jti).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_TOKEN))?;
+        let at = now();
+        if !tx.consume_refresh_token(record.jti, at).await? {
+            if record.used_at.is_some() {
+                tracing::warn!(family = %record.family_id, "refresh token reused; revoking its family");
+                tx.revoke_refresh_family(record.family_id, at).await?;
+                tx.commit().await?;
+            }
+            return Err(ServiceError::unauthenticated(BAD_TOKEN));
+        }
+        // The account or membership may have changed since the token was issued.
+        let tenant = record.tenant_id;
+        if load_member(&mut tx, record.user_id, tenant).await?.is_none() {
+            return Err(ServiceError::unauthenticated(BAD_TOKEN));
+        }
+        let pair = self.issue_tokens_in(&mut tx, record.user_id, tenant, record.family_id).await?;
+        tx.commit().await?;
+        Ok(pair)
+    }
+
+    /// `POST /api/auth/logout/`: revokes the refresh token (and its family).
+    #[tracing::instrument(skip_all)]
+    pub async fn logout(&self, token: Raw) -> ServiceResult<()> {
+        let mut errors = FieldErrors::new();
+        let token = token.required(&mut errors, "refresh", |raw| Ok(raw.to_owned()));
+        errors.into_result()?;
+        let claims = self.jwt().verify(&token.unwrap(), TokenKind::Refresh).ok_or_else(|| ServiceError::unauthenticated(BAD_TOKEN))?;
+        let mut tx = self.db().write().await?;
+        let record = tx.refresh_token(claims.jti).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_TOKEN))?;
+        tx.revoke_refresh_family(record.family_id, now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The caller behind a bearer access token. Refresh tokens are refused.
+    #[tracing::instrument(skip_all)]
+    pub async fn actor_from_access_token(&self, token: &str) -> ServiceResult<Actor> {
+        let claims = self
+            .jwt()
+            .verify(token, TokenKind::Access)
+            .ok_or_else(|| ServiceError::unauthenticated("Given token not valid for any token type"))?;
+        self.actor_for(UserId(claims.user_id), claims.tenant_id.map(TenantId))
+            .await?
+            .ok_or_else(|| ServiceError::unauthenticated("User not found or no longer a member of this tenant."))
+    }
+
+    /// The caller for a user acting in a tenant (browser sessions store exactly these two),
+    /// or `None` when the account is gone or inactive, or no longer a member there.
+    #[tracing::instrument(skip_all)]
+    pub async fn actor_for(&self, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Actor>> {
+        let mut tx = self.db().read().await?;
+        let member = load_member(&mut tx, user, tenant).await?;
+        Ok(member.map(|m| Actor {
+            user_id: m.user.id,
+            email: m.user.email,
+            tenant_id: m.tenant_id,
+            is_superuser: m.user.is_superuser,
+            roles: m.roles,
+        }))
+    }
+}
+
+/// The active account `user` as seen from `tenant` (with its roles there). `None` when the
+/// account is missing or inactive, or is not a member of `tenant` (superusers need no
+/// membership, and `tenant = None` is allowed only for superusers or accounts without any).
+pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Member>> {
+    let Some(account) = tx.user(user).await? else { return Ok(None) };
+    if !account.is_active {
+        return Ok(None);
+    }
+    let roles = match tenant {
+        Some(tenant) => {
+            if !account.is_superuser && !tx.is_member(tenant, user).await? {
+                return Ok(None);
+            }
+            if tx.tenant(tenant).await?.is_none_or(|t| t.status != "active") && !account.is_superuser {
+                return Ok(None);
+            }
+            tx.roles_of(tenant, user).await?
+        }
+        None => Vec::new(),
+    };
+    Ok(Some(Member { user: account, tenant_id: tenant, roles }))
+}

@@ -1,0 +1,67 @@
+//! Role assignments within a tenant.
+
+use serde_json::json;
+
+use super::{now, Actor, Raw, RequestMeta, Services};
+use crate::{
+    domain::{Role, UserId},
+    store::{Assignment, Page, PageRequest},
+    FieldErrors, ServiceError, ServiceResult,
+};
+
+/// `POST /api/roles/assign/`. There is deliberately no tenant field: the tenant is always the
+/// caller's current one.
+#[derive(Debug, Clone, Default)]
+pub struct AssignRoleInput {
+    pub user: Raw,
+    pub role: Raw,
+}
+
+/// `GET /api/user-roles/?user=&role=`.
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentFilter {
+    pub user: Raw,
+    pub role: Raw,
+}
+
+impl Services {
+    /// The role assignments of the caller's tenant. Any member may read them.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_assignments(&self, actor: &Actor, filter: AssignmentFilter, page: PageRequest) -> ServiceResult<Page<Assignment>> {
+        let tenant = actor.tenant()?;
+        let mut errors = FieldErrors::new();
+        let user = filter.user.optional(&mut errors, "user", UserId::parse).flatten();
+        let role = filter.role.optional(&mut errors, "role", Role::parse).flatten();
+        errors.into_result()?;
+        let mut tx = self.db().read().await?;
+        let (items, count) = tx.assignments(tenant, user, role, page).await?;
+        Ok(Page { items, count, page: page.page, page_size: page.page_size })
+    }
+
+    /// Gives a member of the caller's tenant a role; tenant ADMIN (or superuser) only.
+    /// Returns the assignment and whether it is new (an existing one is returned as it is).
+    #[tracing::instrument(skip_all)]
+    pub async fn assign_role(&self, actor: &Actor, input: AssignRoleInput, meta: &RequestMeta) -> ServiceResult<(Assignment, bool)> {
+        let tenant = actor.admin_tenant()?;
+        let mut errors = FieldErrors::new();
+        let user = input.user.required(&mut errors, "user", UserId::parse);
+        let role = input.role.required(&mut errors, "role", Role::parse);
+        errors.into_result()?;
+        let (user, role) = (user.unwrap(), role.unwrap());
+
+        let mut tx = self.db().write().await?;
+        if !tx.is_member(tenant, user).await? {
+            // Not revealing whether the account exists elsewhere.
+            return Err(ServiceError::field("user", "No member of this tenant has this id."));
+        }
+        let (assignment, created) = tx.assign_role(tenant, user, role, Some(actor.user_id), now()).await?;
+        if created {
+            actor
+                .audit(meta)
+                .write(&mut tx, Some(tenant), "role_assigned", "user", Some(user.to_string()), json!({"role": role.as_str()}))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((assignment, created))
+    }
+}

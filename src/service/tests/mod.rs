@@ -1,0 +1,55 @@
+//! Service-layer tests: every rule, on the backend named by `TENANTRY_TEST_DB`.
+
+mod auth;
+mod roles;
+mod signup;
+mod users;
+
+use crate::{
+    domain::{Role, UserId},
+    service::{Actor, CreateUserInput, LoginInput, Raw, RequestMeta, Services, SignUpInput},
+    store::Tenant,
+};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn meta() -> RequestMeta {
+    RequestMeta { ip: Some("127.0.0.1".into()), user_agent: Some("tests".into()) }
+}
+
+pub fn sign_up_input(name: &str, email: &str) -> SignUpInput {
+    SignUpInput {
+        name: Raw::text(name),
+        admin_email: Raw::text(email),
+        admin_password: Raw::text(PASSWORD),
+        first_name: Raw::text("Ada"),
+        last_name: Raw::Missing,
+    }
+}
+
+/// A tenant and the actor of its admin.
+pub async fn tenant_with_admin(services: &Services, name: &str) -> (Tenant, Actor) {
+    let email = format!("admin@{}.example.com", name.to_lowercase().replace(' ', "-"));
+    let outcome = services.sign_up(sign_up_input(name, &email), &meta()).await.expect("sign up");
+    let actor = services.actor_for(outcome.admin.id, Some(outcome.tenant.id)).await.unwrap().unwrap();
+    (outcome.tenant, actor)
+}
+
+/// A plain member (no role) of the admin's tenant.
+pub async fn member(services: &Services, admin: &Actor, email: &str) -> Actor {
+    let input = CreateUserInput { email: Raw::text(email), password: Raw::text(PASSWORD), ..Default::default() };
+    let profile = services.create_user(admin, input, &meta()).await.expect("create user");
+    services.actor_for(profile.user.id, admin.tenant_id).await.unwrap().unwrap()
+}
+
+pub fn login_input(email: &str, password: &str) -> LoginInput {
+    LoginInput { email: Raw::text(email), password: Raw::text(password) }
+}
+
+pub fn has_role(actor: &Actor, role: Role) -> bool {
+    actor.roles.contains(&role)
+}
+
+pub fn id_of(actor: &Actor) -> UserId {
+    actor.user_id
+}

@@ -1,0 +1,139 @@
+//! Accounts seen from a tenant: the caller's profile, the member list, direct creation by an
+//! admin, and the platform superuser.
+
+use serde_json::json;
+
+use super::{auth::load_member, now, tenants::EMAIL_TAKEN, Actor, Raw, RequestMeta, Services};
+use crate::{
+    domain::{Email, NewPassword, PersonName, TenantId, UserId},
+    error::is_unique_violation,
+    store::{Member, NewUser, Page, PageRequest, User},
+    FieldErrors, ServiceError, ServiceResult,
+};
+
+/// A member as the API and pages show them, with the time zone to display times in.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub user: User,
+    pub tenant_id: Option<TenantId>,
+    pub roles: Vec<crate::domain::Role>,
+    pub timezone: String,
+}
+
+impl Profile {
+    pub fn user_id(&self) -> UserId {
+        self.user.id
+    }
+}
+
+/// `POST /api/users/`: an admin creates an account directly in their tenant.
+#[derive(Debug, Clone, Default)]
+pub struct CreateUserInput {
+    pub email: Raw,
+    pub password: Raw,
+    pub first_name: Raw,
+    pub last_name: Raw,
+}
+
+impl Services {
+    pub(crate) fn profile_of(&self, member: Member) -> Profile {
+        let timezone = member.user.timezone.clone().unwrap_or_else(|| self.config().time_zone.clone());
+        Profile { user: member.user, tenant_id: member.tenant_id, roles: member.roles, timezone }
+    }
+
+    /// `GET /api/me/`: the caller in their current tenant.
+    #[tracing::instrument(skip_all)]
+    pub async fn me(&self, actor: &Actor) -> ServiceResult<Profile> {
+        let mut tx = self.db().read().await?;
+        let member = load_member(&mut tx, actor.user_id, actor.tenant_id)
+            .await?
+            .ok_or_else(|| ServiceError::unauthenticated("User not found or no longer a member of this tenant."))?;
+        Ok(self.profile_of(member))
+    }
+
+    /// The members of the caller's current tenant with their roles, one page.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_users(&self, actor: &Actor, page: PageRequest) -> ServiceResult<Page<Profile>> {
+        let tenant = actor.tenant()?;
+        let mut tx = self.db().read().await?;
+        let (users, count) = tx.members(tenant, page).await?;
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let roles = tx.roles_of_members(tenant, &ids).await?;
+        let items = users
+            .into_iter()
+            .map(|user| {
+                let held = roles.iter().filter(|(id, _)| *id == user.id).map(|(_, role)| *role).collect();
+                self.profile_of(Member { user, tenant_id: Some(tenant), roles: held })
+            })
+            .collect();
+        Ok(Page { items, count, page: page.page, page_size: page.page_size })
+    }
+
+    /// Creates an account as a member of the caller's tenant with no role. Tenant ADMIN (or
+    /// superuser) only; checked before the input is looked at.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_user(&self, actor: &Actor, input: CreateUserInput, meta: &RequestMeta) -> ServiceResult<Profile> {
+        let tenant = actor.admin_tenant()?;
+        let mut errors = FieldErrors::new();
+        let email = input.email.required(&mut errors, "email", Email::parse);
+        let password = input.password.required(&mut errors, "password", |raw| {
+            NewPassword::parse(raw, email.as_ref()).map_err(|m| m.join(" "))
+        });
+        let first_name = input.first_name.optional(&mut errors, "first_name", PersonName::parse);
+        let last_name = input.last_name.optional(&mut errors, "last_name", PersonName::parse);
+        errors.into_result()?;
+        let (email, password) = (email.unwrap(), password.unwrap());
+        let (first_name, last_name) = (first_name.flatten().unwrap_or_default(), last_name.flatten().unwrap_or_default());
+
+        if self.db().read().await?.user_by_email(&email).await?.is_some() {
+            return Err(ServiceError::conflict("email", EMAIL_TAKEN));
+        }
+        let password_hash = self.hasher().hash(password.expose()).await?;
+        let mut tx = self.db().write().await?;
+        let at = now();
+        let new_user = NewUser { id: UserId::new(), email: &email, password_hash: &password_hash, first_name: &first_name, last_name: &last_name, is_superuser: false };
+        let user = tx.insert_user(new_user, at).await.map_err(|e| {
+            if is_unique_violation(&e) { ServiceError::conflict("email", EMAIL_TAKEN) } else { e.into() }
+        })?;
+        tx.insert_membership(tenant, user.id, at).await?;
+        actor
+            .audit(meta)
+            .write(&mut tx, Some(tenant), "user_created", "user", Some(user.id.to_string()), json!({"email": user.email}))
+            .await?;
+        tx.commit().await?;
+        Ok(self.profile_of(Member { user, tenant_id: Some(tenant), roles: Vec::new() }))
+    }
+
+    /// CLI `create-superuser`: creates a platform superuser, or promotes the existing account
+    /// with that e-mail (its password is then left as it is). Returns the account and whether
+    /// it was created.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_superuser(&self, email: &str, password: Option<&str>) -> ServiceResult<(User, bool)> {
+        let email = Email::parse(email).map_err(|m| ServiceError::field("email", m))?;
+        let mut tx = self.db().write().await?;
+        if let Some(user) = tx.user_by_email(&email).await? {
+            tx.set_superuser(user.id, now()).await?;
+            tx.commit().await?;
+            let user = self.db().read().await?.user(user.id).await?.ok_or(ServiceError::NotFound)?;
+            return Ok((user, false));
+        }
+        drop(tx);
+        let password = password.ok_or_else(|| ServiceError::field("password", crate::domain::REQUIRED))?;
+        let password = NewPassword::parse(password, Some(&email)).map_err(|m| ServiceError::field("password", m.join(" ")))?;
+        let password_hash = self.hasher().hash(password.expose()).await?;
+        let mut tx = self.db().write().await?;
+        let empty = PersonName::default();
+        let new_user = NewUser { id: UserId::new(), email: &email, password_hash: &password_hash, first_name: &empty, last_name: &empty, is_superuser: true };
+        let user = tx.insert_user(new_user, now()).await.map_err(|e| {
+            if is_unique_violation(&e) { ServiceError::conflict("email", EMAIL_TAKEN) } else { e.into() }
+        })?;
+        tx.commit().await?;
+        Ok((user, true))
+    }
+
+    /// Whether an account with this e-mail exists (the CLI asks before prompting).
+    pub async fn account_exists(&self, email: &str) -> ServiceResult<bool> {
+        let Ok(email) = Email::parse(email) else { return Ok(false) };
+        Ok(self.db().read().await?.user_by_email(&email).await?.is_some())
+    }
+}

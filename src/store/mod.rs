@@ -1,0 +1,146 @@
+//! Storage: one query API over SQLite (the embedded default) and PostgreSQL, chosen once from
+//! the URL scheme. Every query is written once; the [`on!`] macro runs it against whichever
+//! backend the transaction belongs to (each arm is compiled for its own driver).
+//!
+//! Everything runs inside a [`Tx`]: reads too, because on PostgreSQL the row-level security
+//! setting is per transaction, and because a service call must see one consistent snapshot.
+
+mod audit;
+mod models;
+mod refresh_tokens;
+mod roles;
+mod tenants;
+mod users;
+
+pub use audit::NewAuditEntry;
+pub use refresh_tokens::RefreshTokenRecord;
+pub use users::NewUser;
+pub use models::*;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    pool::PoolOptions,
+    postgres::{PgConnectOptions, PgPool},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous},
+    Postgres, Sqlite, Transaction,
+};
+
+/// Runs `$body` with `$c` bound to the transaction's connection, for either backend.
+macro_rules! on {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A connection pool to one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// One database transaction. Dropping it without [`Tx::commit`] rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Db {
+    /// Connects to `url`: `postgres://…`/`postgresql://…` for PostgreSQL, anything `sqlite:`
+    /// for SQLite (the file is created if missing; WAL mode, foreign keys on).
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await?;
+            Ok(Self::Postgres(pool))
+        } else {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool = PoolOptions::new()
+                // Each in-memory connection would be its own database.
+                .max_connections(if in_memory { 1 } else { 8 })
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Self::Sqlite(pool))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A transaction that may write. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`), so a read-then-write cannot fail with a stale snapshot under concurrency.
+    pub async fn write(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Self::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+        }
+    }
+
+    /// A transaction for reading.
+    pub async fn read(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Self::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin().await?)),
+            Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+        }
+    }
+
+    /// Round-trips a trivial query; used by the health check.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await,
+            Self::Postgres(tx) => tx.commit().await,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Rows as the service layer sees them.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{AssignmentId, Role, TenantId, UserId};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub slug: String,
+    pub status: String,
+    pub plan: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    #[sqlx(default)]
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_superuser: bool,
+    pub is_active: bool,
+    pub timezone: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user as seen from one tenant: the account plus the roles held there.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: User,
+    pub tenant_id: Option<TenantId>,
+    pub roles: Vec<Role>,
+}
+
+/// One role held by one member of one tenant.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Assignment {
+    pub id: AssignmentId,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub user_email: String,
+    #[sqlx(try_from = "String")]
+    pub role: RoleColumn,
+    pub assigned_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A role read from the database; the CHECK constraint keeps the column to known names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleColumn(pub Role);
+
+impl TryFrom<String> for RoleColumn {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Role::parse(&value).map(RoleColumn)
+    }
+}
+
+/// One page of a list plus the total count, for the `{count, next, previous, results}`
+/// envelope.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub count: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl<T> Page<T> {
+    pub fn has_next(&self) -> bool {
+        i64::from(self.page) * i64::from(self.page_size) < self.count
+    }
+
+    pub fn has_previous(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), count: self.count, page: self.page, page_size: self.page_size }
+    }
+}
+
+/// Which page of a list: 1-based, 100 rows each.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl PageRequest {
+    pub const SIZE: u32 = 100;
+
+    pub fn first() -> Self {
+        Self { page: 1, page_size: Self::SIZE }
+    }
+
+    pub fn number(page: u32) -> Self {
+        Self { page: page.max(1), page_size: Self::SIZE }
+    }
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.page_size)
+    }
+
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.page_size)
+    }
+}

@@ -1,0 +1,58 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{on, Tx};
+use crate::domain::{TenantId, UserId};
+
+/// What the server remembers about a refresh token it issued.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefreshTokenRecord {
+    pub jti: Uuid,
+    pub family_id: Uuid,
+    pub user_id: UserId,
+    pub tenant_id: Option<TenantId>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_refresh_token(&mut self, jti: Uuid, family: Uuid, user: UserId, tenant: Option<TenantId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "INSERT INTO refresh_tokens (jti, family_id, user_id, tenant_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(jti).bind(family).bind(user).bind(tenant).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh_token(&mut self, jti: Uuid) -> Result<Option<RefreshTokenRecord>, sqlx::Error> {
+        on!(self, c => sqlx::query_as(
+            "SELECT jti, family_id, user_id, tenant_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE jti = $1")
+            .bind(jti).fetch_optional(c).await)
+    }
+
+    /// Marks a live token used; `false` when it was already used or revoked (so two
+    /// concurrent refreshes cannot both win).
+    #[tracing::instrument(skip_all)]
+    pub async fn consume_refresh_token(&mut self, jti: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let result = on!(self, c => sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $2 WHERE jti = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2")
+            .bind(jti).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(result == 1)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_refresh_family(&mut self, family: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+            .bind(family).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_refresh_tokens_of_user(&mut self, user: UserId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

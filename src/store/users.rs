@@ -1,0 +1,82 @@
+use chrono::{DateTime, Utc};
+
+use super::{on, PageRequest, Tx, User};
+use crate::domain::{Email, PersonName, TenantId, UserId};
+
+const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, created_at";
+
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub email: &'a Email,
+    pub password_hash: &'a str,
+    pub first_name: &'a PersonName,
+    pub last_name: &'a PersonName,
+    pub is_superuser: bool,
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_user(&mut self, user: NewUser<'_>, now: DateTime<Utc>) -> Result<User, sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO users (id, email, password_hash, first_name, last_name, is_superuser, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
+        );
+        on!(self, c => sqlx::query_as(&sql)
+            .bind(user.id)
+            .bind(user.email.as_str())
+            .bind(user.password_hash)
+            .bind(user.first_name.as_str())
+            .bind(user.last_name.as_str())
+            .bind(user.is_superuser)
+            .bind(now)
+            .fetch_one(c)
+            .await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn user_by_email(&mut self, email: &Email) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(email.as_str()).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn user(&mut self, id: UserId) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn set_superuser(&mut self, id: UserId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE users SET is_superuser = TRUE, updated_at = $2 WHERE id = $1")
+            .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_membership(&mut self, tenant: TenantId, user: UserId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "INSERT INTO memberships (tenant_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(tenant).bind(user).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn is_member(&mut self, tenant: TenantId, user: UserId) -> Result<bool, sqlx::Error> {
+        let found: Option<i32> = on!(self, c => sqlx::query_scalar(
+            "SELECT 1 FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant).bind(user).fetch_optional(c).await)?;
+        Ok(found.is_some())
+    }
+
+    /// The members of a tenant, ordered by e-mail, one page.
+    #[tracing::instrument(skip_all)]
+    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<User>, i64), sqlx::Error> {
+        let sql = "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.created_at \
+                   FROM memberships m JOIN users u ON u.id = m.user_id \
+                   WHERE m.tenant_id = $1 ORDER BY u.email LIMIT $2 OFFSET $3";
+        let rows = on!(self, c => sqlx::query_as(sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
+        let count: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE tenant_id = $1")
+            .bind(tenant).fetch_one(c).await)?;
+        Ok((rows, count))
+    }
+}
