@@ -3,7 +3,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request},
+    extract::{FromRequest, FromRequestParts, OriginalUri, Request},
     http::{header, request::Parts},
 };
 use serde_json::{Map, Value};
@@ -101,7 +101,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
             }
         }
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        let base = format!("http://{host}{}", parts.uri.path());
+        // Inside the nested `/api` router `uri` lacks the prefix; the original has it.
+        let path = parts.extensions.get::<OriginalUri>().map(|o| o.0.path().to_owned()).unwrap_or_else(|| parts.uri.path().to_owned());
+        let base = format!("http://{host}{path}");
         Ok(Self { request: PageRequest::number(page), base, rest })
     }
 }

@@ -1,0 +1,8 @@
+//! API tests: the real server on a random port over a fresh database (the backend named by
+//! `TENANTRY_TEST_DB`), driven over HTTP with reqwest.
+
+mod auth;
+mod helpers;
+mod roles;
+mod tenants;
+mod users;
