@@ -57,6 +57,40 @@ mod context {
         }
     }
 
+    /// Gives a failed call its proper HTTP status (400, 401, 409 …) when it came from script.
+    /// A plain form post (no JavaScript) keeps the 302 back to the form that carries the error.
+    pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(error) = &result {
+            let parts = leptos::prelude::expect_context::<axum::http::request::Parts>();
+            let form_post = parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"));
+            if !form_post {
+                if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(status_of(&error.kind));
+                }
+            }
+        }
+        result
+    }
+
+    fn status_of(kind: &ErrorKind) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match kind {
+            ErrorKind::Validation => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Gone => StatusCode::GONE,
+            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     pub fn session_error(error: anyhow::Error) -> AppError {
         tracing::error!(error = format!("{error:#}"), "session store failed");
         AppError::new(ErrorKind::Internal, "Could not start your session. Please try again.")
@@ -65,6 +99,17 @@ mod context {
 
 #[server(prefix = "/fn", endpoint = "sign-up")]
 pub async fn sign_up(
+    name: String,
+    admin_email: String,
+    admin_password: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+) -> Result<(), AppError> {
+    context::finish(sign_up_inner(name, admin_email, admin_password, first_name, last_name).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn sign_up_inner(
     name: String,
     admin_email: String,
     admin_password: String,
@@ -96,6 +141,11 @@ pub async fn sign_up(
 
 #[server(prefix = "/fn", endpoint = "log-in")]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
+    context::finish(log_in_inner(email, password).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
     use tenantry::service::{LoginInput, Raw};
     let call = context::call().await?;
     let input = LoginInput { email: Raw::text(email.clone()), password: Raw::text(password) };
