@@ -53,6 +53,7 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
         }));
 
     let app = Router::new()
+        .merge(api::docs())
         .nest("/api", api::router(&limits))
         .merge(pages)
         .layer(sessions)

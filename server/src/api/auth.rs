@@ -1,11 +1,15 @@
 use app::ssr::AppState;
-use axum::{extract::State, routing::{get, post}, Json, Router};
-use serde_json::{json, Value};
+use axum::{
+    extract::State,
+    routing::{get, post},
+    Json, Router,
+};
 use tenantry::service::LoginInput;
+use utoipa::ToSchema;
 
 use super::{
     caller::Caller,
-    dto,
+    dto::{Detail, FieldErrorsOut, LoginOut, MeOut, TokenPairOut},
     error::ApiResult,
     extract::{JsonObject, Meta},
 };
@@ -19,23 +23,55 @@ pub fn router(limits: &RateLimits) -> Router<AppState> {
         .route("/me/", get(me))
 }
 
-async fn login(State(state): State<AppState>, Meta(meta): Meta, body: JsonObject) -> ApiResult<Json<Value>> {
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LoginRequest {
+    /// Also accepted as `username`.
+    #[schema(example = "owner@acme.com")]
+    email: String,
+    password: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RefreshRequest {
+    refresh: String,
+}
+
+/// E-mail and password for an access/refresh pair, acting in the caller's oldest tenant.
+#[utoipa::path(post, path = "/api/auth/login/", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginOut),
+        (status = 400, body = FieldErrorsOut),
+        (status = 401, description = "Wrong e-mail or password (same answer and timing either way)", body = Detail),
+        (status = 429, body = Detail),
+    ))]
+pub async fn login(State(state): State<AppState>, Meta(meta): Meta, body: JsonObject) -> ApiResult<Json<LoginOut>> {
     let input = LoginInput { email: body.raw_any(&["email", "username"]), password: body.raw("password") };
     let (pair, profile) = state.services.login(input, &meta).await?;
-    Ok(Json(dto::login(&pair, &profile)))
+    Ok(Json(LoginOut::new(pair, &profile)))
 }
 
-async fn refresh(State(state): State<AppState>, body: JsonObject) -> ApiResult<Json<Value>> {
-    let pair = state.services.refresh(body.raw("refresh")).await?;
-    Ok(Json(json!({ "access": pair.access, "refresh": pair.refresh })))
+/// Trades a refresh token for a new pair. Each refresh token works once; presenting a spent
+/// one revokes every token of that login.
+#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPairOut), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail)))]
+pub async fn refresh(State(state): State<AppState>, body: JsonObject) -> ApiResult<Json<TokenPairOut>> {
+    Ok(Json(state.services.refresh(body.raw("refresh")).await?.into()))
 }
 
-async fn logout(State(state): State<AppState>, body: JsonObject) -> ApiResult<Json<Value>> {
+/// Revokes the refresh token (and every token of that login).
+#[utoipa::path(post, path = "/api/auth/logout/", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Detail), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail)))]
+pub async fn logout(State(state): State<AppState>, body: JsonObject) -> ApiResult<Json<Detail>> {
     state.services.logout(body.raw("refresh")).await?;
-    Ok(Json(json!({ "detail": "Successfully logged out." })))
+    Ok(Json(Detail { detail: "Successfully logged out.".into() }))
 }
 
-async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<Value>> {
+/// The caller in their current tenant, with the roles they hold there now.
+#[utoipa::path(get, path = "/api/me/", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeOut), (status = 401, body = Detail)))]
+pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<MeOut>> {
     let profile = state.services.me(&actor).await?;
-    Ok(Json(dto::me(&profile)))
+    Ok(Json((&profile).into()))
 }

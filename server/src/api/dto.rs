@@ -1,73 +1,186 @@
-//! The JSON shapes of the Django service, built from service-layer values.
+//! The JSON shapes of the Django service. Each response type is both what is serialized and
+//! what the OpenAPI description shows, so the two cannot drift apart.
 
 use axum::{http::StatusCode, response::IntoResponse, Json};
 use serde::Serialize;
-use serde_json::{json, Value};
 use tenantry::{
     service::{Profile, TokenPair},
     store::{Assignment, Page, Tenant},
 };
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::extract::Pagination;
 
-/// `{id, email, first_name, last_name, tenant, timezone, roles}`.
-pub fn user(profile: &Profile) -> Value {
-    json!({
-        "id": profile.user.id,
-        "email": profile.user.email,
-        "first_name": profile.user.first_name,
-        "last_name": profile.user.last_name,
-        "tenant": profile.tenant_id,
-        "timezone": profile.timezone,
-        "roles": profile.roles,
-        "is_superuser": profile.user.is_superuser,
+/// A user as seen from one tenant.
+#[derive(Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The tenant these roles belong to (the caller's current tenant).
+    pub tenant: Option<Uuid>,
+    /// IANA time zone for displaying times to this user.
+    #[schema(example = "America/Jamaica")]
+    pub timezone: String,
+    /// Role names held in `tenant`: `ADMIN`, `ANALYST`, `VIEWER`.
+    #[schema(example = json!(["ADMIN"]))]
+    pub roles: Vec<String>,
+    pub is_superuser: bool,
+}
+
+impl From<&Profile> for UserOut {
+    fn from(profile: &Profile) -> Self {
+        Self {
+            id: profile.user.id.0,
+            email: profile.user.email.clone(),
+            first_name: profile.user.first_name.clone(),
+            last_name: profile.user.last_name.clone(),
+            tenant: profile.tenant_id.map(|t| t.0),
+            timezone: profile.timezone.clone(),
+            roles: profile.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            is_superuser: profile.user.is_superuser,
+        }
+    }
+}
+
+/// `GET /api/me/`.
+#[derive(Serialize, ToSchema)]
+pub struct MeOut {
+    pub tenant_id: Option<Uuid>,
+    pub user: UserOut,
+}
+
+impl From<&Profile> for MeOut {
+    fn from(profile: &Profile) -> Self {
+        Self { tenant_id: profile.tenant_id.map(|t| t.0), user: profile.into() }
+    }
+}
+
+/// `POST /api/auth/login/`.
+#[derive(Serialize, ToSchema)]
+pub struct LoginOut {
+    /// Bearer token for API calls (JWT, `token_type: access`, 30 minutes by default).
+    pub access: String,
+    /// Trades for a new pair at `/api/auth/refresh/` (JWT, `token_type: refresh`; single use).
+    pub refresh: String,
+    pub tenant_id: Option<Uuid>,
+    pub user: UserOut,
+}
+
+impl LoginOut {
+    pub fn new(pair: TokenPair, profile: &Profile) -> Self {
+        Self { access: pair.access, refresh: pair.refresh, tenant_id: profile.tenant_id.map(|t| t.0), user: profile.into() }
+    }
+}
+
+/// A new access/refresh pair.
+#[derive(Serialize, ToSchema)]
+pub struct TokenPairOut {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl From<TokenPair> for TokenPairOut {
+    fn from(pair: TokenPair) -> Self {
+        Self { access: pair.access, refresh: pair.refresh }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantOut {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub plan: String,
+    /// RFC 3339 with offset.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&Tenant> for TenantOut {
+    fn from(tenant: &Tenant) -> Self {
+        Self {
+            id: tenant.id.0,
+            name: tenant.name.clone(),
+            slug: tenant.slug.clone(),
+            status: tenant.status.clone(),
+            plan: tenant.plan.clone(),
+            created_at: tenant.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// `POST /api/tenants/`: the new tenant and the id of its first admin.
+#[derive(Serialize, ToSchema)]
+pub struct TenantCreatedOut {
+    #[serde(flatten)]
+    pub tenant: TenantOut,
+    pub admin_user_id: Uuid,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssignmentOut {
+    pub id: Uuid,
+    /// The member holding the role.
+    pub user: Uuid,
+    pub user_email: String,
+    pub tenant: Uuid,
+    #[schema(example = "ANALYST")]
+    pub role: String,
+    /// Who granted it (`null` for the tenant's founding admin).
+    pub assigned_by: Option<Uuid>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&Assignment> for AssignmentOut {
+    fn from(a: &Assignment) -> Self {
+        Self {
+            id: a.id.0,
+            user: a.user_id.0,
+            user_email: a.user_email.clone(),
+            tenant: a.tenant_id.0,
+            role: a.role.0.as_str().to_owned(),
+            assigned_by: a.assigned_by.map(|u| u.0),
+            created_at: a.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// The list envelope: 100 results a page, `next`/`previous` are absolute URLs or `null`.
+#[derive(Serialize, ToSchema)]
+pub struct PageOut<T> {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
+pub fn page<T, O>(page: &Page<T>, pagination: &Pagination, item: impl Fn(&T) -> O) -> Json<PageOut<O>> {
+    Json(PageOut {
+        count: page.count,
+        next: page.has_next().then(|| pagination.link(page.page + 1)),
+        previous: page.has_previous().then(|| pagination.link(page.page - 1)),
+        results: page.items.iter().map(item).collect(),
     })
 }
 
-/// `{tenant_id, user}`, the body of `GET /api/me/`.
-pub fn me(profile: &Profile) -> Value {
-    json!({ "tenant_id": profile.tenant_id, "user": user(profile) })
+/// `{"detail": "…"}`: the body of 401, 403, 404, 409, 410, 429 and 5xx answers.
+#[derive(Serialize, ToSchema)]
+pub struct Detail {
+    pub detail: String,
 }
 
-pub fn login(pair: &TokenPair, profile: &Profile) -> Value {
-    json!({ "access": pair.access, "refresh": pair.refresh, "tenant_id": profile.tenant_id, "user": user(profile) })
-}
+/// 400: messages per field, e.g. `{"admin_email": ["Enter a valid email address."]}`; a
+/// problem with the body as a whole is `{"detail": "…"}`.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"admin_email": ["Enter a valid email address."], "name": ["This field is required."]}))]
+pub struct FieldErrorsOut(pub std::collections::BTreeMap<String, Vec<String>>);
 
-pub fn tenant(tenant: &Tenant) -> Value {
-    json!({
-        "id": tenant.id,
-        "name": tenant.name,
-        "slug": tenant.slug,
-        "status": tenant.status,
-        "plan": tenant.plan,
-        "created_at": tenant.created_at.to_rfc3339(),
-    })
-}
-
-pub fn assignment(a: &Assignment) -> Value {
-    json!({
-        "id": a.id,
-        "user": a.user_id,
-        "user_email": a.user_email,
-        "tenant": a.tenant_id,
-        "role": a.role.0,
-        "assigned_by": a.assigned_by,
-        "created_at": a.created_at.to_rfc3339(),
-    })
-}
-
-/// The list envelope `{count, next, previous, results}`.
-pub fn page<T>(page: &Page<T>, pagination: &Pagination, item: impl Fn(&T) -> Value) -> Json<Value> {
-    let next = page.has_next().then(|| pagination.link(page.page + 1));
-    let previous = page.has_previous().then(|| pagination.link(page.page - 1));
-    Json(json!({
-        "count": page.count,
-        "next": next,
-        "previous": previous,
-        "results": page.items.iter().map(item).collect::<Vec<_>>(),
-    }))
-}
-
-pub fn created(body: impl Serialize) -> impl IntoResponse {
+pub fn created<T: Serialize>(body: T) -> impl IntoResponse {
     (StatusCode::CREATED, Json(body))
 }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod caller;
+mod docs;
 mod dto;
 pub mod error;
 mod extract;
@@ -28,4 +29,10 @@ pub fn router(limits: &RateLimits) -> Router<AppState> {
         .merge(users::router())
         .merge(roles::router())
         .fallback(|| async { error::ApiError::not_found() })
+}
+
+/// `/api/openapi.json` and the interactive docs at `/api/docs` (mounted beside `router`).
+pub fn docs() -> Router<AppState> {
+    use utoipa::OpenApi;
+    utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", docs::ApiDoc::openapi()).into()
 }

@@ -6,12 +6,12 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use serde_json::Value;
 use tenantry::service::{AssignRoleInput, AssignmentFilter, Raw};
+use utoipa::ToSchema;
 
 use super::{
     caller::Caller,
-    dto,
+    dto::{self, AssignmentOut, Detail, FieldErrorsOut, PageOut},
     error::ApiResult,
     extract::{query_pairs, JsonObject, Meta, Pagination},
 };
@@ -20,18 +20,44 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/user-roles/", get(list)).route("/roles/assign/", post(assign))
 }
 
-async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination, parts: Parts) -> ApiResult<Json<Value>> {
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AssignRoleRequest {
+    /// Id of a member of the caller's tenant.
+    user: uuid::Uuid,
+    #[schema(example = "ANALYST")]
+    role: String,
+}
+
+/// The role assignments of the caller's tenant. Any member may read them.
+#[utoipa::path(get, path = "/api/user-roles/", tag = "roles", security(("bearer" = [])),
+    params(
+        ("user" = Option<uuid::Uuid>, Query, description = "Only this member's roles"),
+        ("role" = Option<String>, Query, description = "Only this role"),
+        ("page" = Option<u32>, Query, description = "1-based page number"),
+    ),
+    responses((status = 200, body = PageOut<AssignmentOut>), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail)))]
+pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination, parts: Parts) -> ApiResult<Json<PageOut<AssignmentOut>>> {
     let query = query_pairs(&parts);
     let param = |name: &str| Raw::from_form(query.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()));
     let filter = AssignmentFilter { user: param("user"), role: param("role") };
     let page = state.services.list_assignments(&actor, filter, pagination.request).await?;
-    Ok(dto::page(&page, &pagination, dto::assignment))
+    Ok(dto::page(&page, &pagination, |a| AssignmentOut::from(a)))
 }
 
-/// 201 with the new assignment; 200 with the existing one when the role was already held.
-async fn assign(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
+/// Gives a member of the caller's tenant a role. Tenant ADMIN only; a `tenant` field in the
+/// body is ignored. Assigning a role the member already holds returns that assignment (200).
+#[utoipa::path(post, path = "/api/roles/assign/", tag = "roles", security(("bearer" = [])), request_body = AssignRoleRequest,
+    responses(
+        (status = 201, body = AssignmentOut),
+        (status = 200, description = "The role was already held: the existing assignment", body = AssignmentOut),
+        (status = 400, body = FieldErrorsOut),
+        (status = 401, body = Detail),
+        (status = 403, body = Detail),
+    ))]
+pub async fn assign(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let input = AssignRoleInput { user: body.raw("user"), role: body.raw("role") };
     let (assignment, created) = state.services.assign_role(&actor, input, &meta).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(dto::assignment(&assignment))))
+    Ok((status, Json(AssignmentOut::from(&assignment))))
 }

@@ -1,11 +1,11 @@
 use app::ssr::AppState;
 use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
-use serde_json::Value;
 use tenantry::service::CreateUserInput;
+use utoipa::ToSchema;
 
 use super::{
     caller::Caller,
-    dto,
+    dto::{self, Detail, FieldErrorsOut, PageOut, UserOut},
     error::ApiResult,
     extract::{JsonObject, Meta, Pagination},
 };
@@ -14,13 +14,34 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/users/", get(list).post(create))
 }
 
-async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination) -> ApiResult<Json<Value>> {
-    let page = state.services.list_users(&actor, pagination.request).await?;
-    Ok(dto::page(&page, &pagination, dto::user))
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CreateUserRequest {
+    email: String,
+    password: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
 }
 
-/// The body is read only after the caller is known, so an outsider gets 401/403 first.
-async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
+/// The members of the caller's tenant with their roles, ordered by e-mail.
+#[utoipa::path(get, path = "/api/users/", tag = "users", security(("bearer" = [])),
+    params(("page" = Option<u32>, Query, description = "1-based page number")),
+    responses((status = 200, body = PageOut<UserOut>), (status = 401, body = Detail), (status = 404, description = "No such page", body = Detail)))]
+pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination) -> ApiResult<Json<PageOut<UserOut>>> {
+    let page = state.services.list_users(&actor, pagination.request).await?;
+    Ok(dto::page(&page, &pagination, |p| UserOut::from(p)))
+}
+
+/// Creates an account as a member of the caller's tenant, with no role. Tenant ADMIN only.
+#[utoipa::path(post, path = "/api/users/", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest,
+    responses(
+        (status = 201, body = UserOut),
+        (status = 400, body = FieldErrorsOut),
+        (status = 401, body = Detail),
+        (status = 403, description = "Not an ADMIN of this tenant (checked before the body)", body = Detail),
+        (status = 409, description = "The e-mail already has an account", body = FieldErrorsOut),
+    ))]
+pub async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let input = CreateUserInput {
         email: body.raw("email"),
         password: body.raw("password"),
@@ -28,5 +49,5 @@ async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(meta)
         last_name: body.raw("last_name"),
     };
     let profile = state.services.create_user(&actor, input, &meta).await?;
-    Ok(dto::created(dto::user(&profile)))
+    Ok(dto::created(UserOut::from(&profile)))
 }

@@ -115,3 +115,22 @@ async fn sign_up_is_rate_limited_per_ip_with_retry_after() {
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reply.headers.get("retry-after").unwrap().to_str().unwrap().parse::<u64>().unwrap() >= 1);
 }
+
+#[tokio::test]
+async fn the_openapi_description_covers_every_route_and_the_docs_page_loads() {
+    let app = spawn().await;
+    let spec = app.get("/api/openapi.json", None).await;
+    assert_eq!(spec.status, StatusCode::OK);
+    assert!(spec.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = spec.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/tenants/", "post"), ("/api/tenants/", "get"), ("/api/auth/login/", "post"), ("/api/auth/refresh/", "post"),
+        ("/api/auth/logout/", "post"), ("/api/me/", "get"), ("/api/users/", "get"), ("/api/users/", "post"),
+        ("/api/user-roles/", "get"), ("/api/roles/assign/", "post"), ("/api/health/", "get"), ("/api/timezone/", "get"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
+    }
+    let docs = app.client.get(app.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+}
