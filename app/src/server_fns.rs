@@ -175,7 +175,7 @@ pub async fn home() -> Result<Option<HomeView>, AppError> {
     use tenantry::store::PageRequest;
     let call = context::call().await?;
     let Some(actor) = call.actor().await? else { return Ok(None) };
-    let profile = call.services.me(&actor).await?;
+    let profile = call.services.me(&actor);
     let tenant = call.services.current_tenant(&actor).await?;
     let (members, member_count) = if actor.tenant_id.is_some() {
         let page = call.services.list_users(&actor, PageRequest::first()).await?;

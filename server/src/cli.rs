@@ -33,4 +33,7 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Time one argon2id hash with the production parameters (used by the benchmark).
+    #[command(hide = true)]
+    BenchArgon2,
 }

@@ -28,6 +28,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateSuperuser { email } => create_superuser(config, &email).await,
+        Command::BenchArgon2 => {
+            let hasher = tenantry::auth::PasswordHasher::new();
+            let rounds = 20;
+            let start = std::time::Instant::now();
+            for _ in 0..rounds {
+                hasher.hash("correct horse battery").await?;
+            }
+            println!("argon2id hash: {:.1} ms", start.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds));
+            Ok(())
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 use crate::{
     domain::{Role, TenantId, UserId},
+    store::{Member, User},
     ServiceError, ServiceResult,
 };
 
@@ -14,6 +15,21 @@ pub struct Actor {
     pub is_superuser: bool,
     /// Roles in the current tenant.
     pub roles: Vec<Role>,
+    /// The account as read for this request.
+    pub user: User,
+}
+
+impl From<Member> for Actor {
+    fn from(member: Member) -> Self {
+        Self {
+            user_id: member.user.id,
+            email: member.user.email.clone(),
+            tenant_id: member.tenant_id,
+            is_superuser: member.user.is_superuser,
+            roles: member.roles,
+            user: member.user,
+        }
+    }
 }
 
 impl Actor {

@@ -169,30 +169,24 @@ impl Services {
     pub async fn actor_for(&self, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Actor>> {
         let mut tx = self.db().read().await?;
         let member = load_member(&mut tx, user, tenant).await?;
-        Ok(member.map(|m| Actor {
-            user_id: m.user.id,
-            email: m.user.email,
-            tenant_id: m.tenant_id,
-            is_superuser: m.user.is_superuser,
-            roles: m.roles,
-        }))
+        Ok(member.map(Actor::from))
     }
 }
 
 /// The active account `user` as seen from `tenant` (with its roles there). `None` when the
-/// account is missing or inactive, or is not a member of `tenant` (superusers need no
-/// membership, and `tenant = None` is allowed only for superusers or accounts without any).
+/// account is missing or inactive, or is not a member of `tenant`, or the tenant is suspended
+/// (superusers need neither membership nor an active tenant; `tenant = None` means "outside
+/// any tenant").
 pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Member>> {
-    let Some(account) = tx.user(user).await? else { return Ok(None) };
+    let Some(found) = tx.user_in_tenant(user, tenant).await? else { return Ok(None) };
+    let account = found.user;
     if !account.is_active {
         return Ok(None);
     }
     let roles = match tenant {
         Some(tenant) => {
-            if !account.is_superuser && !tx.is_member(tenant, user).await? {
-                return Ok(None);
-            }
-            if tx.tenant(tenant).await?.is_none_or(|t| t.status != "active") && !account.is_superuser {
+            let usable = found.is_member && found.tenant_status.as_deref() == Some("active");
+            if !usable && !(account.is_superuser && found.tenant_status.is_some()) {
                 return Ok(None);
             }
             tx.roles_of(tenant, user).await?

@@ -14,7 +14,27 @@ pub struct NewUser<'a> {
     pub is_superuser: bool,
 }
 
+/// An account together with its standing in one tenant, read in one query for the hot path
+/// of every authenticated request.
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserInTenant {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub is_member: bool,
+    /// `None` when no tenant was asked for or it does not exist.
+    pub tenant_status: Option<String>,
+}
+
 impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn user_in_tenant(&mut self, id: UserId, tenant: Option<TenantId>) -> Result<Option<UserInTenant>, sqlx::Error> {
+        let sql = "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.created_at, \
+                   EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id) AS is_member, \
+                   (SELECT t.status FROM tenants t WHERE t.id = $2) AS tenant_status \
+                   FROM users u WHERE u.id = $1";
+        on!(self, c => sqlx::query_as(sql).bind(id).bind(tenant).fetch_optional(c).await)
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn insert_user(&mut self, user: NewUser<'_>, now: DateTime<Utc>) -> Result<User, sqlx::Error> {
         let sql = format!(

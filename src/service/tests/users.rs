@@ -61,6 +61,7 @@ async fn me_reads_current_roles_not_frozen_ones() {
     let bob = member(&services, &admin, "bob@acme.com").await;
     let input = crate::service::AssignRoleInput { user: Raw::text(bob.user_id.to_string()), role: Raw::text("ANALYST") };
     services.assign_role(&admin, input, &meta()).await.unwrap();
-    // `bob` was resolved before the change; the profile is read fresh.
-    assert_eq!(services.me(&bob).await.unwrap().roles, vec![Role::Analyst]);
+    // Each request resolves its actor afresh, so bob's next request sees the new role.
+    let next_request = services.actor_for(bob.user_id, bob.tenant_id).await.unwrap().unwrap();
+    assert_eq!(services.me(&next_request).roles, vec![Role::Analyst]);
 }
