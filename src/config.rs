@@ -18,9 +18,68 @@ pub struct Config {
     pub password_reset_ttl: Duration,
     pub rate_limit: RateLimitConfig,
     pub time_zone: String,
-    pub email_provider: String,
+    pub email: EmailConfig,
     /// Mark the session cookie `Secure` (on by default when the base URL is https).
     pub secure_cookies: bool,
+}
+
+/// Where e-mail goes and who it is from.
+#[derive(Clone, Debug)]
+pub struct EmailConfig {
+    pub provider: EmailProvider,
+    /// The sender address, e.g. `no-reply@example.com`.
+    pub from_address: String,
+    /// The sender's display name.
+    pub from_name: String,
+    /// When set, `from_address` must be in this domain (SES sends only from verified domains).
+    pub expected_from_domain: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum EmailProvider {
+    /// Development: one line per message on stdout, with the link.
+    Log,
+    Smtp(SmtpConfig),
+    Ses(SesConfig),
+}
+
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text (a local relay or a test server).
+    None,
+    /// STARTTLS upgrade, required.
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Clone, Debug)]
+pub struct SesConfig {
+    pub region: String,
+    /// Override of the SES endpoint (an SES-compatible server in tests).
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -93,7 +152,7 @@ impl Config {
                 per_account_per_minute: number(&get, "RATE_LIMIT_PER_ACCOUNT_PER_MINUTE", 10)?,
             },
             time_zone: get("TIME_ZONE").unwrap_or_else(|| "America/Jamaica".into()),
-            email_provider: get("EMAIL_PROVIDER").unwrap_or_else(|| "log".into()),
+            email: email_config(&get)?,
             secure_cookies,
         })
     }
@@ -116,7 +175,7 @@ impl fmt::Debug for Config {
             .field("secret_key", &"[redacted]")
             .field("production", &self.production)
             .field("time_zone", &self.time_zone)
-            .field("email_provider", &self.email_provider)
+            .field("email", &self.email)
             .finish_non_exhaustive()
     }
 }
@@ -133,6 +192,70 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+fn email_config(get: &impl Fn(&str) -> Option<String>) -> Result<EmailConfig, ConfigError> {
+    let provider = match get("EMAIL_PROVIDER").unwrap_or_else(|| "log".into()).trim().to_ascii_lowercase().as_str() {
+        "log" | "console" => EmailProvider::Log,
+        "smtp" => {
+            let tls = match get("SMTP_TLS").unwrap_or_else(|| "starttls".into()).trim().to_ascii_lowercase().as_str() {
+                "none" | "off" | "plain" => SmtpTls::None,
+                "starttls" => SmtpTls::StartTls,
+                "tls" | "ssl" | "implicit" => SmtpTls::Tls,
+                other => {
+                    return Err(ConfigError::Invalid { name: "SMTP_TLS", reason: format!("expected none, starttls or tls, got {other:?}") })
+                }
+            };
+            let default_port = match tls {
+                SmtpTls::None => 25,
+                SmtpTls::StartTls => 587,
+                SmtpTls::Tls => 465,
+            };
+            let port = match get("SMTP_PORT") {
+                Some(p) => p.trim().parse().map_err(|_| ConfigError::Invalid { name: "SMTP_PORT", reason: format!("expected a port number, got {p:?}") })?,
+                None => default_port,
+            };
+            EmailProvider::Smtp(SmtpConfig {
+                host: get("SMTP_HOST").unwrap_or_else(|| "localhost".into()),
+                port,
+                tls,
+                username: get("SMTP_USERNAME"),
+                password: get("SMTP_PASSWORD").map(SecretString::from),
+                timeout: Duration::from_secs(u64::from(number(get, "SMTP_TIMEOUT_SECONDS", 10)?)),
+            })
+        }
+        "ses" => EmailProvider::Ses(SesConfig {
+            region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into()),
+            endpoint_url: get("SES_ENDPOINT_URL").or_else(|| get("AWS_ENDPOINT_URL_SESV2")),
+        }),
+        other => {
+            return Err(ConfigError::Invalid { name: "EMAIL_PROVIDER", reason: format!("expected log, smtp or ses, got {other:?}") })
+        }
+    };
+    let from_address = get("EMAIL_FROM_ADDRESS").unwrap_or_else(|| "no-reply@tenantry.localhost".into()).trim().to_owned();
+    let from_domain = match from_address.rsplit_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') => domain.to_ascii_lowercase(),
+        _ => return Err(ConfigError::Invalid { name: "EMAIL_FROM_ADDRESS", reason: format!("{from_address:?} is not an e-mail address") }),
+    };
+    let expected_from_domain = get("SES_EXPECTED_FROM_DOMAIN").map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase());
+    if let Some(expected) = &expected_from_domain {
+        let belongs = from_domain == *expected || from_domain.ends_with(&format!(".{expected}"));
+        if !belongs {
+            return Err(ConfigError::Invalid {
+                name: "EMAIL_FROM_ADDRESS",
+                reason: format!(
+                    "{from_address} is not in SES_EXPECTED_FROM_DOMAIN {expected}: SES only sends from a verified domain, \
+                     so every message would be rejected. Use an address @{expected} or change SES_EXPECTED_FROM_DOMAIN."
+                ),
+            });
+        }
+    }
+    Ok(EmailConfig {
+        provider,
+        from_address,
+        from_name: get("EMAIL_FROM_NAME").unwrap_or_else(|| "Tenantry".into()),
+        expected_from_domain,
+    })
 }
 
 fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
@@ -208,6 +331,22 @@ mod tests {
     fn bad_numbers_are_reported_by_name() {
         let err = config(&[("SECRET_KEY", "x"), ("ACCESS_TOKEN_LIFETIME_MINUTES", "soon")]).unwrap_err();
         assert!(err.to_string().contains("ACCESS_TOKEN_LIFETIME_MINUTES"));
+    }
+
+    #[test]
+    fn a_from_address_outside_the_expected_domain_refuses_to_start() {
+        let err = config(&[("SECRET_KEY", "x"), ("EMAIL_FROM_ADDRESS", "hi@other.com"), ("SES_EXPECTED_FROM_DOMAIN", "acme.com")]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("hi@other.com") && message.contains("acme.com"), "{message}");
+        assert!(config(&[("SECRET_KEY", "x"), ("EMAIL_FROM_ADDRESS", "hi@mail.acme.com"), ("SES_EXPECTED_FROM_DOMAIN", "acme.com")]).is_ok());
+    }
+
+    #[test]
+    fn email_providers_are_parsed_with_their_settings() {
+        let smtp = config(&[("SECRET_KEY", "x"), ("EMAIL_PROVIDER", "smtp"), ("SMTP_TLS", "none"), ("SMTP_HOST", "mx")]).unwrap();
+        assert!(matches!(smtp.email.provider, EmailProvider::Smtp(ref s) if s.port == 25 && s.host == "mx" && s.tls == SmtpTls::None));
+        assert!(config(&[("SECRET_KEY", "x"), ("EMAIL_PROVIDER", "carrier-pigeon")]).is_err());
+        assert!(matches!(config(&[("SECRET_KEY", "x")]).unwrap().email.provider, EmailProvider::Log));
     }
 
     #[test]

@@ -44,6 +44,9 @@ struct Inner {
     hasher: PasswordHasher,
     jwt: JwtKeys,
     limits: limits::Limits,
+    /// Signalled after a transaction that enqueued e-mail commits, so the outbox worker
+    /// delivers within moments instead of at its next poll.
+    mail_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -59,7 +62,16 @@ impl Services {
     pub fn new(db: Db, config: Config) -> Self {
         let jwt = JwtKeys::new(config.secret_key());
         let limits = limits::Limits::new(&config.rate_limit);
-        Self { inner: Arc::new(Inner { db, hasher: PasswordHasher::new(), jwt, limits, config }) }
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                hasher: PasswordHasher::new(),
+                jwt,
+                limits,
+                config,
+                mail_wakeup: Arc::new(tokio::sync::Notify::new()),
+            }),
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -73,6 +85,16 @@ impl Services {
     /// `Ok` when the database answers; the health check's only question.
     pub async fn health(&self) -> ServiceResult<()> {
         self.db().ping().await.map_err(|e| crate::ServiceError::Unavailable(format!("database unreachable: {e}")))
+    }
+
+    /// What the outbox worker waits on between polls.
+    pub fn mail_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.mail_wakeup.clone()
+    }
+
+    /// Call after committing a transaction that enqueued e-mail.
+    pub(crate) fn wake_mailer(&self) {
+        self.inner.mail_wakeup.notify_one();
     }
 
     fn hasher(&self) -> &PasswordHasher {

@@ -7,6 +7,7 @@
 
 mod audit;
 mod models;
+mod outbox;
 mod refresh_tokens;
 mod roles;
 mod tenants;
@@ -16,6 +17,7 @@ pub use audit::NewAuditEntry;
 pub use refresh_tokens::RefreshTokenRecord;
 pub use users::NewUser;
 pub use models::*;
+pub use outbox::{NewEmail, OutboxEmail};
 
 use std::{str::FromStr, time::Duration};
 

@@ -1,0 +1,101 @@
+//! The messages Tenantry sends, as text and HTML. Every value that comes from a user is
+//! HTML-escaped in the HTML body.
+
+use crate::store::NewEmail;
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn html_page(heading: &str, paragraphs: &[String], link: &str, button: &str, footer: &str) -> String {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
+    format!(
+        "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;color:#1b2430;max-width:560px;margin:auto;padding:24px\">\
+         <h1 style=\"font-size:20px\">{heading}</h1>{body}\
+         <p><a href=\"{link}\" style=\"display:inline-block;background:#1f4e79;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{button}</a></p>\
+         <p style=\"color:#5b6675;font-size:13px\">Or paste this link into your browser:<br>{link}</p>\
+         <p style=\"color:#5b6675;font-size:13px\">{footer}</p></body></html>",
+        link = escape(link),
+    )
+}
+
+pub struct Invitation<'a> {
+    pub to: &'a str,
+    pub tenant_name: &'a str,
+    pub inviter: Option<&'a str>,
+    pub role: Option<&'a str>,
+    pub link: &'a str,
+    pub expires_in_days: i64,
+}
+
+pub fn invitation(invite: &Invitation<'_>) -> NewEmail {
+    let who = invite.inviter.unwrap_or("An administrator");
+    let role = invite.role.map(|r| format!(" as {r}")).unwrap_or_default();
+    let subject = format!("You're invited to join {} on Tenantry", invite.tenant_name);
+    let text_body = format!(
+        "{who} invited you to join {tenant}{role} on Tenantry.\n\n\
+         Accept the invitation: {link}\n\n\
+         The link works once and expires in {days} days. If you did not expect this, ignore this message.\n",
+        tenant = invite.tenant_name,
+        link = invite.link,
+        days = invite.expires_in_days,
+    );
+    let html_body = html_page(
+        &format!("Join {}", escape(invite.tenant_name)),
+        &[format!("{} invited you to join <strong>{}</strong>{} on Tenantry.", escape(who), escape(invite.tenant_name), escape(&role))],
+        invite.link,
+        "Accept the invitation",
+        &format!("The link works once and expires in {} days. If you did not expect this, ignore this message.", invite.expires_in_days),
+    );
+    NewEmail { tenant_id: None, kind: "invitation", to: invite.to.to_owned(), subject, text_body, html_body, link: Some(invite.link.to_owned()) }
+}
+
+pub fn password_reset(to: &str, link: &str, expires_in_minutes: i64) -> NewEmail {
+    let subject = "Reset your Tenantry password".to_owned();
+    let text_body = format!(
+        "Someone (hopefully you) asked to reset the password of {to} on Tenantry.\n\n\
+         Choose a new password: {link}\n\n\
+         The link works once and expires in {expires_in_minutes} minutes. If you did not ask, ignore this message: your password stays as it is.\n"
+    );
+    let html_body = html_page(
+        "Reset your password",
+        &[format!("Someone (hopefully you) asked to reset the password of <strong>{}</strong> on Tenantry.", escape(to))],
+        link,
+        "Choose a new password",
+        &format!("The link works once and expires in {expires_in_minutes} minutes. If you did not ask, ignore this message: your password stays as it is."),
+    );
+    NewEmail { tenant_id: None, kind: "password_reset", to: to.to_owned(), subject, text_body, html_body, link: Some(link.to_owned()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_is_escaped_in_html_and_the_link_is_in_both_bodies() {
+        let email = invitation(&Invitation {
+            to: "x@y.com",
+            tenant_name: "<script>alert(1)</script>",
+            inviter: Some("Ada & Co"),
+            role: Some("VIEWER"),
+            link: "http://h/invite?token=abc",
+            expires_in_days: 7,
+        });
+        assert!(!email.html_body.contains("<script>"));
+        assert!(email.html_body.contains("Ada &amp; Co"));
+        assert!(email.text_body.contains("http://h/invite?token=abc"));
+        assert!(email.html_body.contains("http://h/invite?token=abc"));
+        assert_eq!(email.link.as_deref(), Some("http://h/invite?token=abc"));
+    }
+}

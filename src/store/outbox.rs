@@ -1,0 +1,109 @@
+//! The e-mail outbox: messages are written in the transaction of the change that caused them
+//! and delivered later by the worker (`crate::mail`), which never deletes a row.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{on, Tx};
+use crate::domain::TenantId;
+
+/// A message to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewEmail {
+    pub tenant_id: Option<TenantId>,
+    /// What it is for: `invitation`, `password_reset`, `test` …
+    pub kind: &'static str,
+    pub to: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    /// The link the message carries, if any.
+    pub link: Option<String>,
+}
+
+/// A stored message as the worker sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxEmail {
+    pub id: Uuid,
+    pub tenant_id: Option<TenantId>,
+    pub kind: String,
+    pub to_address: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub link: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, tenant_id, kind, to_address, subject, text_body, html_body, link, status, attempts, \
+                       last_error, provider_message_id, next_attempt_at, created_at, sent_at";
+
+impl Tx {
+    #[tracing::instrument(skip_all, fields(kind = email.kind))]
+    pub async fn enqueue_email(&mut self, email: &NewEmail, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::new_v4();
+        on!(self, c => sqlx::query(
+            "INSERT INTO email_outbox (id, tenant_id, kind, to_address, subject, text_body, html_body, link, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)")
+            .bind(id).bind(email.tenant_id).bind(email.kind).bind(&email.to).bind(&email.subject)
+            .bind(&email.text_body).bind(&email.html_body).bind(email.link.as_deref()).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(id)
+    }
+
+    /// Claims up to `limit` messages that are due and not claimed by another worker, until
+    /// `lease_until` (a worker that dies lets its claim lapse). PostgreSQL skips rows other
+    /// workers have locked; SQLite has a single writer anyway.
+    #[tracing::instrument(skip_all)]
+    pub async fn claim_due_emails(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxEmail>, sqlx::Error> {
+        let due = "status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)";
+        match self {
+            Tx::Postgres(t) => {
+                let sql = format!(
+                    "UPDATE email_outbox SET locked_until = $2 WHERE id IN \
+                     (SELECT id FROM email_outbox WHERE {due} ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     RETURNING {COLUMNS}"
+                );
+                sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(&mut **t).await
+            }
+            Tx::Sqlite(t) => {
+                let sql = format!(
+                    "UPDATE email_outbox SET locked_until = $2 WHERE id IN \
+                     (SELECT id FROM email_outbox WHERE {due} ORDER BY next_attempt_at LIMIT $3) RETURNING {COLUMNS}"
+                );
+                sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(&mut **t).await
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn mark_email_sent(&mut self, id: Uuid, provider_message_id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "UPDATE email_outbox SET status = 'sent', attempts = attempts + 1, provider_message_id = $2, sent_at = $3, \
+             locked_until = NULL, last_error = NULL WHERE id = $1")
+            .bind(id).bind(provider_message_id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the message stays pending and is tried again at `retry_at`.
+    #[tracing::instrument(skip_all)]
+    pub async fn mark_email_failed(&mut self, id: Uuid, error: &str, retry_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, locked_until = NULL WHERE id = $1")
+            .bind(id).bind(error).bind(retry_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Every message, oldest first (tests and the admin CLI).
+    #[tracing::instrument(skip_all)]
+    pub async fn outbox(&mut self) -> Result<Vec<OutboxEmail>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM email_outbox ORDER BY created_at, id");
+        on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)
+    }
+}
