@@ -76,6 +76,9 @@ pub enum ServiceError {
     /// 404: nothing the caller can see has this id.
     #[error("not found")]
     NotFound,
+    /// 404 about one input field (an unknown token in a body).
+    #[error("not found: {0:?}")]
+    NotFoundField(FieldErrors),
     /// 409: the request clashes with what is stored (duplicates, last admin …).
     #[error("conflict: {detail}")]
     Conflict { detail: String, fields: FieldErrors },

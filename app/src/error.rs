@@ -76,6 +76,7 @@ impl From<tenantry::ServiceError> for AppError {
             E::Unauthenticated(detail) => AppError::new(ErrorKind::Unauthenticated, detail),
             E::Forbidden(detail) => AppError::new(ErrorKind::Forbidden, detail),
             E::NotFound => AppError::new(ErrorKind::NotFound, "Not found."),
+            E::NotFoundField(fields) => AppError { fields: fields_of(&fields), ..AppError::new(ErrorKind::NotFound, "Not found.") },
             E::Conflict { detail, fields } => AppError { fields: fields_of(&fields), ..AppError::new(ErrorKind::Conflict, detail) },
             E::Gone { detail, fields } => AppError { fields: fields_of(&fields), ..AppError::new(ErrorKind::Gone, detail) },
             E::RateLimited { retry_after_secs } => AppError::new(

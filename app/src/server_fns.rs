@@ -132,7 +132,7 @@ async fn sign_up_inner(
         last_name: Raw::from_form(last_name.clone()),
     };
     let outcome = call.services.sign_up(input, &call.meta).await.map_err(|e| AppError::from(e).with_values(echo))?;
-    crate::ssr::start_session(&call.session, outcome.admin.id, Some(outcome.tenant.id))
+    crate::ssr::start_session(&call.session, &outcome.admin, Some(outcome.tenant.id))
         .await
         .map_err(context::session_error)?;
     leptos_axum::redirect("/");
@@ -154,7 +154,7 @@ async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
         .authenticate(input, &call.meta)
         .await
         .map_err(|e| AppError::from(e).with_values([("email", email.as_str())]))?;
-    crate::ssr::start_session(&call.session, profile.user.id, profile.tenant_id)
+    crate::ssr::start_session(&call.session, &profile.user, profile.tenant_id)
         .await
         .map_err(context::session_error)?;
     leptos_axum::redirect("/");

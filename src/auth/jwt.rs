@@ -21,6 +21,10 @@ pub struct Claims {
     pub user_id: Uuid,
     /// The tenant the token acts in; `None` for a superuser outside any tenant.
     pub tenant_id: Option<Uuid>,
+    /// The account's credentials version when issued; a password reset bumps it and so ends
+    /// every token issued before.
+    #[serde(default)]
+    pub ver: i32,
 }
 
 /// HS256 keys derived from `SECRET_KEY`.
@@ -55,7 +59,7 @@ impl JwtKeys {
 }
 
 impl Claims {
-    pub fn new(kind: TokenKind, user_id: Uuid, tenant_id: Option<Uuid>, now: DateTime<Utc>, ttl: std::time::Duration) -> Self {
+    pub fn new(kind: TokenKind, user_id: Uuid, tenant_id: Option<Uuid>, ver: i32, now: DateTime<Utc>, ttl: std::time::Duration) -> Self {
         Self {
             token_type: kind,
             iat: now.timestamp(),
@@ -63,6 +67,7 @@ impl Claims {
             jti: Uuid::new_v4(),
             user_id,
             tenant_id,
+            ver,
         }
     }
 }
@@ -76,7 +81,7 @@ mod tests {
     #[test]
     fn a_refresh_token_is_not_an_access_token() {
         let keys = JwtKeys::new(b"test-secret-test-secret-test-secret");
-        let claims = Claims::new(TokenKind::Refresh, Uuid::new_v4(), None, Utc::now(), Duration::from_secs(60));
+        let claims = Claims::new(TokenKind::Refresh, Uuid::new_v4(), None, 0, Utc::now(), Duration::from_secs(60));
         let token = keys.sign(&claims).unwrap();
         assert!(keys.verify(&token, TokenKind::Access).is_none());
         assert_eq!(keys.verify(&token, TokenKind::Refresh).unwrap().jti, claims.jti);
@@ -85,10 +90,10 @@ mod tests {
     #[test]
     fn expired_and_foreign_tokens_are_rejected() {
         let keys = JwtKeys::new(b"test-secret-test-secret-test-secret");
-        let old = Claims::new(TokenKind::Access, Uuid::new_v4(), None, Utc::now() - chrono::Duration::hours(2), Duration::from_secs(60));
+        let old = Claims::new(TokenKind::Access, Uuid::new_v4(), None, 0, Utc::now() - chrono::Duration::hours(2), Duration::from_secs(60));
         assert!(keys.verify(&keys.sign(&old).unwrap(), TokenKind::Access).is_none());
         let other = JwtKeys::new(b"another-secret-another-secret-xx");
-        let fresh = Claims::new(TokenKind::Access, Uuid::new_v4(), None, Utc::now(), Duration::from_secs(60));
+        let fresh = Claims::new(TokenKind::Access, Uuid::new_v4(), None, 0, Utc::now(), Duration::from_secs(60));
         assert!(keys.verify(&other.sign(&fresh).unwrap(), TokenKind::Access).is_none());
     }
 }

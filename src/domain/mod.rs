@@ -7,6 +7,7 @@ mod names;
 mod password;
 mod role;
 mod slug;
+mod token;
 
 pub use email::Email;
 pub use ids::{AssignmentId, TenantId, UserId};
@@ -14,6 +15,7 @@ pub use names::{PersonName, TenantName};
 pub use password::{NewPassword, PlainPassword};
 pub use role::Role;
 pub use slug::TenantSlug;
+pub use token::OneTimeToken;
 
 /// DRF's message for a missing field; API clients match on it.
 pub const REQUIRED: &str = "This field is required.";

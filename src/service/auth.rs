@@ -9,7 +9,7 @@ use super::{now, Actor, Audit, Profile, Raw, RequestMeta, Services};
 use crate::{
     auth::{Claims, TokenKind},
     domain::{Email, PlainPassword, TenantId, UserId},
-    store::{Member, Tx},
+    store::{Member, Tx, User},
     FieldErrors, ServiceError, ServiceResult,
 };
 
@@ -86,25 +86,26 @@ impl Services {
     /// `POST /api/auth/login/`: authenticate, then issue an access/refresh pair.
     pub async fn login(&self, input: LoginInput, meta: &RequestMeta) -> ServiceResult<(TokenPair, Profile)> {
         let profile = self.authenticate(input, meta).await?;
-        let pair = self.issue_tokens(profile.user_id(), profile.tenant_id, Uuid::new_v4()).await?;
+        let pair = self.issue_tokens(&profile.user, profile.tenant_id, Uuid::new_v4()).await?;
         Ok((pair, profile))
     }
 
     /// Signs a new pair and records the refresh token's `jti` in `family` (one family per login).
-    pub(crate) async fn issue_tokens(&self, user: UserId, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
+    pub(crate) async fn issue_tokens(&self, user: &User, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
         let mut tx = self.db().write().await?;
         let pair = self.issue_tokens_in(&mut tx, user, tenant, family).await?;
         tx.commit().await?;
         Ok(pair)
     }
 
-    async fn issue_tokens_in(&self, tx: &mut Tx, user: UserId, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
+    async fn issue_tokens_in(&self, tx: &mut Tx, user: &User, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
         let at = now();
         let config = self.config();
-        let access = Claims::new(TokenKind::Access, user.0, tenant.map(|t| t.0), at, config.access_token_ttl);
-        let refresh = Claims::new(TokenKind::Refresh, user.0, tenant.map(|t| t.0), at, config.refresh_token_ttl);
+        let (id, ver, tenant_uuid) = (user.id.0, user.auth_version, tenant.map(|t| t.0));
+        let access = Claims::new(TokenKind::Access, id, tenant_uuid, ver, at, config.access_token_ttl);
+        let refresh = Claims::new(TokenKind::Refresh, id, tenant_uuid, ver, at, config.refresh_token_ttl);
         let expires_at = at + ChronoDuration::seconds(config.refresh_token_ttl.as_secs() as i64);
-        tx.insert_refresh_token(refresh.jti, family, user, tenant, expires_at, at).await?;
+        tx.insert_refresh_token(refresh.jti, family, user.id, tenant, expires_at, at).await?;
         Ok(TokenPair { access: self.jwt().sign(&access)?, refresh: self.jwt().sign(&refresh)? })
     }
 
@@ -129,10 +130,11 @@ impl Services {
         }
         // The account or membership may have changed since the token was issued.
         let tenant = record.tenant_id;
-        if load_member(&mut tx, record.user_id, tenant).await?.is_none() {
-            return Err(ServiceError::unauthenticated(BAD_TOKEN));
-        }
-        let pair = self.issue_tokens_in(&mut tx, record.user_id, tenant, record.family_id).await?;
+        let member = match load_member(&mut tx, record.user_id, tenant).await? {
+            Some(member) if member.user.auth_version == claims.ver => member,
+            _ => return Err(ServiceError::unauthenticated(BAD_TOKEN)),
+        };
+        let pair = self.issue_tokens_in(&mut tx, &member.user, tenant, record.family_id).await?;
         tx.commit().await?;
         Ok(pair)
     }
@@ -160,6 +162,7 @@ impl Services {
             .ok_or_else(|| ServiceError::unauthenticated("Given token not valid for any token type"))?;
         self.actor_for(UserId(claims.user_id), claims.tenant_id.map(TenantId))
             .await?
+            .filter(|actor| actor.user.auth_version == claims.ver)
             .ok_or_else(|| ServiceError::unauthenticated("User not found or no longer a member of this tenant."))
     }
 

@@ -6,7 +6,9 @@
 mod actor;
 mod auth;
 mod input;
+mod invitations;
 mod limits;
+mod password_reset;
 mod roles;
 mod tenants;
 mod users;
@@ -17,6 +19,8 @@ mod tests;
 pub use actor::{Actor, RequestMeta};
 pub use auth::{LoginInput, TokenPair};
 pub use input::Raw;
+pub use invitations::{AcceptInvitationInput, InvitationFilter, InvitationPreview, InvitationStatus, InviteInput, IssuedInvitation};
+pub use password_reset::ResetPreview;
 pub use roles::{AssignRoleInput, AssignmentFilter};
 pub use tenants::{SignUpInput, SignUpOutcome};
 pub use users::{CreateUserInput, Profile};

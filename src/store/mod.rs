@@ -6,14 +6,18 @@
 //! setting is per transaction, and because a service call must see one consistent snapshot.
 
 mod audit;
+mod invitations;
 mod models;
 mod outbox;
+mod password_resets;
 mod refresh_tokens;
 mod roles;
 mod tenants;
 mod users;
 
 pub use audit::NewAuditEntry;
+pub use invitations::{Invitation, InvitationState};
+pub use password_resets::ResetToken;
 pub use refresh_tokens::RefreshTokenRecord;
 pub use users::NewUser;
 pub use models::*;

@@ -25,6 +25,9 @@ pub struct User {
     pub is_superuser: bool,
     pub is_active: bool,
     pub timezone: Option<String>,
+    /// Bumped when the password is reset; sessions and access tokens carry the value they
+    /// were issued under and stop working when it changes.
+    pub auth_version: i32,
     pub created_at: DateTime<Utc>,
 }
 

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use super::{on, PageRequest, Tx, User};
 use crate::domain::{Email, PersonName, TenantId, UserId};
 
-const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, created_at";
+const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, auth_version, created_at";
 
 pub struct NewUser<'a> {
     pub id: UserId,
@@ -28,7 +28,7 @@ pub struct UserInTenant {
 impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn user_in_tenant(&mut self, id: UserId, tenant: Option<TenantId>) -> Result<Option<UserInTenant>, sqlx::Error> {
-        let sql = "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.created_at, \
+        let sql = "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.created_at, \
                    EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id) AS is_member, \
                    (SELECT t.status FROM tenants t WHERE t.id = $2) AS tenant_status \
                    FROM users u WHERE u.id = $1";
@@ -72,6 +72,16 @@ impl Tx {
         Ok(())
     }
 
+    /// Sets a new password hash and bumps the credentials version, which ends every session
+    /// and access token issued before.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_password(&mut self, id: UserId, password_hash: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "UPDATE users SET password_hash = $2, auth_version = auth_version + 1, updated_at = $3 WHERE id = $1")
+            .bind(id).bind(password_hash).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn insert_membership(&mut self, tenant: TenantId, user: UserId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query(
@@ -91,7 +101,7 @@ impl Tx {
     /// The members of a tenant, ordered by e-mail, one page.
     #[tracing::instrument(skip_all)]
     pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<User>, i64), sqlx::Error> {
-        let sql = "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.created_at \
+        let sql = "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.created_at \
                    FROM memberships m JOIN users u ON u.id = m.user_id \
                    WHERE m.tenant_id = $1 ORDER BY u.email LIMIT $2 OFFSET $3";
         let rows = on!(self, c => sqlx::query_as(sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;

@@ -3,7 +3,7 @@
 mod session;
 mod state;
 
-pub use session::{end_session, session_actor, start_session, SESSION_TENANT, SESSION_USER};
+pub use session::{end_session, session_actor, start_session, SESSION_TENANT, SESSION_USER, SESSION_VERSION};
 pub use state::AppState;
 
 use std::net::SocketAddr;

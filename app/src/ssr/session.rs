@@ -4,26 +4,32 @@
 use tenantry::{
     domain::{TenantId, UserId},
     service::{Actor, Services},
+    store::User,
     ServiceResult,
 };
 use tower_sessions::Session;
 
 pub const SESSION_USER: &str = "user_id";
 pub const SESSION_TENANT: &str = "tenant_id";
+/// The account's credentials version at sign-in; a password reset bumps it, which ends this
+/// session.
+pub const SESSION_VERSION: &str = "auth_version";
 
 /// The signed-in caller of this session, if any (and if the account still may act).
 pub async fn session_actor(services: &Services, session: &Session) -> ServiceResult<Option<Actor>> {
     let user: Option<UserId> = session.get(SESSION_USER).await.ok().flatten();
     let Some(user) = user else { return Ok(None) };
     let tenant: Option<TenantId> = session.get(SESSION_TENANT).await.ok().flatten();
-    services.actor_for(user, tenant).await
+    let version: i32 = session.get(SESSION_VERSION).await.ok().flatten().unwrap_or(0);
+    Ok(services.actor_for(user, tenant).await?.filter(|actor| actor.user.auth_version == version))
 }
 
 /// Signs a user in: a fresh session id (no fixation), then the two keys.
-pub async fn start_session(session: &Session, user: UserId, tenant: Option<TenantId>) -> anyhow::Result<()> {
+pub async fn start_session(session: &Session, user: &User, tenant: Option<TenantId>) -> anyhow::Result<()> {
     session.cycle_id().await?;
-    session.insert(SESSION_USER, user).await?;
+    session.insert(SESSION_USER, user.id).await?;
     session.insert(SESSION_TENANT, tenant).await?;
+    session.insert(SESSION_VERSION, user.auth_version).await?;
     Ok(())
 }
 

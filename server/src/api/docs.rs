@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{auth, meta, roles, tenants, users};
+use super::{auth, invitations, meta, password_reset, roles, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,9 @@ use super::{auth, meta, roles, tenants, users};
         meta::health, meta::timezone,
         tenants::sign_up, tenants::list,
         auth::login, auth::refresh, auth::logout, auth::me,
+        password_reset::request, password_reset::confirm,
+        invitations::invite_into_tenant, invitations::invite, invitations::accept,
+        invitations::list, invitations::resend, invitations::revoke,
         users::list, users::create,
         roles::list, roles::assign,
     ),
@@ -24,6 +27,7 @@ use super::{auth, meta, roles, tenants, users};
         (name = "auth", description = "Tokens and the caller"),
         (name = "users", description = "Members of the caller's tenant"),
         (name = "roles", description = "Role assignments"),
+        (name = "invitations", description = "Inviting people and joining by invitation"),
         (name = "meta", description = "Health and configuration"),
     )
 )]

@@ -58,6 +58,7 @@ impl IntoResponse for ApiError {
             ServiceError::Unauthenticated(detail) => (StatusCode::UNAUTHORIZED, json!({ "detail": detail })),
             ServiceError::Forbidden(detail) => (StatusCode::FORBIDDEN, json!({ "detail": detail })),
             ServiceError::NotFound => (StatusCode::NOT_FOUND, json!({ "detail": "Not found." })),
+            ServiceError::NotFoundField(fields) => (StatusCode::NOT_FOUND, fields_body(fields, Some("Not found."))),
             ServiceError::Conflict { detail, fields } => (StatusCode::CONFLICT, fields_body(fields, Some(detail))),
             ServiceError::Gone { detail, fields } => (StatusCode::GONE, fields_body(fields, Some(detail))),
             ServiceError::RateLimited { retry_after_secs } => {

@@ -8,7 +8,9 @@ mod docs;
 mod dto;
 pub mod error;
 mod extract;
+mod invitations;
 mod meta;
+mod password_reset;
 mod roles;
 mod tenants;
 mod users;
@@ -27,6 +29,8 @@ pub fn router(limits: &RateLimits) -> Router<AppState> {
         .merge(auth::router(limits))
         .merge(tenants::router(limits))
         .merge(users::router())
+        .merge(invitations::router(limits))
+        .merge(password_reset::router(limits))
         .merge(roles::router())
         .fallback(|| async { error::ApiError::not_found() })
 }

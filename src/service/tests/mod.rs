@@ -1,6 +1,8 @@
 //! Service-layer tests: every rule, on the backend named by `TENANTRY_TEST_DB`.
 
 mod auth;
+mod invitations;
+mod password_reset;
 mod roles;
 mod signup;
 mod users;
@@ -52,4 +54,14 @@ pub fn has_role(actor: &Actor, role: Role) -> bool {
 
 pub fn id_of(actor: &Actor) -> UserId {
     actor.user_id
+}
+
+/// The token in the link of the newest outbox message of `kind` sent to `to`.
+pub async fn token_mailed_to(services: &Services, kind: &str, to: &str) -> String {
+    let mut tx = services.db().read().await.unwrap();
+    let outbox = tx.outbox().await.unwrap();
+    let email = outbox.iter().rev().find(|e| e.kind == kind && e.to_address == to).unwrap_or_else(|| panic!("no {kind} mail to {to}"));
+    let link = email.link.clone().expect("the mail has a link");
+    assert!(email.text_body.contains(&link) && email.html_body.contains(&link));
+    link.split("token=").nth(1).expect("token in link").to_owned()
 }

@@ -1,0 +1,109 @@
+//! Forgotten passwords: anyone may ask for a reset link for an e-mail address; the answer is
+//! the same whether or not an account exists. The link's token works once, for an hour by
+//! default; a newer request spends older tokens; a reset ends every session and token.
+
+use chrono::Duration as ChronoDuration;
+use serde_json::json;
+
+use super::{now, Audit, Raw, RequestMeta, Services};
+use crate::{
+    auth::random_token,
+    domain::{Email, NewPassword, OneTimeToken},
+    mail::templates,
+    FieldErrors, ServiceError, ServiceResult,
+};
+
+const BAD_TOKEN: &str = "This reset link is invalid, already used or expired. Ask for a new one.";
+
+/// What the `/password-reset?token=` page shows (opening it does not spend the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetPreview {
+    Valid { email: String },
+    Invalid,
+}
+
+impl Services {
+    /// Sends a reset link when an active account has this e-mail; otherwise does nothing.
+    /// Either way the caller learns nothing: the same `Ok(())`.
+    #[tracing::instrument(skip_all)]
+    pub async fn request_password_reset(&self, email: Raw, meta: &RequestMeta) -> ServiceResult<()> {
+        let mut errors = FieldErrors::new();
+        let email = email.required(&mut errors, "email", Email::parse);
+        errors.into_result()?;
+        let email = email.unwrap();
+        self.limits().account_attempt(&format!("reset:{}", email.as_str()))?;
+
+        let mut tx = self.db().write().await?;
+        let user = tx.user_by_email(&email).await?.filter(|u| u.is_active);
+        // The token is made either way so both paths do comparable work.
+        let token = random_token();
+        let Some(user) = user else { return Ok(()) };
+        let at = now();
+        let ttl = self.config().password_reset_ttl;
+        tx.insert_reset_token(user.id, &crate::auth::token_hash(&token), at + ChronoDuration::seconds(ttl.as_secs() as i64), at).await?;
+        let link = format!("{}/password-reset?token={token}", self.config().frontend_base_url);
+        tx.enqueue_email(&templates::password_reset(&user.email, &link, (ttl.as_secs() / 60) as i64), at).await?;
+        let audit = Audit { meta, actor: Some((&user.id, &user.email)) };
+        for tenant in tx.tenants_of_user(user.id).await? {
+            audit.write(&mut tx, Some(tenant.id), "password_reset_requested", "user", Some(user.id.to_string()), json!({})).await?;
+        }
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
+    /// Whether a reset link still works, for the page (nothing is spent).
+    #[tracing::instrument(skip_all)]
+    pub async fn password_reset_preview(&self, token: &str) -> ServiceResult<ResetPreview> {
+        let Ok(token) = OneTimeToken::parse(token) else { return Ok(ResetPreview::Invalid) };
+        let mut tx = self.db().read().await?;
+        let Some(record) = tx.reset_token(&token.hash()).await? else { return Ok(ResetPreview::Invalid) };
+        if record.used_at.is_some() || record.expires_at <= now() {
+            return Ok(ResetPreview::Invalid);
+        }
+        Ok(match tx.user(record.user_id).await? {
+            Some(user) if user.is_active => ResetPreview::Valid { email: user.email },
+            _ => ResetPreview::Invalid,
+        })
+    }
+
+    /// Sets a new password with a reset token. The token is checked first; a password that
+    /// fails the policy leaves the token usable. On success every session and refresh token of
+    /// the account stops working.
+    #[tracing::instrument(skip_all)]
+    pub async fn confirm_password_reset(&self, token: Raw, password: Raw, meta: &RequestMeta) -> ServiceResult<()> {
+        let bad_token = || ServiceError::field("token", BAD_TOKEN);
+        let mut errors = FieldErrors::new();
+        let token = token.required(&mut errors, "token", |raw| OneTimeToken::parse(raw).map_err(|_| BAD_TOKEN.to_owned()));
+        errors.into_result()?;
+        let token = token.unwrap();
+        let (record, user) = {
+            let mut tx = self.db().read().await?;
+            let record = tx.reset_token(&token.hash()).await?.ok_or_else(bad_token)?;
+            if record.used_at.is_some() || record.expires_at <= now() {
+                return Err(bad_token());
+            }
+            let user = tx.user(record.user_id).await?.filter(|u| u.is_active).ok_or_else(bad_token)?;
+            (record, user)
+        };
+        let email = Email::parse(&user.email).ok();
+        let mut errors = FieldErrors::new();
+        let password = password.required(&mut errors, "password", |raw| NewPassword::parse(raw, email.as_ref()).map_err(|m| m.join(" ")));
+        errors.into_result()?;
+        let hash = self.hasher().hash(password.unwrap().expose()).await?;
+
+        let mut tx = self.db().write().await?;
+        let at = now();
+        if !tx.use_reset_token(record.id, at).await? {
+            return Err(bad_token());
+        }
+        tx.set_password(user.id, &hash, at).await?;
+        tx.revoke_refresh_tokens_of_user(user.id, at).await?;
+        let audit = Audit { meta, actor: Some((&user.id, &user.email)) };
+        for tenant in tx.tenants_of_user(user.id).await? {
+            audit.write(&mut tx, Some(tenant.id), "password_reset_completed", "user", Some(user.id.to_string()), json!({})).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

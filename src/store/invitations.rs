@@ -1,0 +1,133 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{on, PageRequest, Tx};
+use crate::domain::{Email, Role, TenantId, UserId};
+
+/// An invitation as stored (the token itself is never stored, only its hash).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub email: String,
+    pub role: Option<String>,
+    pub invited_by: Option<UserId>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// The tenant's name and the inviter's e-mail, joined for pages and mails.
+    pub tenant_name: String,
+    pub inviter_email: Option<String>,
+}
+
+const SELECT: &str = "SELECT i.id, i.tenant_id, i.email, i.role, i.invited_by, i.expires_at, i.accepted_at, i.revoked_at, \
+                      i.created_at, t.name AS tenant_name, u.email AS inviter_email \
+                      FROM invitations i JOIN tenants t ON t.id = i.tenant_id LEFT JOIN users u ON u.id = i.invited_by";
+
+/// Which invitations to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Expired,
+    Revoked,
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_invitation(&mut self, tenant: TenantId, email: &Email, role: Option<Role>, token_hash: &str, by: Option<UserId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::new_v4();
+        on!(self, c => sqlx::query(
+            "INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, expires_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)")
+            .bind(id).bind(tenant).bind(email.as_str()).bind(role.map(Role::as_str)).bind(token_hash).bind(by).bind(expires_at).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(id)
+    }
+
+    /// Revokes every pending invitation for this e-mail in this tenant (a new one replaces them).
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_pending_invitations(&mut self, tenant: TenantId, email: &Email, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "UPDATE invitations SET revoked_at = $3, updated_at = $3 \
+             WHERE tenant_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(tenant).bind(email.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn invitation_by_token_hash(&mut self, token_hash: &str) -> Result<Option<Invitation>, sqlx::Error> {
+        let sql = format!("{SELECT} WHERE i.token_hash = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(token_hash).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn invitation(&mut self, id: Uuid) -> Result<Option<Invitation>, sqlx::Error> {
+        let sql = format!("{SELECT} WHERE i.id = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+    }
+
+    /// Redeems a pending, unexpired invitation in one conditional update: of two concurrent
+    /// accepts exactly one sees `true`.
+    #[tracing::instrument(skip_all)]
+    pub async fn redeem_invitation(&mut self, id: Uuid, by: UserId, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query(
+            "UPDATE invitations SET accepted_at = $3, accepted_by = $2, updated_at = $3 \
+             WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3")
+            .bind(id).bind(by).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Revokes one pending invitation; `false` when it was no longer pending.
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_invitation(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query(
+            "UPDATE invitations SET revoked_at = $2, updated_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Gives an invitation a new token and expiry (resend, extend).
+    #[tracing::instrument(skip_all)]
+    pub async fn renew_invitation(&mut self, id: Uuid, token_hash: Option<&str>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query(
+            "UPDATE invitations SET token_hash = COALESCE($2, token_hash), expires_at = $3, updated_at = $4 \
+             WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(id).bind(token_hash).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Makes an invitation expire now (support: "make this link stop working").
+    #[tracing::instrument(skip_all)]
+    pub async fn expire_invitation(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query(
+            "UPDATE invitations SET expires_at = $2, updated_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Deletes invitations that expired unaccepted before `now`; returns how many.
+    #[tracing::instrument(skip_all)]
+    pub async fn purge_expired_invitations(&mut self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        on!(self, c => sqlx::query("DELETE FROM invitations WHERE accepted_at IS NULL AND expires_at <= $1")
+            .bind(now).execute(c).await.map(|r| r.rows_affected()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn invitations(&mut self, tenant: TenantId, state: Option<InvitationState>, email: Option<&str>, now: DateTime<Utc>, page: PageRequest) -> Result<(Vec<Invitation>, i64), sqlx::Error> {
+        let state_filter = match state {
+            None => "TRUE",
+            Some(InvitationState::Pending) => "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",
+            Some(InvitationState::Accepted) => "i.accepted_at IS NOT NULL",
+            Some(InvitationState::Expired) => "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at <= $2",
+            Some(InvitationState::Revoked) => "i.revoked_at IS NOT NULL",
+        };
+        // `$2` and `$3` are bound in every case so the parameter list stays the same.
+        let filter = format!("i.tenant_id = $1 AND ($2 IS NOT NULL) AND ($3 IS NULL OR i.email = $3) AND {state_filter}");
+        let sql = format!("{SELECT} WHERE {filter} ORDER BY i.created_at DESC, i.id LIMIT $4 OFFSET $5");
+        let rows = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(now).bind(email).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
+        let count_sql = format!("SELECT COUNT(*) FROM invitations i WHERE {filter}");
+        let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(tenant).bind(now).bind(email).fetch_one(c).await)?;
+        Ok((rows, count))
+    }
+}
