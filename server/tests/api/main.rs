@@ -2,6 +2,7 @@
 //! `TENANTRY_TEST_DB`), driven over HTTP with reqwest.
 
 mod auth;
+mod invitations;
 mod helpers;
 mod roles;
 mod tenants;
