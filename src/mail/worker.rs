@@ -1,0 +1,150 @@
+//! The outbox worker: claims due messages, hands each to the [`Mailer`], and records the
+//! outcome. A failed message stays pending and is retried with exponential backoff; no row is
+//! ever deleted or given up on. Delivery is at least once: a worker that dies after the
+//! provider accepted a message but before recording it lets its lease lapse, and the message
+//! goes out again.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use tokio::sync::Notify;
+
+use super::{Mailer, Outgoing};
+use crate::store::Db;
+
+/// Tuning of the worker; [`WorkerOptions::default`] is what `serve` and `worker` use.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How long a claimed message is reserved for this worker. Only matters when a worker dies
+    /// mid-pass: its messages become due again after this.
+    pub lease: Duration,
+    /// Messages claimed per pass.
+    pub batch: i64,
+    /// The fallback when no wake-up comes: look for due messages (retries) this often.
+    pub poll_interval: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self { lease: Duration::from_secs(300), batch: 20, poll_interval: Duration::from_secs(5) }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub claimed: usize,
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// Backoff after the `attempts`-th failure (1 for the first): 5 s, 10 s, 20 s … capped at an
+/// hour, before jitter.
+pub fn retry_delay(attempts: i32) -> Duration {
+    const BASE: u64 = 5;
+    const CAP: u64 = 3600;
+    let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    Duration::from_secs(BASE.saturating_mul(1 << exponent).min(CAP))
+}
+
+/// [`retry_delay`] spread by ±20 % so that messages failing together do not retry together.
+fn jittered(delay: Duration) -> Duration {
+    delay.mul_f64(rand::random_range(0.8..1.2))
+}
+
+fn now() -> DateTime<Utc> {
+    // Microseconds: what both databases store.
+    Utc::now().trunc_subsecs(6)
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// One pass over the messages due now. See [`deliver_due_at`].
+pub async fn deliver_due(db: &Db, mailer: &Mailer, options: &WorkerOptions) -> Result<Pass, sqlx::Error> {
+    deliver_due_at(db, mailer, options, now()).await
+}
+
+/// One pass as if the time were `now`: claims up to `options.batch` due messages (committing
+/// the claim before any network I/O, so no transaction is held while a provider answers),
+/// sends each, and records it as sent (with the provider's id) or failed (attempt count, error
+/// text and the time of the next attempt).
+pub async fn deliver_due_at(db: &Db, mailer: &Mailer, options: &WorkerOptions, now: DateTime<Utc>) -> Result<Pass, sqlx::Error> {
+    let claimed = {
+        let mut tx = db.write().await?;
+        let rows = tx.claim_due_emails(now, now + chrono_duration(options.lease), options.batch).await?;
+        tx.commit().await?;
+        rows
+    };
+    let mut pass = Pass { claimed: claimed.len(), ..Pass::default() };
+    for row in &claimed {
+        let outcome = mailer.send(Outgoing::from(row)).await;
+        let mut tx = db.write().await?;
+        match outcome {
+            Ok(provider_id) => {
+                tx.mark_email_sent(row.id, &provider_id, self::now().max(now)).await?;
+                tx.commit().await?;
+                pass.sent += 1;
+                tracing::info!(email_id = %row.id, kind = %row.kind, provider = mailer.provider_name(), provider_message_id = %provider_id, attempt = row.attempts + 1, "e-mail sent");
+            }
+            Err(error) => {
+                let attempts = row.attempts + 1;
+                let delay = jittered(retry_delay(attempts));
+                let retry_at = now + chrono_duration(delay);
+                let text = error.to_string();
+                tx.mark_email_failed(row.id, &text, retry_at).await?;
+                tx.commit().await?;
+                pass.failed += 1;
+                tracing::warn!(email_id = %row.id, kind = %row.kind, provider = mailer.provider_name(), attempt = attempts, retry_in_secs = delay.as_secs(), error = %text, "e-mail not sent; will retry");
+            }
+        }
+    }
+    Ok(pass)
+}
+
+/// Runs until `shutdown` completes: delivers everything due, then sleeps until `wakeup` is
+/// signalled (a commit that enqueued mail) or the poll interval passes. A pass in progress
+/// finishes before shutdown is honoured, so no claimed message is left mid-send.
+pub async fn run(db: Db, mailer: Arc<Mailer>, wakeup: Arc<Notify>, options: WorkerOptions, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    tracing::info!(provider = mailer.provider_name(), "e-mail outbox worker started");
+    loop {
+        loop {
+            match deliver_due(&db, &mailer, &options).await {
+                // A full batch: there may be more due right now.
+                Ok(pass) if pass.claimed as i64 >= options.batch => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::error!(error = %error, "e-mail outbox pass failed (database); retrying at the next poll");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = wakeup.notified() => {}
+            () = tokio::time::sleep(options.poll_interval) => {}
+        }
+    }
+    tracing::info!("e-mail outbox worker stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_attempts_back_off_exponentially_up_to_an_hour() {
+        assert_eq!(retry_delay(1), Duration::from_secs(5));
+        assert_eq!(retry_delay(2), Duration::from_secs(10));
+        assert_eq!(retry_delay(3), Duration::from_secs(20));
+        assert_eq!(retry_delay(10), Duration::from_secs(2560));
+        assert_eq!(retry_delay(11), Duration::from_secs(3600));
+        assert_eq!(retry_delay(1000), Duration::from_secs(3600));
+        for _ in 0..100 {
+            let d = jittered(retry_delay(3));
+            assert!(d >= Duration::from_secs(16) && d <= Duration::from_secs(24), "{d:?}");
+        }
+    }
+}
