@@ -46,6 +46,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signup") view=pages::SignUp/>
                 <Route path=path!("/login") view=pages::Login/>
                 <Route path=path!("/logout") view=pages::Logout/>
+                <Route path=path!("/invite") view=pages::Invite ssr=SsrMode::Async/>
+                <Route path=path!("/password-reset") view=pages::PasswordReset ssr=SsrMode::Async/>
+                <Route path=path!("/invitations") view=pages::Invitations ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -202,3 +202,193 @@ pub async fn home() -> Result<Option<HomeView>, AppError> {
         member_count,
     }))
 }
+
+/// What the `/invite?token=` page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InviteView {
+    Pending { tenant_name: String, inviter_email: Option<String>, email: String, role: Option<String>, account_exists: bool },
+    Expired { tenant_name: String, inviter_email: Option<String> },
+    Accepted { tenant_name: String },
+    Revoked { tenant_name: String },
+    Unknown,
+}
+
+/// Reads an invitation link without consuming it.
+#[server(prefix = "/fn", endpoint = "invitation")]
+pub async fn invitation(token: String) -> Result<InviteView, AppError> {
+    use tenantry::service::InvitationPreview as P;
+    let call = context::call().await?;
+    Ok(match call.services.invitation_preview(&token).await? {
+        P::Pending { tenant_name, inviter_email, email, role, account_exists } => InviteView::Pending { tenant_name, inviter_email, email, role, account_exists },
+        P::Expired { tenant_name, inviter_email } => InviteView::Expired { tenant_name, inviter_email },
+        P::Accepted { tenant_name } => InviteView::Accepted { tenant_name },
+        P::Revoked { tenant_name } => InviteView::Revoked { tenant_name },
+        P::Unknown => InviteView::Unknown,
+    })
+}
+
+#[server(prefix = "/fn", endpoint = "accept-invite")]
+pub async fn accept_invite(token: String, password: String, first_name: Option<String>, last_name: Option<String>) -> Result<(), AppError> {
+    context::finish(accept_invite_inner(token, password, first_name, last_name).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn accept_invite_inner(token: String, password: String, first_name: Option<String>, last_name: Option<String>) -> Result<(), AppError> {
+    use tenantry::service::{AcceptInvitationInput, Raw};
+    let call = context::call().await?;
+    let echo = [("first_name", first_name.as_deref().unwrap_or("")), ("last_name", last_name.as_deref().unwrap_or(""))];
+    let input = AcceptInvitationInput {
+        token: Raw::text(token),
+        password: Raw::text(password),
+        first_name: Raw::from_form(first_name.clone()),
+        last_name: Raw::from_form(last_name.clone()),
+    };
+    let profile = call.services.accept_invitation(input, &call.meta).await.map_err(|e| AppError::from(e).with_values(echo))?;
+    crate::ssr::start_session(&call.session, &profile.user, profile.tenant_id).await.map_err(context::session_error)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "request-reset")]
+pub async fn request_reset(email: String) -> Result<(), AppError> {
+    context::finish(request_reset_inner(email).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn request_reset_inner(email: String) -> Result<(), AppError> {
+    use tenantry::service::Raw;
+    let call = context::call().await?;
+    call.services
+        .request_password_reset(Raw::text(email.clone()), &call.meta)
+        .await
+        .map_err(|e| AppError::from(e).with_values([("email", email.as_str())]))?;
+    leptos_axum::redirect("/password-reset?sent=1");
+    Ok(())
+}
+
+/// Whether a reset link still works, and for which account.
+#[server(prefix = "/fn", endpoint = "reset-link")]
+pub async fn reset_link(token: String) -> Result<Option<String>, AppError> {
+    use tenantry::service::ResetPreview;
+    let call = context::call().await?;
+    Ok(match call.services.password_reset_preview(&token).await? {
+        ResetPreview::Valid { email } => Some(email),
+        ResetPreview::Invalid => None,
+    })
+}
+
+#[server(prefix = "/fn", endpoint = "confirm-reset")]
+pub async fn confirm_reset(token: String, password: String) -> Result<(), AppError> {
+    context::finish(confirm_reset_inner(token, password).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn confirm_reset_inner(token: String, password: String) -> Result<(), AppError> {
+    use tenantry::service::Raw;
+    let call = context::call().await?;
+    call.services.confirm_password_reset(Raw::text(token), Raw::text(password), &call.meta).await?;
+    // Any session in this browser belonged to the old password.
+    crate::ssr::end_session(&call.session).await.map_err(context::session_error)?;
+    leptos_axum::redirect("/login?reset=1");
+    Ok(())
+}
+
+/// The admin's invitations page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationsView {
+    pub email: String,
+    pub tenant_name: Option<String>,
+    pub is_admin: bool,
+    pub invitations: Vec<InvitationRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub expires_at: String,
+    pub invited_by: Option<String>,
+}
+
+/// `None` when nobody is signed in.
+#[server(prefix = "/fn", endpoint = "invitations")]
+pub async fn invitations() -> Result<Option<InvitationsView>, AppError> {
+    use tenantry::{
+        service::{InvitationFilter, InvitationStatus, Raw},
+        store::PageRequest,
+    };
+    let call = context::call().await?;
+    let Some(actor) = call.actor().await? else { return Ok(None) };
+    let tenant = call.services.current_tenant(&actor).await?;
+    let filter = InvitationFilter { status: Raw::text("pending"), ..Default::default() };
+    let (is_admin, rows) = match call.services.list_invitations(&actor, filter, PageRequest::first()).await {
+        Ok(page) => {
+            let now = chrono_now();
+            let rows = page
+                .items
+                .iter()
+                .map(|i| InvitationRow {
+                    id: i.id.to_string(),
+                    email: i.email.clone(),
+                    role: i.role.clone().unwrap_or_else(|| "—".into()),
+                    status: InvitationStatus::of(i, now).as_str().to_owned(),
+                    expires_at: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    invited_by: i.inviter_email.clone(),
+                })
+                .collect();
+            (true, rows)
+        }
+        Err(tenantry::ServiceError::Forbidden(_)) => (false, Vec::new()),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Some(InvitationsView { email: actor.email.clone(), tenant_name: tenant.map(|t| t.name), is_admin, invitations: rows }))
+}
+
+#[cfg(feature = "ssr")]
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+#[server(prefix = "/fn", endpoint = "send-invite")]
+pub async fn send_invite(email: String, role: String) -> Result<String, AppError> {
+    context::finish(send_invite_inner(email, role).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn send_invite_inner(email: String, role: String) -> Result<String, AppError> {
+    use tenantry::service::{InviteInput, Raw};
+    let call = context::call().await?;
+    let actor = call.actor().await?.ok_or_else(|| AppError::new(crate::error::ErrorKind::Unauthenticated, "Please sign in again."))?;
+    let input = InviteInput { email: Raw::text(email.clone()), role: Raw::text(role.clone()) };
+    let issued = call
+        .services
+        .invite(&actor, None, input, &call.meta)
+        .await
+        .map_err(|e| AppError::from(e).with_values([("email", email.as_str()), ("role", role.as_str())]))?;
+    Ok(issued.invitation.email)
+}
+
+#[server(prefix = "/fn", endpoint = "resend-invite")]
+pub async fn resend_invite(id: String) -> Result<(), AppError> {
+    context::finish(manage_invite(id, false).await)
+}
+
+#[server(prefix = "/fn", endpoint = "revoke-invite")]
+pub async fn revoke_invite(id: String) -> Result<(), AppError> {
+    context::finish(manage_invite(id, true).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn manage_invite(id: String, revoke: bool) -> Result<(), AppError> {
+    let call = context::call().await?;
+    let actor = call.actor().await?.ok_or_else(|| AppError::new(crate::error::ErrorKind::Unauthenticated, "Please sign in again."))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+    if revoke {
+        call.services.revoke_invitation(&actor, id, &call.meta).await?;
+    } else {
+        call.services.resend_invitation(&actor, id, &call.meta).await?;
+    }
+    Ok(())
+}

@@ -31,3 +31,30 @@ export async function open(page: Page, info: TestInfo, path: string) {
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   }
 }
+
+/** Waits for the log mailer's line for `to` and returns its link (the newest one). */
+export async function mailedLink(to: string, after = 0): Promise<string> {
+  const fs = await import('fs');
+  const log = process.env.E2E_SERVER_LOG;
+  if (!log) throw new Error('E2E_SERVER_LOG is not set: run the tests through .ci/e2e');
+  const escaped = to.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`MAIL to=${escaped} .*link=(\\S+)`, 'g');
+  for (let i = 0; i < 100; i++) {
+    const matches = [...fs.readFileSync(log, 'utf8').matchAll(pattern)];
+    if (matches.length > after) return matches[matches.length - 1][1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail to ${to} in ${log}`);
+}
+
+/** Signs up a new organisation in the browser and returns its admin's e-mail and name. */
+export async function signUp(page: Page, info: TestInfo, prefix: string) {
+  const org = unique(prefix);
+  await open(page, info, '/signup');
+  await page.getByLabel('Organisation name').fill(org.name);
+  await page.getByLabel('Your work e-mail').fill(org.email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(org.name);
+  return org;
+}

@@ -2,6 +2,7 @@ use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
+use super::layout::Header;
 use crate::server_fns::{home, HomeView, LogOut};
 
 /// The signed-in home: the tenant and its members with their roles.
@@ -29,7 +30,7 @@ fn Dashboard(view: HomeView) -> impl IntoView {
     let members = view.members.clone();
     view! {
         <Title text=title.clone()/>
-        <Header email=view.email.clone() tenant=view.tenant_name.clone()/>
+        <Header email=view.email.clone() tenant=view.tenant_name.clone() is_admin=view.roles.iter().any(|r| r == "ADMIN")/>
         <main>
             <h1>{title}</h1>
             {view.tenant_slug.clone().map(|slug| view! { <p class="muted">"Workspace handle: " <code>{slug}</code></p> })}
@@ -48,21 +49,6 @@ fn Dashboard(view: HomeView) -> impl IntoView {
                 </tbody>
             </table>
         </main>
-    }
-}
-
-#[component]
-fn Header(email: String, tenant: Option<String>) -> impl IntoView {
-    let action = ServerAction::<LogOut>::new();
-    view! {
-        <header class="top">
-            <a class="brand" href="/">"Tenantry"</a>
-            <span class="tenant">{tenant}</span>
-            <span class="who">{email}</span>
-            <ActionForm action=action attr:class="inline">
-                <button type="submit" class="link">"Sign out"</button>
-            </ActionForm>
-        </header>
     }
 }
 

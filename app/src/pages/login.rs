@@ -1,5 +1,6 @@
 use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use super::form::{last_error, Field, FormError};
 use crate::server_fns::LogIn;
@@ -7,17 +8,22 @@ use crate::server_fns::LogIn;
 #[component]
 pub fn Login() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
+    let query = use_query_map();
     let error = last_error(action.value());
     view! {
         <Title text="Sign in"/>
         <main class="narrow">
             <h1>"Sign in"</h1>
+            {move || query.read().get("reset").map(|_| view! {
+                <div class="banner ok" role="status">"Your password was changed. Sign in with the new one."</div>
+            })}
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
                 <FormError error/>
                 <Field name="email" label="E-mail" kind="email" autocomplete="username" required=true error/>
                 <Field name="password" label="Password" kind="password" autocomplete="current-password" required=true error/>
                 <button type="submit" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
+            <p><a href="/password-reset">"Forgot your password?"</a></p>
             <p>"New here? " <a href="/signup">"Create an organisation"</a></p>
         </main>
     }

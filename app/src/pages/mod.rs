@@ -2,10 +2,17 @@
 
 mod form;
 mod home;
+mod invitations;
+mod invite;
+mod layout;
 mod login;
+mod reset;
 mod signup;
 
 pub use home::{Home, Logout};
+pub use invitations::Invitations;
+pub use invite::Invite;
+pub use reset::PasswordReset;
 pub use login::Login;
 pub use signup::SignUp;
 
