@@ -14,6 +14,9 @@ pub struct PasswordHasher {
 
 struct Inner {
     argon: Argon2<'static>,
+    /// One hash at a time per core: more would only queue on the CPU while each holds its
+    /// 19 MiB, and a burst of logins would swell memory for nothing.
+    permits: tokio::sync::Semaphore,
     /// A real hash of a random password, verified against when the account does not exist so
     /// the response takes as long as for a real account.
     dummy_hash: String,
@@ -28,10 +31,12 @@ impl PasswordHasher {
             .hash_password(super::random_token().as_bytes(), &salt)
             .expect("hashing a random password cannot fail")
             .to_string();
-        Self { inner: Arc::new(Inner { argon, dummy_hash }) }
+        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+        Self { inner: Arc::new(Inner { argon, dummy_hash, permits: tokio::sync::Semaphore::new(cores) }) }
     }
 
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
+        let _permit = self.inner.permits.acquire().await?;
         let inner = self.inner.clone();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -48,6 +53,7 @@ impl PasswordHasher {
     /// Verifies `password` against `stored`, or against the dummy hash when there is no stored
     /// hash (unknown account), in which case the answer is always `false`.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+        let Ok(_permit) = self.inner.permits.acquire().await else { return false };
         let inner = self.inner.clone();
         let password = password.to_owned();
         let real = stored.map(str::to_owned);

@@ -187,12 +187,12 @@ pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<Tenant
         return Ok(None);
     }
     let roles = match tenant {
-        Some(tenant) => {
+        Some(_) => {
             let usable = found.is_member && found.tenant_status.as_deref() == Some("active");
             if !usable && !(account.is_superuser && found.tenant_status.is_some()) {
                 return Ok(None);
             }
-            tx.roles_of(tenant, user).await?
+            crate::store::split_roles(found.roles.as_deref())
         }
         None => Vec::new(),
     };

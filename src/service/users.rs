@@ -52,15 +52,10 @@ impl Services {
     pub async fn list_users(&self, actor: &Actor, page: PageRequest) -> ServiceResult<Page<Profile>> {
         let tenant = actor.tenant()?;
         let mut tx = self.db().read().await?;
-        let (users, count) = tx.members(tenant, page).await?;
-        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
-        let roles = tx.roles_of_members(tenant, &ids).await?;
-        let items = users
+        let (members, count) = tx.members(tenant, page).await?;
+        let items = members
             .into_iter()
-            .map(|user| {
-                let held = roles.iter().filter(|(id, _)| *id == user.id).map(|(_, role)| *role).collect();
-                self.profile_of(Member { user, tenant_id: Some(tenant), roles: held })
-            })
+            .map(|(user, roles)| self.profile_of(Member { user, tenant_id: Some(tenant), roles }))
             .collect();
         Ok(Page { items, count, page: page.page, page_size: page.page_size })
     }

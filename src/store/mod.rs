@@ -20,13 +20,14 @@ pub use invitations::{Invitation, InvitationState};
 pub use password_resets::ResetToken;
 pub use refresh_tokens::RefreshTokenRecord;
 pub use users::NewUser;
+pub(crate) use users::split_roles;
 pub use models::*;
 pub use outbox::{NewEmail, OutboxEmail};
 
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    pool::PoolOptions,
+    pool::{PoolConnection, PoolOptions},
     postgres::{PgConnectOptions, PgPool},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous},
     Postgres, Sqlite, Transaction,
@@ -37,6 +38,10 @@ macro_rules! on {
     ($tx:expr, $c:ident => $body:expr) => {
         match $tx {
             $crate::store::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::Tx::SqliteRead(t) => {
                 let $c = &mut **t;
                 $body
             }
@@ -62,6 +67,9 @@ pub enum Db {
 /// One database transaction. Dropping it without [`Tx::commit`] rolls back.
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
+    /// SQLite reads run on a plain connection: every statement already sees a consistent
+    /// snapshot, and skipping BEGIN/COMMIT halves the round trips on the hottest paths.
+    SqliteRead(PoolConnection<Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -121,7 +129,7 @@ impl Db {
     /// A transaction for reading.
     pub async fn read(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Self::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin().await?)),
+            Self::Sqlite(pool) => Ok(Tx::SqliteRead(pool.acquire().await?)),
             Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
         }
     }
@@ -143,9 +151,19 @@ impl Db {
 }
 
 impl Tx {
+    /// `group_concat`/`string_agg` of role names: the one spelling that differs between the two
+    /// backends.
+    pub(crate) fn roles_aggregate(&self) -> &'static str {
+        match self {
+            Tx::Postgres(_) => "string_agg(r.role, ',')",
+            Tx::Sqlite(_) | Tx::SqliteRead(_) => "group_concat(r.role, ',')",
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Self::Sqlite(tx) => tx.commit().await,
+            Self::SqliteRead(_) => Ok(()),
             Self::Postgres(tx) => tx.commit().await,
         }
     }

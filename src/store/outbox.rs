@@ -72,12 +72,12 @@ impl Tx {
                 );
                 sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(&mut **t).await
             }
-            Tx::Sqlite(t) => {
+            Tx::Sqlite(_) | Tx::SqliteRead(_) => {
                 let sql = format!(
                     "UPDATE email_outbox SET locked_until = $2 WHERE id IN \
                      (SELECT id FROM email_outbox WHERE {due} ORDER BY next_attempt_at LIMIT $3) RETURNING {COLUMNS}"
                 );
-                sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(&mut **t).await
+                on!(self, c => sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(c).await)
             }
         }
     }

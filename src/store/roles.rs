@@ -29,28 +29,6 @@ impl Tx {
         Ok(names.iter().filter_map(|n| Role::parse(n).ok()).collect())
     }
 
-    /// The roles of many members at once (for a page of users).
-    #[tracing::instrument(skip_all)]
-    pub async fn roles_of_members(&mut self, tenant: TenantId, users: &[UserId]) -> Result<Vec<(UserId, Role)>, sqlx::Error> {
-        if users.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One query for the page; the page is at most 100 users, so the IN list stays small.
-        let placeholders: Vec<String> = (0..users.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT user_id, role FROM user_roles WHERE tenant_id = $1 AND user_id IN ({}) ORDER BY role",
-            placeholders.join(", ")
-        );
-        let rows: Vec<(UserId, String)> = on!(self, c => {
-            let mut query = sqlx::query_as(&sql).bind(tenant);
-            for user in users {
-                query = query.bind(*user);
-            }
-            query.fetch_all(c).await
-        })?;
-        Ok(rows.into_iter().filter_map(|(user, name)| Role::parse(&name).ok().map(|role| (user, role))).collect())
-    }
-
     #[tracing::instrument(skip_all)]
     pub async fn assignments(&mut self, tenant: TenantId, user: Option<UserId>, role: Option<Role>, page: PageRequest) -> Result<(Vec<Assignment>, i64), sqlx::Error> {
         let filter = "r.tenant_id = $1 AND ($2 IS NULL OR r.user_id = $2) AND ($3 IS NULL OR r.role = $3)";

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{on, PageRequest, Tx, User};
-use crate::domain::{Email, PersonName, TenantId, UserId};
+use crate::domain::{Email, PersonName, Role, TenantId, UserId};
 
 const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, auth_version, created_at";
 
@@ -23,16 +23,38 @@ pub struct UserInTenant {
     pub is_member: bool,
     /// `None` when no tenant was asked for or it does not exist.
     pub tenant_status: Option<String>,
+    /// The role names held in that tenant, comma-separated (or `None`).
+    pub roles: Option<String>,
+}
+
+/// Role names from an aggregated column, sorted.
+pub(crate) fn split_roles(names: Option<&str>) -> Vec<Role> {
+    let mut roles: Vec<Role> = names.unwrap_or("").split(',').filter_map(|n| Role::parse(n).ok()).collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    #[sqlx(flatten)]
+    user: User,
+    roles: Option<String>,
+    total: i64,
 }
 
 impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn user_in_tenant(&mut self, id: UserId, tenant: Option<TenantId>) -> Result<Option<UserInTenant>, sqlx::Error> {
-        let sql = "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.created_at, \
-                   EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id) AS is_member, \
-                   (SELECT t.status FROM tenants t WHERE t.id = $2) AS tenant_status \
-                   FROM users u WHERE u.id = $1";
-        on!(self, c => sqlx::query_as(sql).bind(id).bind(tenant).fetch_optional(c).await)
+        let sql = format!(
+            "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.created_at, \
+             EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id) AS is_member, \
+             (SELECT t.status FROM tenants t WHERE t.id = $2) AS tenant_status, \
+             (SELECT {} FROM user_roles r WHERE r.tenant_id = $2 AND r.user_id = u.id) AS roles \
+             FROM users u WHERE u.id = $1",
+            self.roles_aggregate()
+        );
+        on!(self, c => sqlx::query_as(&sql).bind(id).bind(tenant).fetch_optional(c).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -98,15 +120,24 @@ impl Tx {
         Ok(found.is_some())
     }
 
-    /// The members of a tenant, ordered by e-mail, one page.
+    /// The members of a tenant with their roles there, ordered by e-mail, one page, and the
+    /// total number of members — in one query.
     #[tracing::instrument(skip_all)]
-    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<User>, i64), sqlx::Error> {
-        let sql = "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.created_at \
-                   FROM memberships m JOIN users u ON u.id = m.user_id \
-                   WHERE m.tenant_id = $1 ORDER BY u.email LIMIT $2 OFFSET $3";
-        let rows = on!(self, c => sqlx::query_as(sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
-        let count: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE tenant_id = $1")
-            .bind(tenant).fetch_one(c).await)?;
-        Ok((rows, count))
+    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<Role>)>, i64), sqlx::Error> {
+        let sql = format!(
+            "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.created_at, \
+             (SELECT {} FROM user_roles r WHERE r.tenant_id = m.tenant_id AND r.user_id = u.id) AS roles, \
+             COUNT(*) OVER () AS total \
+             FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.tenant_id = $1 ORDER BY u.email LIMIT $2 OFFSET $3",
+            self.roles_aggregate()
+        );
+        let rows: Vec<MemberRow> = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
+        let count = match rows.first() {
+            Some(row) => row.total,
+            // Past the last page the window has no row to report on.
+            None => on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE tenant_id = $1").bind(tenant).fetch_one(c).await)?,
+        };
+        Ok((rows.into_iter().map(|row| (row.user, split_roles(row.roles.as_deref()))).collect(), count))
     }
 }
