@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `create-superuser`. Every subcommand reads
+//! The command line: `serve` (default), `migrate`, `create-superuser`, `worker`, `check-email`. Every subcommand reads
 //! the same configuration as `serve`.
 
 use clap::{Parser, Subcommand};
@@ -32,6 +32,22 @@ pub enum Command {
         /// E-mail address of the account.
         #[arg(long)]
         email: String,
+    },
+    /// Deliver the e-mail outbox until Ctrl-C or SIGTERM, without serving HTTP.
+    ///
+    /// `serve` already runs this worker as a task; use the subcommand to deliver from a
+    /// separate process (several may run at once). Uses EMAIL_PROVIDER and its settings.
+    Worker,
+    /// Walk the SES production-readiness checklist through the SES API (EMAIL_PROVIDER=ses).
+    ///
+    /// Prints PASS, FAIL or UNKNOWN per item: the domain identity of SES_EXPECTED_FROM_DOMAIN
+    /// (else of EMAIL_FROM_ADDRESS) exists and is verified, DKIM is enabled and verified, the
+    /// account has production access (is out of the sandbox), and EMAIL_FROM_ADDRESS is in the
+    /// expected domain. Exits non-zero when an item fails.
+    CheckEmail {
+        /// Also send a test invitation and a test password reset mail to this address.
+        #[arg(long, value_name = "ADDRESS")]
+        send_test: Option<String>,
     },
     /// Time one argon2id hash with the production parameters (used by the benchmark).
     #[command(hide = true)]

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod cli;
 pub mod http;
+pub mod mail_cli;
 pub mod rate_limit;
 pub mod sessions;
 pub mod telemetry;

@@ -6,7 +6,7 @@ use clap::Parser;
 use tenantry::{config::Config, service::Services};
 use tenantry_server::{
     cli::{Cli, Command},
-    http, telemetry,
+    http, mail_cli, telemetry,
 };
 
 #[tokio::main]
@@ -28,6 +28,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateSuperuser { email } => create_superuser(config, &email).await,
+        Command::Worker => mail_cli::run_worker(config, shutdown()).await,
+        Command::CheckEmail { send_test } => mail_cli::check_email(config, send_test).await,
         Command::BenchArgon2 => {
             let hasher = tenantry::auth::PasswordHasher::new();
             let rounds = 20;
@@ -46,6 +48,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind: SocketAddr = config.bind_addr.parse().with_context(|| format!("BIND_ADDR {:?} is not host:port", config.bind_addr))?;
     leptos.site_addr = bind;
     let services = Services::start(config.clone()).await?;
+    let mail_worker = mail_cli::spawn_worker(&services).await?;
     let app = http::build(services.clone(), leptos).await?;
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let local = listener.local_addr()?;
@@ -58,6 +61,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await?;
+    mail_worker.stop().await;
     services.db().close().await;
     Ok(())
 }

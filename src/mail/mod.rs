@@ -5,6 +5,8 @@
 mod mailer;
 pub mod ses_check;
 pub mod templates;
+#[cfg(any(test, feature = "testing"))]
+pub mod test_servers;
 pub mod worker;
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Real mail servers for the tests, as child processes on free ports: aiosmtpd (SMTP, writing
+//! Real mail servers for the tests (here and in the server crate), as child processes on free ports: aiosmtpd (SMTP, writing
 //! a maildir) and moto's server mode (SES v2). Both come from PyPI; `.ci/mailtest.sh` installs
 //! them into `.tools/py` and exports `TENANTRY_PYTHON`. Without that variable `python3` is
 //! used, and a missing module fails the test loudly: these tests are never skipped.

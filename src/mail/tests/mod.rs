@@ -2,11 +2,12 @@
 //! checklist, and the outbox worker on whichever backend `TENANTRY_TEST_DB` names.
 
 mod outbox;
-mod servers;
 mod ses;
 mod smtp;
 
 use std::time::Duration;
+
+use super::test_servers as servers;
 
 use crate::config::{EmailConfig, EmailProvider, SesConfig, SmtpConfig, SmtpTls};
 
