@@ -49,7 +49,41 @@ pub enum Command {
         #[arg(long, value_name = "ADDRESS")]
         send_test: Option<String>,
     },
+    /// Give an account a platform role (PARTNER_ADMIN may provision tenants), or take it away
+    /// with `--role none`. Creates the account when it does not exist (password from
+    /// PLATFORM_USER_PASSWORD, else a hidden prompt).
+    SetPlatformRole {
+        #[arg(long)]
+        email: String,
+        /// PARTNER_ADMIN or none.
+        #[arg(long)]
+        role: String,
+    },
+    /// Support tools for invitations.
+    #[command(subcommand)]
+    Invitation(InvitationCommand),
     /// Time one argon2id hash with the production parameters (used by the benchmark).
     #[command(hide = true)]
     BenchArgon2,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvitationCommand {
+    /// Make an invitation link stop working, as expired (by token or invitation id).
+    Expire {
+        /// The token from the link, or the invitation's id.
+        token_or_id: String,
+    },
+    /// Give a pending or expired invitation N more days from now (the link keeps working).
+    Extend {
+        id: uuid::Uuid,
+        #[arg(long)]
+        days: i64,
+    },
+    /// Delete invitations that expired without being accepted.
+    Purge {
+        /// Required, to say what is purged.
+        #[arg(long)]
+        expired: bool,
+    },
 }

@@ -30,6 +30,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CreateSuperuser { email } => create_superuser(config, &email).await,
         Command::Worker => mail_cli::run_worker(config, shutdown()).await,
         Command::CheckEmail { send_test } => mail_cli::check_email(config, send_test).await,
+        Command::SetPlatformRole { email, role } => set_platform_role(config, &email, &role).await,
+        Command::Invitation(command) => invitation(config, command).await,
         Command::BenchArgon2 => {
             let hasher = tenantry::auth::PasswordHasher::new();
             let rounds = 20;
@@ -83,6 +85,59 @@ async fn create_superuser(config: Config, email: &str) -> anyhow::Result<()> {
         Err(other) => return Err(other.into()),
     }
     Ok(())
+}
+
+async fn set_platform_role(config: Config, email: &str, role: &str) -> anyhow::Result<()> {
+    let role = match role.trim().to_ascii_lowercase().as_str() {
+        "none" | "" => None,
+        other => Some(tenantry::domain::PlatformRole::parse(other).map_err(anyhow::Error::msg)?),
+    };
+    let services = Services::start(config).await?;
+    let password = match std::env::var("PLATFORM_USER_PASSWORD").ok().filter(|p| !p.is_empty()) {
+        Some(password) => Some(password),
+        None if services.account_exists(email).await? => None,
+        None => Some(rpassword::prompt_password(format!("Password for the new account {email}: ")).context("reading the password")?),
+    };
+    let (user, created) = services.set_platform_role(email, role, password.as_deref()).await.map_err(cli_error)?;
+    let shown = role.map(|r| r.as_str()).unwrap_or("no platform role");
+    println!("{} {} ({}) now has {shown}.", if created { "Created" } else { "Updated" }, user.email, user.id);
+    Ok(())
+}
+
+async fn invitation(config: Config, command: tenantry_server::cli::InvitationCommand) -> anyhow::Result<()> {
+    use tenantry_server::cli::InvitationCommand as C;
+    let services = Services::start(config).await?;
+    match command {
+        C::Expire { token_or_id } => {
+            let invitation = services.expire_invitation(&token_or_id).await.map_err(cli_error)?;
+            println!("Invitation {} for {} has expired; its link no longer works.", invitation.id, invitation.email);
+        }
+        C::Extend { id, days } => {
+            let invitation = services.extend_invitation(id, days).await.map_err(cli_error)?;
+            println!("Invitation {} for {} now expires at {}.", invitation.id, invitation.email, invitation.expires_at.to_rfc3339());
+        }
+        C::Purge { expired } => {
+            if !expired {
+                anyhow::bail!("say what to purge: `invitation purge --expired`");
+            }
+            let purged = services.purge_expired_invitations().await.map_err(cli_error)?;
+            println!("Purged {purged} expired invitation(s).");
+        }
+    }
+    Ok(())
+}
+
+/// A service error as one readable line for the terminal.
+fn cli_error(error: tenantry::ServiceError) -> anyhow::Error {
+    match error {
+        tenantry::ServiceError::Validation(fields) => {
+            let messages: Vec<String> = fields.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect();
+            anyhow::anyhow!("{}", messages.join("; "))
+        }
+        tenantry::ServiceError::NotFound => anyhow::anyhow!("not found"),
+        tenantry::ServiceError::Conflict { detail, .. } => anyhow::anyhow!("{detail}"),
+        other => other.into(),
+    }
 }
 
 async fn shutdown() {

@@ -1,18 +1,22 @@
 //! Domain types that parse instead of validate: once you hold an `Email` it is a valid,
 //! normalised address. No I/O here.
 
+mod contact;
 mod email;
 mod ids;
 mod names;
 mod password;
+mod platform_role;
 mod role;
 mod slug;
 mod token;
 
+pub use contact::{Industry, PhoneNumber};
 pub use email::Email;
 pub use ids::{AssignmentId, TenantId, UserId};
 pub use names::{PersonName, TenantName};
 pub use password::{NewPassword, PlainPassword};
+pub use platform_role::PlatformRole;
 pub use role::Role;
 pub use slug::TenantSlug;
 pub use token::OneTimeToken;

@@ -52,6 +52,11 @@ impl Actor {
         }
     }
 
+    /// The caller's role on the platform, outside any tenant.
+    pub fn platform_role(&self) -> Option<crate::domain::PlatformRole> {
+        self.user.platform_role.as_deref().and_then(|r| crate::domain::PlatformRole::parse(r).ok())
+    }
+
     pub(crate) fn audit<'a>(&'a self, meta: &'a RequestMeta) -> super::Audit<'a> {
         super::Audit { meta, actor: Some((&self.user_id, &self.email)) }
     }

@@ -117,14 +117,8 @@ impl Services {
                 return Err(ServiceError::conflict("email", "This person is already a member of this organisation."));
             }
         }
-        // A second invitation replaces the first: the old link stops working.
-        tx.revoke_pending_invitations(tenant, &email, now()).await?;
-        let token = random_token();
-        let at = now();
-        let expires_at = at + self.invitation_ttl();
-        let id = tx.insert_invitation(tenant, &email, Some(role), &crate::auth::token_hash(&token), Some(actor.user_id), expires_at, at).await?;
-        let invitation = tx.invitation(id).await?.ok_or(ServiceError::NotFound)?;
-        self.enqueue_invitation_mail(&mut tx, &invitation, &token).await?;
+        let issued = self.create_invitation_in(&mut tx, tenant, &email, role, actor.user_id).await?;
+        let id = issued.invitation.id;
         actor
             .audit(meta)
             .write(&mut tx, Some(tenant), "invitation_created", "invitation", Some(id.to_string()),
@@ -132,6 +126,19 @@ impl Services {
             .await?;
         tx.commit().await?;
         self.wake_mailer();
+        Ok(issued)
+    }
+
+    /// Writes an invitation (replacing any pending one for the same e-mail: the old link
+    /// stops working) and enqueues its mail, inside the caller's transaction.
+    pub(crate) async fn create_invitation_in(&self, tx: &mut Tx, tenant: TenantId, email: &Email, role: Role, by: UserId) -> ServiceResult<IssuedInvitation> {
+        tx.revoke_pending_invitations(tenant, email, now()).await?;
+        let token = random_token();
+        let at = now();
+        let expires_at = at + self.invitation_ttl();
+        let id = tx.insert_invitation(tenant, email, Some(role), &crate::auth::token_hash(&token), Some(by), expires_at, at).await?;
+        let invitation = tx.invitation(id).await?.ok_or(ServiceError::NotFound)?;
+        self.enqueue_invitation_mail(tx, &invitation, &token).await?;
         Ok(IssuedInvitation { invitation, token })
     }
 
@@ -350,7 +357,7 @@ impl Services {
     }
 
     /// The tenant the caller may invite into: `tenant` (from the path) or their current one.
-    async fn administered_tenant(&self, actor: &Actor, tenant: Option<TenantId>) -> ServiceResult<TenantId> {
+    pub(crate) async fn administered_tenant(&self, actor: &Actor, tenant: Option<TenantId>) -> ServiceResult<TenantId> {
         let Some(tenant) = tenant else { return actor.admin_tenant() };
         if actor.is_superuser {
             return self.db().read().await?.tenant(tenant).await?.map(|t| t.id).ok_or(ServiceError::NotFound);

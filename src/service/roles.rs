@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{now, Actor, Raw, RequestMeta, Services};
 use crate::{
-    domain::{Role, UserId},
+    domain::{AssignmentId, Role, UserId},
     store::{Assignment, Page, PageRequest},
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -63,5 +63,26 @@ impl Services {
         }
         tx.commit().await?;
         Ok((assignment, created))
+    }
+
+    /// Takes a role away; tenant ADMIN (or superuser) only, checked before anything else. An
+    /// assignment of another tenant is 404. The last ADMIN of a tenant keeps the role (409).
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_role(&self, actor: &Actor, id: AssignmentId, meta: &RequestMeta) -> ServiceResult<()> {
+        let tenant = actor.admin_tenant()?;
+        let mut tx = self.db().write().await?;
+        tx.lock_tenant(tenant).await?;
+        let assignment = tx.assignment(tenant, id).await?.ok_or(ServiceError::NotFound)?;
+        if assignment.role.0 == Role::Admin && tx.count_admins(tenant).await? <= 1 {
+            return Err(ServiceError::conflict_detail(super::members::LAST_ADMIN_MESSAGE));
+        }
+        tx.delete_assignment(id).await?;
+        actor
+            .audit(meta)
+            .write(&mut tx, Some(tenant), "role_revoked", "user", Some(assignment.user_id.to_string()),
+                json!({"role": assignment.role.0.as_str(), "email": assignment.user_email}))
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

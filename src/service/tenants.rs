@@ -111,6 +111,27 @@ impl Services {
     }
 }
 
+impl Services {
+    /// Suspends or reactivates a tenant (superuser only). A suspended tenant's members cannot
+    /// log in or act there and nobody can be invited to it; its data stays.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_tenant_suspended(&self, actor: &Actor, tenant: TenantId, suspended: bool, meta: &RequestMeta) -> ServiceResult<Tenant> {
+        if !actor.is_superuser {
+            return Err(ServiceError::forbidden("Only platform administrators can suspend or reactivate a tenant."));
+        }
+        let mut tx = self.db().write().await?;
+        let status = if suspended { "suspended" } else { "active" };
+        if !tx.set_tenant_status(tenant, status, now()).await? {
+            return Err(ServiceError::NotFound);
+        }
+        let action = if suspended { "tenant_suspended" } else { "tenant_reactivated" };
+        actor.audit(meta).write(&mut tx, Some(tenant), action, "tenant", Some(tenant.to_string()), json!({})).await?;
+        let updated = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+}
+
 async fn check_sign_up_conflicts(tx: &mut crate::store::Tx, name: &TenantName, slug: &TenantSlug, email: &Email) -> ServiceResult<()> {
     let mut fields = FieldErrors::new();
     if tx.tenant_name_taken(name, slug).await? {

@@ -127,4 +127,33 @@ impl Services {
         let Ok(email) = Email::parse(email) else { return Ok(false) };
         Ok(self.db().read().await?.user_by_email(&email).await?.is_some())
     }
+
+    /// CLI `set-platform-role`: gives an account a platform role (or takes it away with
+    /// `None`), creating the account when `password` is given and none exists.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_platform_role(&self, email: &str, role: Option<crate::domain::PlatformRole>, password: Option<&str>) -> ServiceResult<(User, bool)> {
+        let email = Email::parse(email).map_err(|m| ServiceError::field("email", m))?;
+        let existing = self.db().read().await?.user_by_email(&email).await?;
+        let (id, created) = match existing {
+            Some(user) => (user.id, false),
+            None => {
+                let password = password.ok_or_else(|| ServiceError::field("password", crate::domain::REQUIRED))?;
+                let password = NewPassword::parse(password, Some(&email)).map_err(|m| ServiceError::field("password", m.join(" ")))?;
+                let hash = self.hasher().hash(password.expose()).await?;
+                let empty = PersonName::default();
+                let new_user = NewUser { id: UserId::new(), email: &email, password_hash: &hash, first_name: &empty, last_name: &empty, is_superuser: false };
+                let mut tx = self.db().write().await?;
+                let user = tx.insert_user(new_user, now()).await.map_err(|e| {
+                    if is_unique_violation(&e) { ServiceError::conflict("email", EMAIL_TAKEN) } else { e.into() }
+                })?;
+                tx.commit().await?;
+                (user.id, true)
+            }
+        };
+        let mut tx = self.db().write().await?;
+        tx.set_platform_role(id, role.map(|r| r.as_str()), now()).await?;
+        let user = tx.user(id).await?.ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        Ok((user, created))
+    }
 }

@@ -12,6 +12,19 @@ pub struct Tenant {
     pub status: String,
     pub plan: String,
     pub created_at: DateTime<Utc>,
+    /// The partner (platform user) who provisioned this tenant, if any.
+    pub created_by_partner: Option<UserId>,
+    pub contact_email: Option<String>,
+    pub phone_number: Option<String>,
+    pub industry: Option<String>,
+}
+
+/// What a partner records about a tenant it provisions.
+#[derive(Debug, Clone, Default)]
+pub struct TenantContact {
+    pub contact_email: Option<String>,
+    pub phone_number: Option<String>,
+    pub industry: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,6 +41,8 @@ pub struct User {
     /// Bumped when the password is reset; sessions and access tokens carry the value they
     /// were issued under and stop working when it changes.
     pub auth_version: i32,
+    /// A role on the platform outside any tenant (`PARTNER_ADMIN`).
+    pub platform_role: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

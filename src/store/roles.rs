@@ -39,4 +39,22 @@ impl Tx {
         let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(tenant).bind(user).bind(role).fetch_one(c).await)?;
         Ok((rows, count))
     }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn assignment(&mut self, tenant: TenantId, id: AssignmentId) -> Result<Option<Assignment>, sqlx::Error> {
+        let sql = format!("{SELECT} WHERE r.tenant_id = $1 AND r.id = $2");
+        on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(id).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn delete_assignment(&mut self, id: AssignmentId) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("DELETE FROM user_roles WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn count_admins(&mut self, tenant: TenantId) -> Result<i64, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM user_roles WHERE tenant_id = $1 AND role = 'ADMIN'")
+            .bind(tenant).fetch_one(c).await)
+    }
 }

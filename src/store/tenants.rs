@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 
-use super::{on, PageRequest, Tenant, Tx};
+use super::{on, PageRequest, Tenant, TenantContact, Tx};
 use crate::domain::{TenantId, TenantName, TenantSlug, UserId};
 
-const COLUMNS: &str = "id, name, slug, status, plan, created_at";
+const COLUMNS: &str = "id, name, slug, status, plan, created_at, created_by_partner, contact_email, phone_number, industry";
 
 impl Tx {
     #[tracing::instrument(skip_all)]
@@ -39,9 +39,62 @@ impl Tx {
     /// The tenants a user belongs to, oldest membership first.
     #[tracing::instrument(skip_all)]
     pub async fn tenants_of_user(&mut self, user: UserId) -> Result<Vec<Tenant>, sqlx::Error> {
-        let sql = "SELECT t.id, t.name, t.slug, t.status, t.plan, t.created_at \
+        let sql = "SELECT t.id, t.name, t.slug, t.status, t.plan, t.created_at, t.created_by_partner, t.contact_email, t.phone_number, t.industry \
                    FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
                    WHERE m.user_id = $1 ORDER BY m.created_at, t.id";
         on!(self, c => sqlx::query_as(sql).bind(user).fetch_all(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn set_tenant_contact(&mut self, id: TenantId, partner: Option<UserId>, contact: &TenantContact, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "UPDATE tenants SET created_by_partner = $2, contact_email = $3, phone_number = $4, industry = $5, updated_at = $6 WHERE id = $1")
+            .bind(id).bind(partner).bind(contact.contact_email.as_deref()).bind(contact.phone_number.as_deref())
+            .bind(contact.industry.as_deref()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn rename_tenant(&mut self, id: TenantId, name: &TenantName, slug: &TenantSlug, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE tenants SET name = $2, slug = $3, updated_at = $4 WHERE id = $1")
+            .bind(id).bind(name.as_str()).bind(slug.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// `active` or `suspended`.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_tenant_status(&mut self, id: TenantId, status: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1")
+            .bind(id).bind(status).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Deletes a tenant; memberships, roles and invitations go with it (foreign keys).
+    #[tracing::instrument(skip_all)]
+    pub async fn delete_tenant(&mut self, id: TenantId) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Tenants a partner created (`None`: every tenant), oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn tenants_created_by(&mut self, partner: Option<UserId>, page: PageRequest) -> Result<(Vec<Tenant>, i64), sqlx::Error> {
+        let filter = "($1 IS NULL OR created_by_partner = $1)";
+        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE {filter} ORDER BY created_at, id LIMIT $2 OFFSET $3");
+        let rows = on!(self, c => sqlx::query_as(&sql).bind(partner).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
+        let count_sql = format!("SELECT COUNT(*) FROM tenants WHERE {filter}");
+        let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(partner).fetch_one(c).await)?;
+        Ok((rows, count))
+    }
+
+    /// Serialises changes to one tenant's administrators (PostgreSQL row lock; SQLite's write
+    /// transactions are serial already), so two admins cannot each remove the other as the
+    /// "not last" admin at the same moment.
+    #[tracing::instrument(skip_all)]
+    pub async fn lock_tenant(&mut self, id: TenantId) -> Result<(), sqlx::Error> {
+        if let Tx::Postgres(t) = self {
+            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut **t).await?;
+        }
+        Ok(())
     }
 }

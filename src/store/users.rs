@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use super::{on, PageRequest, Tx, User};
 use crate::domain::{Email, PersonName, Role, TenantId, UserId};
 
-const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, auth_version, created_at";
+const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, auth_version, platform_role, created_at";
 
 pub struct NewUser<'a> {
     pub id: UserId,
@@ -47,7 +47,7 @@ impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn user_in_tenant(&mut self, id: UserId, tenant: Option<TenantId>) -> Result<Option<UserInTenant>, sqlx::Error> {
         let sql = format!(
-            "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.created_at, \
+            "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.platform_role, u.created_at, \
              EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id) AS is_member, \
              (SELECT t.status FROM tenants t WHERE t.id = $2) AS tenant_status, \
              (SELECT {} FROM user_roles r WHERE r.tenant_id = $2 AND r.user_id = u.id) AS roles \
@@ -125,7 +125,7 @@ impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<Role>)>, i64), sqlx::Error> {
         let sql = format!(
-            "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.created_at, \
+            "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.platform_role, u.created_at, \
              (SELECT {} FROM user_roles r WHERE r.tenant_id = m.tenant_id AND r.user_id = u.id) AS roles, \
              COUNT(*) OVER () AS total \
              FROM memberships m JOIN users u ON u.id = m.user_id \
@@ -139,5 +139,22 @@ impl Tx {
             None => on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE tenant_id = $1").bind(tenant).fetch_one(c).await)?,
         };
         Ok((rows.into_iter().map(|row| (row.user, split_roles(row.roles.as_deref()))).collect(), count))
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn set_platform_role(&mut self, id: UserId, role: Option<&str>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE users SET platform_role = $2, updated_at = $3 WHERE id = $1")
+            .bind(id).bind(role).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn delete_membership(&mut self, tenant: TenantId, user: UserId) -> Result<(), sqlx::Error> {
+        // Roles first: SQLite enforces the composite foreign key only when asked to cascade.
+        on!(self, c => sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant).bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        on!(self, c => sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant).bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
     }
 }

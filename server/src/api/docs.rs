@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{auth, invitations, meta, password_reset, roles, tenants, users};
+use super::{auth, invitations, members, meta, password_reset, platform, provisioning, roles, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +19,10 @@ use super::{auth, invitations, meta, password_reset, roles, tenants, users};
         invitations::invite_into_tenant, invitations::invite, invitations::accept,
         invitations::list, invitations::resend, invitations::revoke,
         users::list, users::create,
-        roles::list, roles::assign,
+        roles::list, roles::assign, roles::revoke,
+        members::my_tenants, members::switch_tenant, members::remove_member,
+        platform::suspend, platform::reactivate,
+        provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -29,6 +32,7 @@ use super::{auth, invitations, meta, password_reset, roles, tenants, users};
         (name = "roles", description = "Role assignments"),
         (name = "invitations", description = "Inviting people and joining by invitation"),
         (name = "meta", description = "Health and configuration"),
+        (name = "provisioning", description = "Partner provisioning of tenants"),
     )
 )]
 pub struct ApiDoc;

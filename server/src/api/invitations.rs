@@ -74,7 +74,7 @@ impl InvitationOut {
         }
     }
 
-    fn issued(issued: IssuedInvitation) -> Self {
+    pub fn issued(issued: IssuedInvitation) -> Self {
         Self::new(&issued.invitation, Some(issued.token))
     }
 }

@@ -9,8 +9,11 @@ mod dto;
 pub mod error;
 mod extract;
 mod invitations;
+mod members;
 mod meta;
 mod password_reset;
+mod platform;
+mod provisioning;
 mod roles;
 mod tenants;
 mod users;
@@ -29,6 +32,9 @@ pub fn router(limits: &RateLimits) -> Router<AppState> {
         .merge(auth::router(limits))
         .merge(tenants::router(limits))
         .merge(users::router())
+        .merge(members::router())
+        .merge(platform::router())
+        .merge(provisioning::router())
         .merge(invitations::router(limits))
         .merge(password_reset::router(limits))
         .merge(roles::router())

@@ -3,7 +3,8 @@ use axum::{
     extract::State,
     http::{request::Parts, StatusCode},
     response::IntoResponse,
-    routing::{get, post},
+    extract::Path,
+    routing::{delete, get, post},
     Json, Router,
 };
 use tenantry::service::{AssignRoleInput, AssignmentFilter, Raw};
@@ -12,12 +13,15 @@ use utoipa::ToSchema;
 use super::{
     caller::Caller,
     dto::{self, AssignmentOut, Detail, FieldErrorsOut, PageOut},
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     extract::{query_pairs, JsonObject, Meta, Pagination},
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/user-roles/", get(list)).route("/roles/assign/", post(assign))
+    Router::new()
+        .route("/user-roles/", get(list))
+        .route("/user-roles/{id}/", delete(revoke))
+        .route("/roles/assign/", post(assign))
 }
 
 #[derive(ToSchema)]
@@ -60,4 +64,17 @@ pub async fn assign(State(state): State<AppState>, Caller(actor): Caller, Meta(m
     let (assignment, created) = state.services.assign_role(&actor, input, &meta).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(AssignmentOut::from(&assignment))))
+}
+
+/// Takes a role away. Tenant ADMIN only (checked first); another tenant's id is 404; the last
+/// ADMIN keeps the role (409).
+#[utoipa::path(delete, path = "/api/user-roles/{id}/", tag = "roles", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail),
+        (status = 409, description = "The tenant's last ADMIN", body = Detail)))]
+pub async fn revoke(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    // A non-admin gets 403 whatever the id: authorization comes first.
+    actor.admin_tenant().map_err(ApiError::from)?;
+    let id = tenantry::domain::AssignmentId::parse(&id).map_err(|_| ApiError::not_found())?;
+    state.services.revoke_role(&actor, id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -2,7 +2,9 @@
 
 mod auth;
 mod invitations;
+mod members;
 mod password_reset;
+mod provisioning;
 mod roles;
 mod signup;
 mod users;
