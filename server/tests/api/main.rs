@@ -3,6 +3,8 @@
 
 mod auth;
 mod invitations;
+mod members;
+mod provisioning;
 mod helpers;
 mod roles;
 mod tenants;
