@@ -4,6 +4,7 @@
 //! JSON handlers and server functions are thin adapters over these methods.
 
 mod actor;
+mod audit;
 mod auth;
 mod input;
 mod invitations;
@@ -19,6 +20,7 @@ mod users;
 mod tests;
 
 pub use actor::{Actor, RequestMeta};
+pub use audit::{AuditExport, AuditFilter, ExportFormat};
 pub use auth::{LoginInput, TokenPair};
 pub use input::Raw;
 pub use invitations::{AcceptInvitationInput, InvitationFilter, InvitationPreview, InvitationStatus, InviteInput, IssuedInvitation};

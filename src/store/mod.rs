@@ -15,7 +15,7 @@ mod roles;
 mod tenants;
 mod users;
 
-pub use audit::NewAuditEntry;
+pub use audit::{AuditCursor, AuditEntry, AuditQuery, NewAuditEntry};
 pub use invitations::{Invitation, InvitationState};
 pub use password_resets::ResetToken;
 pub use refresh_tokens::RefreshTokenRecord;

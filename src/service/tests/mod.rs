@@ -1,5 +1,6 @@
 //! Service-layer tests: every rule, on the backend named by `TENANTRY_TEST_DB`.
 
+mod audit;
 mod auth;
 mod invitations;
 mod members;
