@@ -1,5 +1,6 @@
 //! One module per page; shared form pieces in `form`.
 
+mod audit;
 mod form;
 mod home;
 mod invitations;
@@ -9,6 +10,7 @@ mod login;
 mod reset;
 mod signup;
 
+pub use audit::Audit;
 pub use home::{Home, Logout};
 pub use invitations::Invitations;
 pub use invite::Invite;

@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{auth, invitations, members, meta, password_reset, platform, provisioning, roles, tenants, users};
+use super::{audit, auth, invitations, members, meta, password_reset, platform, provisioning, roles, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use super::{auth, invitations, members, meta, password_reset, platform, provisio
         roles::list, roles::assign, roles::revoke,
         members::my_tenants, members::switch_tenant, members::remove_member,
         platform::suspend, platform::reactivate,
+        audit::list,
         provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove,
     ),
     modifiers(&BearerAuth),
@@ -33,6 +34,7 @@ use super::{auth, invitations, members, meta, password_reset, platform, provisio
         (name = "invitations", description = "Inviting people and joining by invitation"),
         (name = "meta", description = "Health and configuration"),
         (name = "provisioning", description = "Partner provisioning of tenants"),
+        (name = "audit", description = "The audit trail of a tenant"),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 //! Handlers are thin: read the request into raw input, call one service method, shape the
 //! answer. Rules live in `tenantry::service`.
 
+mod audit;
 mod auth;
 mod caller;
 mod docs;
@@ -30,6 +31,7 @@ pub fn router(limits: &RateLimits) -> Router<AppState> {
     Router::new()
         .merge(meta::router())
         .merge(auth::router(limits))
+        .merge(audit::router())
         .merge(tenants::router(limits))
         .merge(users::router())
         .merge(members::router())
