@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/password-reset") view=pages::PasswordReset ssr=SsrMode::Async/>
                 <Route path=path!("/invitations") view=pages::Invitations ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=pages::Audit ssr=SsrMode::Async/>
+                <Route path=path!("/platform") view=pages::Platform ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

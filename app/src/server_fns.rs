@@ -14,8 +14,19 @@ pub struct HomeView {
     pub tenant_slug: Option<String>,
     pub email: String,
     pub roles: Vec<String>,
+    pub is_admin: bool,
+    pub is_superuser: bool,
+    /// The caller's tenants, for the switcher in the header.
+    pub tenants: Vec<TenantChoice>,
     pub members: Vec<MemberView>,
     pub member_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantChoice {
+    pub id: String,
+    pub name: String,
+    pub current: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,7 +34,9 @@ pub struct MemberView {
     pub id: String,
     pub email: String,
     pub name: String,
-    pub roles: Vec<String>,
+    /// (role, assignment id)
+    pub roles: Vec<(String, String)>,
+    pub is_self: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -178,7 +191,9 @@ pub async fn home() -> Result<Option<HomeView>, AppError> {
     let profile = call.services.me(&actor);
     let tenant = call.services.current_tenant(&actor).await?;
     let (members, member_count) = if actor.tenant_id.is_some() {
+        use tenantry::service::AssignmentFilter;
         let page = call.services.list_users(&actor, PageRequest::first()).await?;
+        let assignments = call.services.list_assignments(&actor, AssignmentFilter::default(), PageRequest::first()).await?.items;
         let members = page
             .items
             .iter()
@@ -186,18 +201,33 @@ pub async fn home() -> Result<Option<HomeView>, AppError> {
                 id: p.user.id.to_string(),
                 email: p.user.email.clone(),
                 name: format!("{} {}", p.user.first_name, p.user.last_name).trim().to_owned(),
-                roles: p.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                roles: assignments
+                    .iter()
+                    .filter(|a| a.user_id == p.user.id)
+                    .map(|a| (a.role.0.as_str().to_owned(), a.id.to_string()))
+                    .collect(),
+                is_self: p.user.id == actor.user_id,
             })
             .collect();
         (members, page.count)
     } else {
         (Vec::new(), 0)
     };
+    let tenants = call
+        .services
+        .my_tenants(&actor)
+        .await?
+        .into_iter()
+        .map(|m| TenantChoice { id: m.tenant.id.to_string(), name: m.tenant.name, current: m.current })
+        .collect();
     Ok(Some(HomeView {
         tenant_name: tenant.as_ref().map(|t| t.name.clone()),
         tenant_slug: tenant.as_ref().map(|t| t.slug.clone()),
         email: profile.user.email,
         roles: profile.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        is_admin: actor.is_superuser || actor.has_role(tenantry::domain::Role::Admin),
+        is_superuser: actor.is_superuser,
+        tenants,
         members,
         member_count,
     }))
@@ -391,4 +421,112 @@ async fn manage_invite(id: String, revoke: bool) -> Result<(), AppError> {
         call.services.resend_invitation(&actor, id, &call.meta).await?;
     }
     Ok(())
+}
+
+/// Runs a signed-in action from a page; the error maps like every other.
+#[cfg(feature = "ssr")]
+async fn signed_in() -> Result<(context::Call, tenantry::service::Actor), AppError> {
+    let call = context::call().await?;
+    let actor = call.actor().await?.ok_or_else(|| AppError::new(crate::error::ErrorKind::Unauthenticated, "Please sign in again."))?;
+    Ok((call, actor))
+}
+
+#[server(prefix = "/fn", endpoint = "grant-role")]
+pub async fn grant_role(user: String, role: String) -> Result<(), AppError> {
+    context::finish(async move {
+        use tenantry::service::{AssignRoleInput, Raw};
+        let (call, actor) = signed_in().await?;
+        call.services.assign_role(&actor, AssignRoleInput { user: Raw::text(user), role: Raw::text(role) }, &call.meta).await?;
+        Ok(())
+    }.await)
+}
+
+#[server(prefix = "/fn", endpoint = "revoke-role")]
+pub async fn revoke_role(id: String) -> Result<(), AppError> {
+    context::finish(async move {
+        let (call, actor) = signed_in().await?;
+        let id = tenantry::domain::AssignmentId::parse(&id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+        call.services.revoke_role(&actor, id, &call.meta).await?;
+        Ok(())
+    }.await)
+}
+
+#[server(prefix = "/fn", endpoint = "remove-member")]
+pub async fn remove_member(user: String) -> Result<(), AppError> {
+    context::finish(async move {
+        let (call, actor) = signed_in().await?;
+        let user = tenantry::domain::UserId::parse(&user).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+        let tenant = actor.tenant().map_err(AppError::from)?;
+        call.services.remove_member(&actor, tenant, user, &call.meta).await?;
+        Ok(())
+    }.await)
+}
+
+/// The tenant switcher: the session moves to another of the caller's tenants.
+#[server(prefix = "/fn", endpoint = "switch-tenant")]
+pub async fn switch_tenant(tenant_id: String) -> Result<(), AppError> {
+    context::finish(async move {
+        use tenantry::service::Raw;
+        let (call, actor) = signed_in().await?;
+        let profile = call.services.switch_tenant(&actor, Raw::text(tenant_id), &call.meta).await?;
+        call.session
+            .insert(crate::ssr::SESSION_TENANT, profile.tenant_id)
+            .await
+            .map_err(|e| context::session_error(e.into()))?;
+        // A distinct URL, so a hydrated home page (already at "/") loads the new tenant's data.
+        let tenant = profile.tenant_id.map(|t| t.to_string()).unwrap_or_default();
+        leptos_axum::redirect(&format!("/?tenant={tenant}"));
+        Ok(())
+    }.await)
+}
+
+/// The platform page: every tenant, for superusers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformView {
+    pub email: String,
+    pub is_superuser: bool,
+    pub tenants: Vec<PlatformTenant>,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformTenant {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+#[server(prefix = "/fn", endpoint = "platform")]
+pub async fn platform() -> Result<Option<PlatformView>, AppError> {
+    use tenantry::store::PageRequest;
+    let call = context::call().await?;
+    let Some(actor) = call.actor().await? else { return Ok(None) };
+    if !actor.is_superuser {
+        return Ok(Some(PlatformView { email: actor.email.clone(), is_superuser: false, tenants: Vec::new(), count: 0 }));
+    }
+    let page = call.services.list_tenants(&actor, PageRequest::first()).await?;
+    let tenants = page
+        .items
+        .iter()
+        .map(|t| PlatformTenant {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            slug: t.slug.clone(),
+            status: t.status.clone(),
+            created_at: t.created_at.format("%Y-%m-%d").to_string(),
+        })
+        .collect();
+    Ok(Some(PlatformView { email: actor.email.clone(), is_superuser: true, tenants, count: page.count }))
+}
+
+#[server(prefix = "/fn", endpoint = "set-suspended")]
+pub async fn set_suspended(tenant_id: String, suspend: String) -> Result<(), AppError> {
+    context::finish(async move {
+        let (call, actor) = signed_in().await?;
+        let tenant = tenantry::domain::TenantId::parse(&tenant_id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+        call.services.set_tenant_suspended(&actor, tenant, suspend == "true", &call.meta).await?;
+        Ok(())
+    }.await)
 }

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Hydrates the server-rendered pages in the browser. Every page already works without this.
 
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -7,6 +7,7 @@ mod invitations;
 mod invite;
 mod layout;
 mod login;
+mod platform;
 mod reset;
 mod signup;
 
@@ -16,6 +17,7 @@ pub use invitations::Invitations;
 pub use invite::Invite;
 pub use reset::PasswordReset;
 pub use login::Login;
+pub use platform::Platform;
 pub use signup::SignUp;
 
 use leptos::prelude::*;
