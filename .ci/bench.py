@@ -105,8 +105,104 @@ def run_backend(name, database_url, port, workdir):
             ("GET /pkg/tenantry.css (gzip)", wrk(base + "/pkg/tenantry.css", ["Accept-Encoding: gzip, br"])),
             ("GET /pkg/tenantry.wasm (gzip)", wrk(base + "/pkg/tenantry.wasm", ["Accept-Encoding: gzip, br"])),
         ]
+        # Invitations: creating them (no hashing), rendering the link's page (mail scanners
+        # and impatient people open it often), and accepting them (argon2-bound).
+        invite_lua = os.path.join(workdir, "invite.lua")
+        with open(invite_lua, "w") as script:
+            script.write(
+                'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                'counter = 0\nrequest = function()\n  counter = counter + 1\n'
+                '  local body = string.format(\'{"email": "bench-%d-%d@invite.test", "role": "VIEWER"}\', math.random(1, 1000000000), counter)\n'
+                '  return wrk.format(nil, nil, nil, body)\nend\n'
+            )
+        rows.append(("POST /api/users/invite/", wrk(base + "/api/users/invite/", [auth], script=invite_lua)))
+        page_token = request(base, "POST", "/api/users/invite/", {"email": f"page-{uuid.uuid4().hex[:8]}@invite.test"}, token)["token"]
+        rows.append(("GET /invite?token= (page)", wrk(f"{base}/invite?token={page_token}")))
+        tokens = [request(base, "POST", "/api/users/invite/", {"email": f"accept-{i}-{uuid.uuid4().hex[:6]}@invite.test"}, token)["token"]
+                  for i in range(1500)]
+        accept_lua = os.path.join(workdir, "accept.lua")
+        with open(accept_lua, "w") as script:
+            script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\ntokens = {\n')
+            script.write(",\n".join(f'"{t}"' for t in tokens))
+            # Each wrk thread has its own Lua state: give each its own slice of the tokens.
+            script.write('\n}\nlocal threads = 0\nfunction setup(thread)\n  thread:set("offset", threads * 700)\n  threads = threads + 1\nend\n'
+                         'next_token = 0\nrequest = function()\n  next_token = next_token + 1\n'
+                         '  local t = tokens[((offset + next_token - 1) % #tokens) + 1]\n'
+                         f'  return wrk.format(nil, nil, nil, \'{{"token": "\' .. t .. \'", "password": "{PASSWORD}"}}\')\nend\n')
+        rows.append(("POST /api/users/accept-invite/", wrk(base + "/api/users/accept-invite/", script=accept_lua)))
         loaded = rss_mb(proc.pid)
         return rows, idle, loaded
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def seed_large(name, database_url, tenant_id, admin_email, members_only):
+    """Bulk SQL: 999 more members with a role in the benchmark tenant and 5,000 of its events
+    (members_only), or else 9,999 more tenants and 995,000 events spread over them."""
+    if name == "SQLite":
+        import sqlite3
+        path = database_url.split("sqlite://", 1)[1].split("?", 1)[0]
+        db = sqlite3.connect(path, timeout=60)
+        tenant = uuid.UUID(tenant_id).bytes
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+        ts = "strftime('%Y-%m-%dT%H:%M:%f', 'now', '-' || i || ' seconds') || '000+00:00'"
+        seq = lambda n: f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) "
+        if members_only:
+            hash_ = db.execute("SELECT password_hash FROM users WHERE email = ?", (admin_email,)).fetchone()[0]
+            db.execute(seq(999) + "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at) "
+                       "SELECT randomblob(16), 'member' || i || '@big.bench', ?, 'Member', i, ?, ? FROM n", (hash_, now, now))
+            db.execute("INSERT INTO memberships (tenant_id, user_id, created_at) SELECT ?, id, ? FROM users WHERE email LIKE '%@big.bench'", (tenant, now))
+            db.execute("INSERT INTO user_roles (id, tenant_id, user_id, role, created_at) SELECT randomblob(16), ?, id, 'VIEWER', ? FROM users WHERE email LIKE '%@big.bench'", (tenant, now))
+            db.execute(seq(5000) + "INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at) "
+                       f"SELECT randomblob(16), ?, 'bench@big.bench', 'role_assigned', 'user', '{{}}', '127.0.0.1', 'bench', {ts} FROM n", (tenant,))
+        else:
+            db.execute(seq(9999) + "INSERT INTO tenants (id, name, slug, created_at, updated_at) SELECT randomblob(16), 'Other ' || i, 'other-' || i, ?, ? FROM n", (now, now))
+            db.execute(seq(995000) + "INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at) "
+                       "SELECT randomblob(16), (SELECT id FROM tenants WHERE slug = 'other-' || (i % 9999 + 1)), 'bench@other.bench', 'login_succeeded', 'user', '{}', '127.0.0.1', 'bench', "
+                       f"{ts} FROM n")
+        db.commit()
+        db.execute("ANALYZE")
+        db.close()
+    else:
+        if members_only:
+            sql = f"""
+            INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at)
+              SELECT gen_random_uuid(), 'member' || i || '@big.bench', (SELECT password_hash FROM users WHERE email = '{admin_email}'), 'Member', i::text, now(), now()
+              FROM generate_series(1, 999) i;
+            INSERT INTO memberships (tenant_id, user_id, created_at) SELECT '{tenant_id}', id, now() FROM users WHERE email LIKE '%@big.bench';
+            INSERT INTO user_roles (id, tenant_id, user_id, role, created_at) SELECT gen_random_uuid(), '{tenant_id}', id, 'VIEWER', now() FROM users WHERE email LIKE '%@big.bench';
+            INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at)
+              SELECT gen_random_uuid(), '{tenant_id}', 'bench@big.bench', 'role_assigned', 'user', '{{}}', '127.0.0.1', 'bench', now() - i * interval '1 second'
+              FROM generate_series(1, 5000) i;
+            """
+        else:
+            sql = """
+            INSERT INTO tenants (id, name, slug, created_at, updated_at) SELECT gen_random_uuid(), 'Other ' || i, 'other-' || i, now(), now() FROM generate_series(1, 9999) i;
+            INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at)
+              SELECT gen_random_uuid(), t.id, 'bench@other.bench', 'login_succeeded', 'user', '{}', '127.0.0.1', 'bench', now() - i * interval '1 second'
+              FROM generate_series(1, 995000) i JOIN tenants t ON t.slug = 'other-' || (i % 9999 + 1);
+            """
+        subprocess.run(["psql", database_url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql + " ANALYZE;"], check=True)
+
+
+def run_large(name, database_url, port, workdir):
+    """`GET /api/user-roles/` and `GET /api/audit-logs/` for a tenant of 1,000 members, first in
+    a small database, then with 10,000 tenants and 1,000,000 audit rows."""
+    proc, base = start(database_url, port, workdir)
+    try:
+        email = f"admin-{uuid.uuid4().hex[:8]}@big.bench"
+        tenant = request(base, "POST", "/api/tenants/", {"name": f"Big {uuid.uuid4().hex[:8]}", "admin_email": email, "admin_password": PASSWORD})
+        token = request(base, "POST", "/api/auth/login/", {"email": email, "password": PASSWORD})["access"]
+        seed_large(name, database_url, tenant["id"], email, True)
+        auth = [f"Authorization: Bearer {token}"]
+        routes = [("GET /api/user-roles/", "/api/user-roles/"), ("GET /api/audit-logs/", "/api/audit-logs/")]
+        small = {route: wrk(base + path, auth) for route, path in routes}
+        started = time.time()
+        seed_large(name, database_url, tenant["id"], email, False)
+        seeded = time.time() - started
+        large = {route: wrk(base + path, auth) for route, path in routes}
+        return small, large, seeded
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -125,6 +221,24 @@ def main():
     print(f"# Tenantry benchmark ({time.strftime('%Y-%m-%d %H:%M')} UTC, {cores} cores, wrk -t2 -c16 -d{DURATION})\n")
     print(f"One argon2id hash (m=19456 KiB, t=2, p=1): {hash_ms:.1f} ms, so the pure argon2 limit is "
           f"{cores} / {hash_ms:.1f} ms = {cores * 1000 / hash_ms:.0f} logins/s.\n")
+    if "--large" in sys.argv:
+        print("## Large database: a tenant of 1,000 members; then 10,000 tenants and 1,000,000 audit rows\n")
+        print("| backend | route | small req/s | small p99 ms | large req/s | large p99 ms | p99 ratio |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for label, url, port in backends:
+            if label == "PostgreSQL":
+                name = f"tenantry_bench_{uuid.uuid4().hex[:8]}"
+                subprocess.run(["psql", pg, "-qc", f"CREATE DATABASE {name}"], check=True)
+                url = pg.rsplit("/", 1)[0] + "/" + name
+            else:
+                url = f"sqlite://{workdir}/large.sqlite?mode=rwc"
+            small, large, seeded = run_large(label, url, port + 10, workdir)
+            for route in small:
+                (s_rps, _, s_p99, _), (l_rps, _, l_p99, bad) = small[route], large[route]
+                print(f"| {label} | {route} | {s_rps:,.0f} | {s_p99:.2f} | {l_rps:,.0f} | {l_p99:.2f} | {l_p99 / s_p99:.2f}x |")
+            sys.stdout.flush()
+        print()
+        return
     for label, url, port in backends:
         rows, idle, loaded = run_backend(label, url, port, workdir)
         baseline = rows[0][1][0]
