@@ -36,8 +36,11 @@ def rss_mb(pid):
 
 
 def to_ms(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    found = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    if not found:
+        return float("nan")
+    value, unit = found.groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
 def wrk(url, headers=(), script=None):
@@ -47,6 +50,9 @@ def wrk(url, headers=(), script=None):
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    if "50%" not in out:
+        sys.stderr.write(f"unexpected wrk output for {url}:\n{out}\n")
+        return float("nan"), float("nan"), float("nan"), -1
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))

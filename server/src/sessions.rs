@@ -19,8 +19,8 @@ impl DbSessionStore {
     /// Creates the session table if needed.
     pub async fn open(db: &Db) -> anyhow::Result<Self> {
         Ok(match db {
-            Db::Sqlite(pool) => {
-                let store = SqliteStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
+            Db::Sqlite(db) => {
+                let store = SqliteStore::new(db.pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
                 store.migrate().await?;
                 Self::Sqlite(store)
             }
