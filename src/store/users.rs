@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
 use super::{on, PageRequest, Tx, User};
 use crate::domain::{Email, PersonName, Role, TenantId, UserId};
@@ -35,12 +36,57 @@ pub(crate) fn split_roles(names: Option<&str>) -> Vec<Role> {
     roles
 }
 
-#[derive(sqlx::FromRow)]
-struct MemberRow {
-    #[sqlx(flatten)]
-    user: User,
+/// One member as the page query's JSON spells it.
+#[derive(serde::Deserialize)]
+struct MemberJson {
+    id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    #[serde(deserialize_with = "flag")]
+    is_superuser: bool,
+    #[serde(deserialize_with = "flag")]
+    is_active: bool,
+    timezone: Option<String>,
+    auth_version: i32,
+    platform_role: Option<String>,
+    created_at: String,
     roles: Option<String>,
-    total: i64,
+}
+
+impl MemberJson {
+    fn into_member(self) -> Result<(User, Vec<Role>), sqlx::Error> {
+        let bad = |what: &str| sqlx::Error::Decode(format!("member page: bad {what}").into());
+        let id = uuid::Uuid::parse_str(&self.id).map_err(|_| bad("id"))?;
+        let created_at = DateTime::parse_from_rfc3339(&self.created_at)
+            .or_else(|_| DateTime::parse_from_str(&self.created_at, "%Y-%m-%dT%H:%M:%S%.f%#z"))
+            .map_err(|_| bad("created_at"))?
+            .with_timezone(&Utc);
+        let roles = split_roles(self.roles.as_deref());
+        let user = User {
+            id: UserId(id),
+            email: self.email,
+            password_hash: String::new(),
+            first_name: self.first_name,
+            last_name: self.last_name,
+            is_superuser: self.is_superuser,
+            is_active: self.is_active,
+            timezone: self.timezone,
+            auth_version: self.auth_version,
+            platform_role: self.platform_role,
+            created_at,
+        };
+        Ok((user, roles))
+    }
+}
+
+/// SQLite's JSON has no booleans (0/1); PostgreSQL's has.
+fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::Number(n) => Ok(n.as_i64() != Some(0)),
+        other => Err(serde::de::Error::custom(format!("expected a flag, got {other}"))),
+    }
 }
 
 impl Tx {
@@ -121,24 +167,37 @@ impl Tx {
     }
 
     /// The members of a tenant with their roles there, ordered by e-mail, one page, and the
-    /// total number of members — in one query.
+    /// total number of members. The page comes back as one JSON document in one row: the
+    /// SQLite driver hands rows over one by one between threads, and a row per member made
+    /// this the slowest read in the service.
     #[tracing::instrument(skip_all)]
     pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<Role>)>, i64), sqlx::Error> {
-        let sql = format!(
-            "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.platform_role, u.created_at, \
-             (SELECT {} FROM user_roles r WHERE r.tenant_id = m.tenant_id AND r.user_id = u.id) AS roles, \
-             COUNT(*) OVER () AS total \
-             FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.tenant_id = $1 ORDER BY u.email LIMIT $2 OFFSET $3",
-            self.roles_aggregate()
-        );
-        let rows: Vec<MemberRow> = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
-        let count = match rows.first() {
-            Some(row) => row.total,
-            // Past the last page the window has no row to report on.
-            None => on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE tenant_id = $1").bind(tenant).fetch_one(c).await)?,
+        // The spellings that differ: uuid as text, the JSON builders, and PostgreSQL's `json`
+        // read back as text.
+        let (id, object, array, order, as_text) = match self {
+            Tx::Postgres(_) => ("u.id::text", "json_build_object", "json_agg", " ORDER BY p.email", "::text"),
+            Tx::Sqlite(_) | Tx::SqliteRead(_) => ("lower(hex(u.id))", "json_object", "json_group_array", "", ""),
         };
-        Ok((rows.into_iter().map(|row| (row.user, split_roles(row.roles.as_deref()))).collect(), count))
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) AS total, \
+             (SELECT {array}({object}('id', p.id, 'email', p.email, 'first_name', p.first_name, 'last_name', p.last_name, \
+                 'is_superuser', p.is_superuser, 'is_active', p.is_active, 'timezone', p.timezone, 'auth_version', p.auth_version, \
+                 'platform_role', p.platform_role, 'created_at', p.created_at, 'roles', p.roles){order}) \
+              FROM (SELECT {id} AS id, u.email, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, \
+                       u.platform_role, u.created_at, \
+                       (SELECT {roles} FROM user_roles r WHERE r.tenant_id = m.tenant_id AND r.user_id = u.id) AS roles \
+                    FROM memberships m JOIN users u ON u.id = m.user_id \
+                    WHERE m.tenant_id = $1 ORDER BY u.email LIMIT $2 OFFSET $3) p){as_text} AS page",
+            roles = self.roles_aggregate()
+        );
+        let (total, page_json): (i64, Option<String>) =
+            on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
+        let members: Vec<MemberJson> = match page_json {
+            Some(json) => serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            None => Vec::new(),
+        };
+        let members = members.into_iter().map(MemberJson::into_member).collect::<Result<Vec<_>, _>>()?;
+        Ok((members, total))
     }
 
     #[tracing::instrument(skip_all)]
