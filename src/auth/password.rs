@@ -46,6 +46,8 @@ impl PasswordHasher {
             dummy_hash: String::new(),
         };
         inner.dummy_hash = inner.hash_blocking(super::random_token().as_bytes()).expect("hashing a random password cannot fail");
+        // An idle server need not hold 19 MiB: the pool refills on the first real hash.
+        inner.buffers.get_mut().map(Vec::clear).ok();
         Self { inner: Arc::new(inner) }
     }
 
