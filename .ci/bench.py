@@ -157,9 +157,9 @@ def seed_large(name, database_url, tenant_id, admin_email, members_only):
         if members_only:
             hash_ = db.execute("SELECT password_hash FROM users WHERE email = ?", (admin_email,)).fetchone()[0]
             db.execute(seq(999) + "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at) "
-                       "SELECT randomblob(16), 'member' || i || '@big.bench', ?, 'Member', i, ?, ? FROM n", (hash_, now, now))
-            db.execute("INSERT INTO memberships (tenant_id, user_id, created_at) SELECT ?, id, ? FROM users WHERE email LIKE '%@big.bench'", (tenant, now))
-            db.execute("INSERT INTO user_roles (id, tenant_id, user_id, role, created_at) SELECT randomblob(16), ?, id, 'VIEWER', ? FROM users WHERE email LIKE '%@big.bench'", (tenant, now))
+                       "SELECT randomblob(16), 'member' || i || '@members.bench', ?, 'Member', i, ?, ? FROM n", (hash_, now, now))
+            db.execute("INSERT INTO memberships (tenant_id, user_id, created_at) SELECT ?, id, ? FROM users WHERE email LIKE '%@members.bench'", (tenant, now))
+            db.execute("INSERT INTO user_roles (id, tenant_id, user_id, role, created_at) SELECT randomblob(16), ?, id, 'VIEWER', ? FROM users WHERE email LIKE '%@members.bench'", (tenant, now))
             db.execute(seq(5000) + "INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at) "
                        f"SELECT randomblob(16), ?, 'bench@big.bench', 'role_assigned', 'user', '{{}}', '127.0.0.1', 'bench', {ts} FROM n", (tenant,))
         else:
@@ -174,10 +174,10 @@ def seed_large(name, database_url, tenant_id, admin_email, members_only):
         if members_only:
             sql = f"""
             INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at)
-              SELECT gen_random_uuid(), 'member' || i || '@big.bench', (SELECT password_hash FROM users WHERE email = '{admin_email}'), 'Member', i::text, now(), now()
+              SELECT gen_random_uuid(), 'member' || i || '@members.bench', (SELECT password_hash FROM users WHERE email = '{admin_email}'), 'Member', i::text, now(), now()
               FROM generate_series(1, 999) i;
-            INSERT INTO memberships (tenant_id, user_id, created_at) SELECT '{tenant_id}', id, now() FROM users WHERE email LIKE '%@big.bench';
-            INSERT INTO user_roles (id, tenant_id, user_id, role, created_at) SELECT gen_random_uuid(), '{tenant_id}', id, 'VIEWER', now() FROM users WHERE email LIKE '%@big.bench';
+            INSERT INTO memberships (tenant_id, user_id, created_at) SELECT '{tenant_id}', id, now() FROM users WHERE email LIKE '%@members.bench';
+            INSERT INTO user_roles (id, tenant_id, user_id, role, created_at) SELECT gen_random_uuid(), '{tenant_id}', id, 'VIEWER', now() FROM users WHERE email LIKE '%@members.bench';
             INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at)
               SELECT gen_random_uuid(), '{tenant_id}', 'bench@big.bench', 'role_assigned', 'user', '{{}}', '127.0.0.1', 'bench', now() - i * interval '1 second'
               FROM generate_series(1, 5000) i;
