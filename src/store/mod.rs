@@ -49,6 +49,10 @@ macro_rules! on {
                 let $c = &mut **t;
                 $body
             }
+            $crate::store::Tx::PostgresRead(t) => {
+                let $c = &mut **t;
+                $body
+            }
         }
     };
 }
@@ -100,6 +104,8 @@ pub enum Tx {
     /// snapshot, and skipping BEGIN/COMMIT halves the round trips on the hottest paths.
     SqliteRead(PoolConnection<Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+    /// PostgreSQL reads likewise: BEGIN and COMMIT were two of the three round trips of a read.
+    PostgresRead(PoolConnection<Postgres>),
 }
 
 impl Db {
@@ -158,11 +164,11 @@ impl Db {
         }
     }
 
-    /// A transaction for reading.
+    /// A connection for reading: each statement sees a consistent snapshot of its own.
     pub async fn read(&self) -> Result<Tx, sqlx::Error> {
         match self {
             Self::Sqlite(db) => Ok(Tx::SqliteRead(db.pool.acquire().await?)),
-            Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+            Self::Postgres(pool) => Ok(Tx::PostgresRead(pool.acquire().await?)),
         }
     }
 
@@ -187,7 +193,7 @@ impl Tx {
     /// backends.
     pub(crate) fn roles_aggregate(&self) -> &'static str {
         match self {
-            Tx::Postgres(_) => "string_agg(r.role, ',')",
+            Tx::Postgres(_) | Tx::PostgresRead(_) => "string_agg(r.role, ',')",
             Tx::Sqlite(_) | Tx::SqliteRead(_) => "group_concat(r.role, ',')",
         }
     }
@@ -195,7 +201,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Self::Sqlite(write) => write.tx.commit().await,
-            Self::SqliteRead(_) => Ok(()),
+            Self::SqliteRead(_) | Self::PostgresRead(_) => Ok(()),
             Self::Postgres(tx) => tx.commit().await,
         }
     }

@@ -64,13 +64,13 @@ impl Tx {
     pub async fn claim_due_emails(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxEmail>, sqlx::Error> {
         let due = "status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)";
         match self {
-            Tx::Postgres(t) => {
+            Tx::Postgres(_) | Tx::PostgresRead(_) => {
                 let sql = format!(
                     "UPDATE email_outbox SET locked_until = $2 WHERE id IN \
                      (SELECT id FROM email_outbox WHERE {due} ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
                      RETURNING {COLUMNS}"
                 );
-                sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(&mut **t).await
+                on!(self, c => sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(c).await)
             }
             Tx::Sqlite(_) | Tx::SqliteRead(_) => {
                 let sql = format!(

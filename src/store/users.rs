@@ -175,7 +175,7 @@ impl Tx {
         // The spellings that differ: uuid as text, the JSON builders, and PostgreSQL's `json`
         // read back as text.
         let (id, object, array, order, as_text) = match self {
-            Tx::Postgres(_) => ("u.id::text", "json_build_object", "json_agg", " ORDER BY p.email", "::text"),
+            Tx::Postgres(_) | Tx::PostgresRead(_) => ("u.id::text", "json_build_object", "json_agg", " ORDER BY p.email", "::text"),
             Tx::Sqlite(_) | Tx::SqliteRead(_) => ("lower(hex(u.id))", "json_object", "json_group_array", "", ""),
         };
         let sql = format!(
