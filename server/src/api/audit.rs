@@ -24,7 +24,7 @@ use super::{
     caller::Caller,
     dto::{self, Detail, FieldErrorsOut, PageOut},
     error::ApiResult,
-    extract::{query_pairs, Pagination},
+    extract::{Pagination, QueryInput},
 };
 
 pub fn router() -> Router<AppState> {
@@ -99,8 +99,8 @@ impl From<&AuditEntry> for AuditEntryOut {
         (status = 403, body = Detail),
     ))]
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination, parts: Parts) -> ApiResult<Response> {
-    let query = query_pairs(&parts);
-    let param = |name: &str| Raw::from_form(query.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()));
+    let query = QueryInput::of(&parts);
+    let param = |name: &str| query.raw(name);
     let filter = AuditFilter { action: param("action"), actor: param("actor"), since: param("since"), until: param("until") };
     match param("format") {
         Raw::Missing => {

@@ -127,6 +127,20 @@ pub fn query_pairs(parts: &Parts) -> Vec<(String, String)> {
     form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect()
 }
 
+/// The query parameters of a request, read as raw service input: an empty value counts as not
+/// given (as browsers send empty filter fields).
+pub struct QueryInput(Vec<(String, String)>);
+
+impl QueryInput {
+    pub fn of(parts: &Parts) -> Self {
+        Self(query_pairs(parts))
+    }
+
+    pub fn raw(&self, name: &str) -> Raw {
+        Raw::from_form(self.0.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()))
+    }
+}
+
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

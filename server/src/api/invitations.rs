@@ -9,7 +9,7 @@ use axum::{
 use serde::Serialize;
 use tenantry::{
     domain::TenantId,
-    service::{AcceptInvitationInput, InvitationFilter, InvitationStatus, InviteInput, IssuedInvitation, Raw},
+    service::{AcceptInvitationInput, InvitationFilter, InvitationStatus, InviteInput, IssuedInvitation},
     store::Invitation,
 };
 use utoipa::ToSchema;
@@ -19,7 +19,7 @@ use super::{
     caller::Caller,
     dto::{self, Detail, FieldErrorsOut, PageOut, UserOut},
     error::{ApiError, ApiResult},
-    extract::{query_pairs, JsonObject, Meta, Pagination},
+    extract::{JsonObject, Meta, Pagination, QueryInput},
 };
 use crate::rate_limit::RateLimits;
 
@@ -157,8 +157,8 @@ pub async fn accept(State(state): State<AppState>, Meta(meta): Meta, body: JsonO
     ),
     responses((status = 200, body = PageOut<InvitationOut>), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail), (status = 403, body = Detail)))]
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination, parts: Parts) -> ApiResult<Json<PageOut<InvitationOut>>> {
-    let query = query_pairs(&parts);
-    let param = |name: &str| Raw::from_form(query.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()));
+    let query = QueryInput::of(&parts);
+    let param = |name: &str| query.raw(name);
     let filter = InvitationFilter { status: param("status"), email: param("email") };
     let page = state.services.list_invitations(&actor, filter, pagination.request).await?;
     Ok(dto::page(&page, &pagination, |i| InvitationOut::new(i, None)))

@@ -7,14 +7,14 @@ use axum::{
     routing::{delete, get, post},
     Json, Router,
 };
-use tenantry::service::{AssignRoleInput, AssignmentFilter, Raw};
+use tenantry::service::{AssignRoleInput, AssignmentFilter};
 use utoipa::ToSchema;
 
 use super::{
     caller::Caller,
     dto::{self, AssignmentOut, Detail, FieldErrorsOut, PageOut},
     error::{ApiError, ApiResult},
-    extract::{query_pairs, JsonObject, Meta, Pagination},
+    extract::{JsonObject, Meta, Pagination, QueryInput},
 };
 
 pub fn router() -> Router<AppState> {
@@ -42,8 +42,8 @@ pub struct AssignRoleRequest {
     ),
     responses((status = 200, body = PageOut<AssignmentOut>), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail)))]
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination, parts: Parts) -> ApiResult<Json<PageOut<AssignmentOut>>> {
-    let query = query_pairs(&parts);
-    let param = |name: &str| Raw::from_form(query.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()));
+    let query = QueryInput::of(&parts);
+    let param = |name: &str| query.raw(name);
     let filter = AssignmentFilter { user: param("user"), role: param("role") };
     let page = state.services.list_assignments(&actor, filter, pagination.request).await?;
     Ok(dto::page(&page, &pagination, |a| AssignmentOut::from(a)))
