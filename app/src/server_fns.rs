@@ -355,7 +355,7 @@ pub async fn invitations() -> Result<Option<InvitationsView>, AppError> {
     let filter = InvitationFilter { status: Raw::text("pending"), ..Default::default() };
     let (is_admin, rows) = match call.services.list_invitations(&actor, filter, PageRequest::first()).await {
         Ok(page) => {
-            let now = chrono_now();
+            let now = chrono::Utc::now();
             let rows = page
                 .items
                 .iter()
@@ -374,11 +374,6 @@ pub async fn invitations() -> Result<Option<InvitationsView>, AppError> {
         Err(other) => return Err(other.into()),
     };
     Ok(Some(InvitationsView { email: actor.email.clone(), tenant_name: tenant.map(|t| t.name), is_admin, invitations: rows }))
-}
-
-#[cfg(feature = "ssr")]
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }
 
 #[server(prefix = "/fn", endpoint = "send-invite")]

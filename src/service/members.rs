@@ -17,7 +17,7 @@ pub struct Membership {
     pub current: bool,
 }
 
-const LAST_ADMIN: &str = "This is the organisation's last administrator. Make someone else an ADMIN first, so the organisation is never left without one.";
+pub(crate) const LAST_ADMIN: &str = "This is the organisation's last administrator. Make someone else an ADMIN first, so the organisation is never left without one.";
 
 impl Services {
     /// The tenants the caller is a member of, with their roles in each (oldest first).
@@ -86,5 +86,3 @@ impl Services {
         Ok(())
     }
 }
-
-pub(crate) const LAST_ADMIN_MESSAGE: &str = LAST_ADMIN;

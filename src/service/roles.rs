@@ -74,7 +74,7 @@ impl Services {
         tx.lock_tenant(tenant).await?;
         let assignment = tx.assignment(tenant, id).await?.ok_or(ServiceError::NotFound)?;
         if assignment.role.0 == Role::Admin && tx.count_admins(tenant).await? <= 1 {
-            return Err(ServiceError::conflict_detail(super::members::LAST_ADMIN_MESSAGE));
+            return Err(ServiceError::conflict_detail(super::members::LAST_ADMIN));
         }
         tx.delete_assignment(id).await?;
         actor

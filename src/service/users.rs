@@ -20,12 +20,6 @@ pub struct Profile {
     pub timezone: String,
 }
 
-impl Profile {
-    pub fn user_id(&self) -> UserId {
-        self.user.id
-    }
-}
-
 /// `POST /api/users/`: an admin creates an account directly in their tenant.
 #[derive(Debug, Clone, Default)]
 pub struct CreateUserInput {

@@ -97,10 +97,6 @@ impl<T> Page<T> {
     pub fn has_previous(&self) -> bool {
         self.page > 1
     }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), count: self.count, page: self.page, page_size: self.page_size }
-    }
 }
 
 /// Which page of a list: 1-based, 100 rows each.
