@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `create-superuser`, `worker`, `check-email`. Every subcommand reads
+//! The command line: `serve` (default), `migrate`, `create-superuser`, `worker`, `check-email`,
+//! `set-platform-role`, `invitation …`, `enable-rls`. Every subcommand reads
 //! the same configuration as `serve`.
 
 use clap::{Parser, Subcommand};
@@ -62,6 +63,18 @@ pub enum Command {
     /// Support tools for invitations.
     #[command(subcommand)]
     Invitation(InvitationCommand),
+    /// Turn on PostgreSQL row-level security for every tenant-owned table (prints the SQL).
+    ///
+    /// Migrates first. Each policy lets a connection see and write only the rows of the tenant
+    /// in the setting `tenantry.tenant_id`, which the server sets for every request inside a
+    /// tenant ('*' for sign-up, login and platform views). The tables are FORCEd, so the
+    /// policies bind their owner too; they never bind a superuser or a BYPASSRLS role, so run
+    /// the server as an ordinary role. Idempotent.
+    EnableRls {
+        /// Remove the policies again instead.
+        #[arg(long)]
+        disable: bool,
+    },
     /// Time one argon2id hash with the production parameters (used by the benchmark).
     #[command(hide = true)]
     BenchArgon2,

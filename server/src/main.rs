@@ -32,6 +32,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckEmail { send_test } => mail_cli::check_email(config, send_test).await,
         Command::SetPlatformRole { email, role } => set_platform_role(config, &email, &role).await,
         Command::Invitation(command) => invitation(config, command).await,
+        Command::EnableRls { disable } => enable_rls(config, !disable).await,
         Command::BenchArgon2 => {
             let hasher = tenantry::auth::PasswordHasher::new();
             let rounds = 20;
@@ -65,6 +66,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
     mail_worker.stop().await;
     services.db().close().await;
+    Ok(())
+}
+
+async fn enable_rls(config: Config, enabled: bool) -> anyhow::Result<()> {
+    let services = Services::start(config).await?;
+    let db = services.db();
+    let sql = db.set_row_level_security(enabled).await.context("applying the row-level security policies")?;
+    println!("{sql}");
+    if !enabled {
+        println!("-- Row-level security is off.");
+        return Ok(());
+    }
+    println!("-- Row-level security is on for {} tables.", tenantry::store::rls::TENANT_TABLES.len());
+    if let Some((role, true)) = db.role_bypasses_rls().await? {
+        eprintln!(
+            "warning: this connection's role {role:?} is a superuser or has BYPASSRLS, so the policies do not bind it. \
+             Run the server as an ordinary role (for example the tables' owner without SUPERUSER)."
+        );
+    }
     Ok(())
 }
 

@@ -24,8 +24,8 @@ impl DbSessionStore {
                 store.migrate().await?;
                 Self::Sqlite(store)
             }
-            Db::Postgres(pool) => {
-                let store = PostgresStore::new(pool.clone())
+            Db::Postgres(db) => {
+                let store = PostgresStore::new(db.pool.clone())
                     .with_schema_name("public")
                     .map_err(anyhow::Error::msg)?
                     .with_table_name("sessions")

@@ -83,7 +83,7 @@ impl AuditExport {
         if self.finished {
             return Ok(None);
         }
-        let mut tx = self.services.db().read().await?;
+        let mut tx = self.services.db().read_in(self.query.tenant).await?;
         let rows = tx.audit_batch(&self.query, self.after, Self::BATCH).await?;
         drop(tx);
         if (rows.len() as i64) < Self::BATCH {
@@ -106,7 +106,7 @@ impl Services {
     pub async fn list_audit_log(&self, actor: &Actor, filter: AuditFilter, page: PageRequest) -> ServiceResult<Page<AuditEntry>> {
         let tenant = actor.admin_tenant()?;
         let query = parse_filter(tenant, &filter, FieldErrors::new())?;
-        let mut tx = self.db().read().await?;
+        let mut tx = self.db().read_in(tenant).await?;
         let (items, count) = tx.audit_page(&query, page).await?;
         Ok(Page { items, count, page: page.page, page_size: page.page_size })
     }
@@ -120,7 +120,7 @@ impl Services {
         let format = format.required(&mut errors, "format", ExportFormat::parse);
         let query = parse_filter(tenant, &filter, errors)?;
         let format = format.expect("checked with the filters");
-        let tenant_row = self.db().read().await?.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
+        let tenant_row = self.db().read_in(tenant).await?.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
         Ok(AuditExport {
             services: self.clone(),
             query,

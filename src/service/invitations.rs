@@ -107,7 +107,7 @@ impl Services {
         errors.into_result()?;
         let (email, role) = (email.unwrap(), role.unwrap());
 
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_in(tenant).await?;
         let Some(tenant_row) = tx.tenant(tenant).await? else { return Err(ServiceError::NotFound) };
         if tenant_row.status != "active" {
             return Err(ServiceError::conflict_detail("This organisation is suspended; nobody can be invited to it."));
@@ -161,7 +161,7 @@ impl Services {
             .flatten();
         let email = filter.email.optional(&mut errors, "email", Email::parse).flatten();
         errors.into_result()?;
-        let mut tx = self.db().read().await?;
+        let mut tx = self.db().read_in(tenant).await?;
         let (items, count) = tx.invitations(tenant, state, email.as_ref().map(Email::as_str), now(), page).await?;
         Ok(Page { items, count, page: page.page, page_size: page.page_size })
     }
@@ -170,7 +170,7 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn resend_invitation(&self, actor: &Actor, id: Uuid, meta: &RequestMeta) -> ServiceResult<IssuedInvitation> {
         let tenant = actor.admin_tenant()?;
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_in(tenant).await?;
         let invitation = tx.invitation(id).await?.filter(|i| i.tenant_id == tenant).ok_or(ServiceError::NotFound)?;
         match InvitationStatus::of(&invitation, now()) {
             InvitationStatus::Accepted => return Err(ServiceError::conflict_detail("This invitation was already accepted.")),
@@ -195,7 +195,7 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn revoke_invitation(&self, actor: &Actor, id: Uuid, meta: &RequestMeta) -> ServiceResult<()> {
         let tenant = actor.admin_tenant()?;
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_in(tenant).await?;
         let invitation = tx.invitation(id).await?.filter(|i| i.tenant_id == tenant).ok_or(ServiceError::NotFound)?;
         if !tx.revoke_invitation(id, now()).await? {
             let state = InvitationStatus::of(&invitation, now());

@@ -40,7 +40,7 @@ impl Services {
         let tenant = tenant.required(&mut errors, "tenant_id", TenantId::parse);
         errors.into_result()?;
         let tenant = tenant.unwrap();
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_in(tenant).await?;
         let member = match load_member(&mut tx, actor.user_id, Some(tenant)).await? {
             Some(member) => member,
             None => return Err(ServiceError::forbidden("You are not a member of this organisation, or it is suspended.")),
@@ -66,7 +66,7 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn remove_member(&self, actor: &Actor, tenant: TenantId, user: UserId, meta: &RequestMeta) -> ServiceResult<()> {
         let tenant = self.administered_tenant(actor, Some(tenant)).await?;
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_in(tenant).await?;
         tx.lock_tenant(tenant).await?;
         if !tx.is_member(tenant, user).await? {
             return Err(ServiceError::NotFound);

@@ -33,7 +33,7 @@ impl Services {
         let user = filter.user.optional(&mut errors, "user", UserId::parse).flatten();
         let role = filter.role.optional(&mut errors, "role", Role::parse).flatten();
         errors.into_result()?;
-        let mut tx = self.db().read().await?;
+        let mut tx = self.db().read_in(tenant).await?;
         let (items, count) = tx.assignments(tenant, user, role, page).await?;
         Ok(Page { items, count, page: page.page, page_size: page.page_size })
     }
@@ -49,7 +49,7 @@ impl Services {
         errors.into_result()?;
         let (user, role) = (user.unwrap(), role.unwrap());
 
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_in(tenant).await?;
         if !tx.is_member(tenant, user).await? {
             // Not revealing whether the account exists elsewhere.
             return Err(ServiceError::field("user", "No member of this tenant has this id."));
@@ -70,7 +70,7 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn revoke_role(&self, actor: &Actor, id: AssignmentId, meta: &RequestMeta) -> ServiceResult<()> {
         let tenant = actor.admin_tenant()?;
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_in(tenant).await?;
         tx.lock_tenant(tenant).await?;
         let assignment = tx.assignment(tenant, id).await?.ok_or(ServiceError::NotFound)?;
         if assignment.role.0 == Role::Admin && tx.count_admins(tenant).await? <= 1 {

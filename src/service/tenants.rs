@@ -89,7 +89,7 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn current_tenant(&self, actor: &Actor) -> ServiceResult<Option<Tenant>> {
         match actor.tenant_id {
-            Some(id) => Ok(self.db().read().await?.tenant(id).await?),
+            Some(id) => Ok(self.db().read_in(id).await?.tenant(id).await?),
             None => Ok(None),
         }
     }

@@ -45,7 +45,7 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn list_users(&self, actor: &Actor, page: PageRequest) -> ServiceResult<Page<Profile>> {
         let tenant = actor.tenant()?;
-        let mut tx = self.db().read().await?;
+        let mut tx = self.db().read_in(tenant).await?;
         let (members, count) = tx.members(tenant, page).await?;
         let items = members
             .into_iter()
@@ -74,7 +74,7 @@ impl Services {
             return Err(ServiceError::conflict("email", EMAIL_TAKEN));
         }
         let password_hash = self.hasher().hash(password.expose()).await?;
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_in(tenant).await?;
         let at = now();
         let new_user = NewUser { id: UserId::new(), email: &email, password_hash: &password_hash, first_name: &first_name, last_name: &last_name, is_superuser: false };
         let user = tx.insert_user(new_user, at).await.map_err(|e| {

@@ -2,8 +2,10 @@
 //! the URL scheme. Every query is written once; the [`on!`] macro runs it against whichever
 //! backend the transaction belongs to (each arm is compiled for its own driver).
 //!
-//! Everything runs inside a [`Tx`]: reads too, because on PostgreSQL the row-level security
-//! setting is per transaction, and because a service call must see one consistent snapshot.
+//! Everything runs on a [`Tx`]. A service call inside one tenant asks for it with
+//! [`Db::read_in`]/[`Db::write_in`], which on PostgreSQL also narrow the connection to that
+//! tenant for the row-level security policies of [`rls`]; [`Db::read`]/[`Db::write`] are for
+//! calls that are not inside one tenant (sign-up, login, token redemption, platform views).
 
 mod audit;
 mod invitations;
@@ -11,6 +13,7 @@ mod models;
 mod outbox;
 mod password_resets;
 mod refresh_tokens;
+pub mod rls;
 mod roles;
 mod tenants;
 mod users;
@@ -30,8 +33,10 @@ use sqlx::{
     pool::{PoolConnection, PoolOptions},
     postgres::{PgConnectOptions, PgPool},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous},
-    Postgres, Sqlite, Transaction,
+    Executor, Postgres, Sqlite, Transaction,
 };
+
+use crate::domain::TenantId;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, for either backend.
 macro_rules! on {
@@ -65,7 +70,22 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqliteDb),
-    Postgres(PgPool),
+    Postgres(PgDb),
+}
+
+/// PostgreSQL keeps two pools so that no request pays an extra round trip for its tenant
+/// scope (see [`rls`]):
+/// - `pool`: sessions that see every tenant (`tenantry.tenant_id = '*'`, set once per
+///   connection). Unscoped reads use it as it is; writes use it too and narrow themselves to
+///   their tenant with `SET LOCAL` in the same round trip as `BEGIN`, which ends with the
+///   transaction.
+/// - `scoped`: sessions for reads inside one tenant. Each hand-out sets the tenant for the
+///   session first, so a connection never carries the previous caller's tenant; a fresh one
+///   sees nothing.
+#[derive(Clone, Debug)]
+pub struct PgDb {
+    pub pool: PgPool,
+    scoped: PgPool,
 }
 
 /// SQLite allows one writer at a time. Writers queue on an in-process gate in arrival order
@@ -115,11 +135,18 @@ impl Db {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PoolOptions::new()
-                .max_connections(16)
+                .max_connections(12)
                 .acquire_timeout(Duration::from_secs(5))
-                .connect_with(options)
+                .after_connect(|conn, _| Box::pin(async move { set_scope(conn, rls::ALL_TENANTS).await }))
+                .connect_with(options.clone())
                 .await?;
-            Ok(Self::Postgres(pool))
+            let scoped = PoolOptions::new()
+                .max_connections(12)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(5))
+                .after_connect(|conn, _| Box::pin(async move { set_scope(conn, "").await }))
+                .connect_lazy_with(options);
+            Ok(Self::Postgres(PgDb { pool, scoped }))
         } else {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -141,8 +168,32 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Self::Sqlite(db) => SQLITE_MIGRATIONS.run(&db.pool).await,
-            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+            Self::Postgres(db) => POSTGRES_MIGRATIONS.run(&db.pool).await,
         }
+    }
+
+    /// Turns row-level security on (or off) for every tenant-owned table; PostgreSQL only.
+    /// Returns the SQL it ran.
+    pub async fn set_row_level_security(&self, enabled: bool) -> Result<String, sqlx::Error> {
+        let Self::Postgres(db) = self else {
+            return Err(sqlx::Error::Configuration("row-level security needs PostgreSQL; SQLite has none".into()));
+        };
+        let sql = if enabled { rls::enable_sql() } else { rls::disable_sql() };
+        let mut tx = db.pool.begin().await?;
+        tx.execute(sql.as_str()).await?;
+        tx.commit().await?;
+        Ok(sql)
+    }
+
+    /// Whether the role this pool connects as ignores row-level security (a superuser or a
+    /// `BYPASSRLS` role), in which case the policies protect nothing. `None` on SQLite.
+    pub async fn role_bypasses_rls(&self) -> Result<Option<(String, bool)>, sqlx::Error> {
+        let Self::Postgres(db) = self else { return Ok(None) };
+        let row: (String, bool) =
+            sqlx::query_as("SELECT rolname::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+                .fetch_one(&db.pool)
+                .await?;
+        Ok(Some(row))
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -152,23 +203,53 @@ impl Db {
         }
     }
 
-    /// A transaction that may write. On SQLite it takes the write lock up front (`BEGIN
-    /// IMMEDIATE`), so a read-then-write cannot fail with a stale snapshot under concurrency.
+    /// A transaction that may write, across tenants. On SQLite it takes the write lock up
+    /// front (`BEGIN IMMEDIATE`), so a read-then-write cannot fail with a stale snapshot under
+    /// concurrency.
     pub async fn write(&self) -> Result<Tx, sqlx::Error> {
+        self.begin(None).await
+    }
+
+    /// A transaction that may write inside `tenant` only: on PostgreSQL the row-level security
+    /// policies hide every other tenant's rows from it and refuse to let it write them.
+    pub async fn write_in(&self, tenant: TenantId) -> Result<Tx, sqlx::Error> {
+        self.begin(Some(tenant)).await
+    }
+
+    async fn begin(&self, tenant: Option<TenantId>) -> Result<Tx, sqlx::Error> {
         match self {
             Self::Sqlite(db) => {
                 let gate = db.write_gate.clone().lock_owned().await;
                 Ok(Tx::Sqlite(SqliteWrite { tx: db.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: gate }))
             }
-            Self::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+            Self::Postgres(db) => Ok(Tx::Postgres(match tenant {
+                None => db.pool.begin().await?,
+                // One round trip; a UUID's text is safe to splice (hex digits and dashes).
+                Some(tenant) => {
+                    db.pool.begin_with(format!("BEGIN; SET LOCAL {} = '{}'", rls::SCOPE_SETTING, tenant.0)).await?
+                }
+            })),
         }
     }
 
-    /// A connection for reading: each statement sees a consistent snapshot of its own.
+    /// A connection for reading across tenants: each statement sees a consistent snapshot of
+    /// its own.
     pub async fn read(&self) -> Result<Tx, sqlx::Error> {
         match self {
             Self::Sqlite(db) => Ok(Tx::SqliteRead(db.pool.acquire().await?)),
-            Self::Postgres(pool) => Ok(Tx::PostgresRead(pool.acquire().await?)),
+            Self::Postgres(db) => Ok(Tx::PostgresRead(db.pool.acquire().await?)),
+        }
+    }
+
+    /// A connection for reading inside `tenant` only (see [`Db::write_in`]).
+    pub async fn read_in(&self, tenant: TenantId) -> Result<Tx, sqlx::Error> {
+        match self {
+            Self::Sqlite(db) => Ok(Tx::SqliteRead(db.pool.acquire().await?)),
+            Self::Postgres(db) => {
+                let mut conn = db.scoped.acquire().await?;
+                set_scope(&mut conn, &tenant.0.to_string()).await?;
+                Ok(Tx::PostgresRead(conn))
+            }
         }
     }
 
@@ -176,16 +257,29 @@ impl Db {
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         match self {
             Self::Sqlite(db) => sqlx::query("SELECT 1").execute(&db.pool).await.map(drop),
-            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Self::Postgres(db) => sqlx::query("SELECT 1").execute(&db.pool).await.map(drop),
         }
     }
 
     pub async fn close(&self) {
         match self {
             Self::Sqlite(db) => db.pool.close().await,
-            Self::Postgres(pool) => pool.close().await,
+            Self::Postgres(db) => {
+                db.pool.close().await;
+                db.scoped.close().await;
+            }
         }
     }
+}
+
+/// Sets the session's tenant scope (`rls::ALL_TENANTS`, a tenant id, or empty for none).
+async fn set_scope(conn: &mut sqlx::PgConnection, scope: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config($1, $2, false)")
+        .bind(rls::SCOPE_SETTING)
+        .bind(scope)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 impl Tx {

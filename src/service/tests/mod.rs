@@ -7,6 +7,7 @@ mod members;
 mod password_reset;
 mod provisioning;
 mod roles;
+mod row_level_security;
 mod signup;
 mod users;
 

@@ -1,4 +1,4 @@
-//! The e-mail subcommands of the real binary: `check-email` against moto's SES v2 server.
+//! `check-email` against moto's SES v2 server.
 
 use std::process::{Command, Output};
 

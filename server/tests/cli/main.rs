@@ -1,0 +1,4 @@
+//! The operator subcommands of the real binary.
+
+mod email;
+mod rls;

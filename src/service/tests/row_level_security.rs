@@ -1,0 +1,131 @@
+//! PostgreSQL row-level security: with a tenant's scope set, the database itself hides and
+//! refuses every other tenant's rows, even for a query with no `WHERE tenant_id`. These tests
+//! always run as the ordinary role `testing::APP_ROLE` with the policies on (whatever mode the
+//! rest of the suite runs in); on SQLite, which has no row-level security, they do nothing.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{member, meta, tenant_with_admin};
+use crate::{
+    service::{InviteInput, Raw, Services},
+    store::{rls::TENANT_TABLES, Tx},
+    testing,
+};
+
+fn postgres(tx: &mut Tx) -> &mut PgConnection {
+    match tx {
+        Tx::Postgres(t) => t,
+        Tx::PostgresRead(c) => c,
+        _ => panic!("not a PostgreSQL connection"),
+    }
+}
+
+/// The distinct tenants a query with no tenant filter finds in `table`.
+async fn tenants_in(conn: &mut PgConnection, table: &str, column: &str) -> Vec<Uuid> {
+    sqlx::query_scalar(&format!("SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY 1"))
+        .fetch_all(conn)
+        .await
+        .unwrap_or_else(|e| panic!("reading {table}: {e}"))
+}
+
+/// Two tenants, each with an admin, a member, a role, an invitation, its mail and audit rows:
+/// something of B's in every tenant-owned table.
+async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
+    let mut ids = Vec::new();
+    for name in ["Alpha", "Beta"] {
+        let (tenant, admin) = tenant_with_admin(services, name).await;
+        member(services, &admin, &format!("member@{}.example.com", name.to_lowercase())).await;
+        let invite = InviteInput { email: Raw::text(&format!("new@{}.example.com", name.to_lowercase())), role: Raw::text("VIEWER") };
+        services.invite(&admin, None, invite, &meta()).await.expect("invite");
+        ids.push(tenant.id.0);
+    }
+    (ids[0], ids[1])
+}
+
+#[tokio::test]
+async fn a_query_without_a_tenant_filter_sees_only_the_callers_tenant() {
+    if testing::backend() != "postgres" {
+        return;
+    }
+    let services = testing::rls_services().await;
+    let db = services.db();
+    assert_eq!(
+        db.role_bypasses_rls().await.unwrap(),
+        Some((testing::APP_ROLE.to_owned(), false)),
+        "the proof needs a role the policies bind"
+    );
+    let (a, b) = two_populated_tenants(&services).await;
+    let mut both = vec![a, b];
+    both.sort();
+
+    for (table, column) in TENANT_TABLES {
+        // Across tenants (sign-up, login, the worker): everything.
+        let mut tx = db.read().await.unwrap();
+        assert_eq!(tenants_in(postgres(&mut tx), table, column).await, both, "{table} unscoped");
+        drop(tx);
+        // Scoped to A, for reading and for writing: only A, although the query never says so.
+        let mut tx = db.read_in(crate::domain::TenantId(a)).await.unwrap();
+        assert_eq!(tenants_in(postgres(&mut tx), table, column).await, vec![a], "{table} read in A");
+        drop(tx);
+        let mut tx = db.write_in(crate::domain::TenantId(a)).await.unwrap();
+        assert_eq!(tenants_in(postgres(&mut tx), table, column).await, vec![a], "{table} write in A");
+        drop(tx);
+        // A pooled connection does not keep the previous caller's tenant.
+        let mut tx = db.read_in(crate::domain::TenantId(b)).await.unwrap();
+        assert_eq!(tenants_in(postgres(&mut tx), table, column).await, vec![b], "{table} read in B after A");
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_scoped_to_one_tenant_cannot_change_another_tenants_rows() {
+    if testing::backend() != "postgres" {
+        return;
+    }
+    let services = testing::rls_services().await;
+    let db = services.db();
+    let (a, b) = two_populated_tenants(&services).await;
+
+    let mut tx = db.write_in(crate::domain::TenantId(a)).await.unwrap();
+    let conn = postgres(&mut tx);
+    // UPDATE and DELETE without a tenant filter touch only A's rows.
+    let renamed = sqlx::query("UPDATE tenants SET name = name || ' (renamed)'").execute(&mut *conn).await.unwrap();
+    assert_eq!(renamed.rows_affected(), 1);
+    let deleted = sqlx::query("DELETE FROM invitations").execute(&mut *conn).await.unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    // Writing a row for B is refused outright.
+    let insert = sqlx::query(
+        "INSERT INTO audit_log (id, tenant_id, action, resource_type, metadata, created_at) \
+         VALUES ($1, $2, 'forged', 'tenant', '{}', now())",
+    )
+    .bind(Uuid::new_v4())
+    .bind(b)
+    .execute(&mut *conn)
+    .await
+    .expect_err("a row of another tenant violates the policy");
+    assert!(insert.to_string().contains("row-level security"), "{insert}");
+    drop(tx); // rolled back
+
+    // Nothing of B's changed.
+    let mut tx = db.read_in(crate::domain::TenantId(b)).await.unwrap();
+    let conn = postgres(&mut tx);
+    let name: String = sqlx::query_scalar("SELECT name FROM tenants").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(name, "Beta");
+    let invitations: i64 = sqlx::query_scalar("SELECT count(*) FROM invitations").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(invitations, 1);
+}
+
+#[tokio::test]
+async fn a_connection_that_never_set_a_tenant_sees_nothing() {
+    if testing::backend() != "postgres" {
+        return;
+    }
+    let services = testing::rls_services().await;
+    two_populated_tenants(&services).await;
+    // A session opened outside the store (say, a script as the application role): fail closed.
+    let url = services.config().database_url.clone();
+    let mut conn = <PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    for (table, column) in TENANT_TABLES {
+        assert!(tenants_in(&mut conn, table, column).await.is_empty(), "{table} without a scope");
+    }
+}

@@ -1,0 +1,66 @@
+//! Row-level security on PostgreSQL: the database itself refuses to show or accept another
+//! tenant's rows, so a query that forgets its `WHERE tenant_id = …` still cannot leak.
+//!
+//! Every tenant-owned table gets one policy keyed by the setting `tenantry.tenant_id`:
+//! - a tenant's UUID: only that tenant's rows are visible, and only such rows may be written;
+//! - `*`: every tenant (sign-up, login, token redemption, the platform views, the mail worker:
+//!   calls that are not inside one tenant);
+//! - anything else, including unset or empty: nothing at all (fail closed).
+//!
+//! The store sets it for every connection it hands out ([`super::Db::read_in`] and friends), so
+//! the policies are always in force; they only bind a role that is neither a superuser nor
+//! `BYPASSRLS`, which is why the tables are also `FORCE`d (the owner is bound too).
+
+/// The per-session/per-transaction setting the policies read.
+pub const SCOPE_SETTING: &str = "tenantry.tenant_id";
+/// The value of [`SCOPE_SETTING`] that lets a connection see every tenant.
+pub const ALL_TENANTS: &str = "*";
+
+/// The tenant-owned tables and the column naming their tenant. Account-level tables (`users`,
+/// `refresh_tokens`, `password_reset_tokens`, `sessions`) belong to a person, not a tenant.
+pub const TENANT_TABLES: &[(&str, &str)] = &[
+    ("tenants", "id"),
+    ("memberships", "tenant_id"),
+    ("user_roles", "tenant_id"),
+    ("invitations", "tenant_id"),
+    ("audit_log", "tenant_id"),
+    ("email_outbox", "tenant_id"),
+];
+
+/// The SQL that `enable-rls` prints and runs. Idempotent: running it again replaces the
+/// policies with the same ones.
+pub fn enable_sql() -> String {
+    let mut sql = format!(
+        "-- Row-level security for Tenantry: rows are visible only to the tenant named by {SCOPE_SETTING}\n\
+         -- ('{ALL_TENANTS}' = every tenant; unset or empty = none).\n\
+         CREATE OR REPLACE FUNCTION tenantry_in_scope(row_tenant uuid) RETURNS boolean\n    \
+         LANGUAGE sql STABLE AS $$\n        \
+         SELECT current_setting('{SCOPE_SETTING}', true) = '{ALL_TENANTS}'\n            \
+         OR row_tenant::text = current_setting('{SCOPE_SETTING}', true)\n    $$;\n"
+    );
+    for (table, column) in TENANT_TABLES {
+        sql.push_str(&format!(
+            "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n\
+             ALTER TABLE {table} FORCE ROW LEVEL SECURITY;\n\
+             DROP POLICY IF EXISTS tenant_isolation ON {table};\n\
+             CREATE POLICY tenant_isolation ON {table}\n    \
+             USING (tenantry_in_scope({column}))\n    \
+             WITH CHECK (tenantry_in_scope({column}));\n"
+        ));
+    }
+    sql
+}
+
+/// The SQL that turns the policies off again (`enable-rls --disable`).
+pub fn disable_sql() -> String {
+    let mut sql = String::from("-- Turns Tenantry's row-level security off.\n");
+    for (table, _) in TENANT_TABLES {
+        sql.push_str(&format!(
+            "DROP POLICY IF EXISTS tenant_isolation ON {table};\n\
+             ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;\n\
+             ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;\n"
+        ));
+    }
+    sql.push_str("DROP FUNCTION IF EXISTS tenantry_in_scope(uuid);\n");
+    sql
+}
