@@ -34,6 +34,17 @@ impl Services {
     /// Unknown accounts cost the same argon2 verification as known ones.
     #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, input: LoginInput, meta: &RequestMeta) -> ServiceResult<Profile> {
+        self.sign_in(input, meta, false).await.map(|(profile, _)| profile)
+    }
+
+    /// `POST /api/auth/login/`: authenticate, then issue an access/refresh pair (recorded in
+    /// the same transaction as the login's audit row: one commit per login).
+    pub async fn login(&self, input: LoginInput, meta: &RequestMeta) -> ServiceResult<(TokenPair, Profile)> {
+        let (profile, pair) = self.sign_in(input, meta, true).await?;
+        Ok((pair.expect("tokens were asked for"), profile))
+    }
+
+    async fn sign_in(&self, input: LoginInput, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
         let mut errors = FieldErrors::new();
         // A malformed e-mail cannot match an account; treat it as bad credentials, not as a
         // field error, so the answer does not depend on its shape.
@@ -79,15 +90,12 @@ impl Services {
         Audit { meta, actor: Some((&user.id, &user.email)) }
             .write(&mut tx, tenant, "login_succeeded", "user", Some(user.id.to_string()), json!({}))
             .await?;
+        let pair = match with_tokens {
+            true => Some(self.issue_tokens_in(&mut tx, &member.user, tenant, Uuid::new_v4()).await?),
+            false => None,
+        };
         tx.commit().await?;
-        Ok(self.profile_of(member))
-    }
-
-    /// `POST /api/auth/login/`: authenticate, then issue an access/refresh pair.
-    pub async fn login(&self, input: LoginInput, meta: &RequestMeta) -> ServiceResult<(TokenPair, Profile)> {
-        let profile = self.authenticate(input, meta).await?;
-        let pair = self.issue_tokens(&profile.user, profile.tenant_id, Uuid::new_v4()).await?;
-        Ok((pair, profile))
+        Ok((self.profile_of(member), pair))
     }
 
     /// Signs a new pair and records the refresh token's `jti` in `family` (one family per login).

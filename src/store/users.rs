@@ -169,33 +169,43 @@ impl Tx {
     /// The members of a tenant with their roles there, ordered by e-mail, one page, and the
     /// total number of members. The page comes back as one JSON document in one row: the
     /// SQLite driver hands rows over one by one between threads, and a row per member made
-    /// this the slowest read in the service.
+    /// this the slowest read in the service. Roles come from one join grouped per member (a
+    /// subquery per member cost PostgreSQL a third of its time), and e-mails sort by their
+    /// bytes on both backends (PostgreSQL's locale-aware comparison was another third).
     #[tracing::instrument(skip_all)]
     pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<Role>)>, i64), sqlx::Error> {
-        // The spellings that differ: uuid as text, the JSON builders, and PostgreSQL's `json`
-        // read back as text.
-        let (id, object, array, order, as_text) = match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => ("u.id::text", "json_build_object", "json_agg", " ORDER BY p.email", "::text"),
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => ("lower(hex(u.id))", "json_object", "json_group_array", "", ""),
+        // The spellings that differ: uuid as text, the JSON builders, byte order, and
+        // PostgreSQL's `json` read back as text.
+        let (id, array, collate, as_text) = match self {
+            Tx::Postgres(_) | Tx::PostgresRead(_) => ("u.id", "json_agg(p)", " COLLATE \"C\"", "::text"),
+            Tx::Sqlite(_) | Tx::SqliteRead(_) => (
+                "lower(hex(u.id))",
+                "json_group_array(json_object('id', p.id, 'email', p.email, 'first_name', p.first_name, 'last_name', p.last_name, \
+                 'is_superuser', p.is_superuser, 'is_active', p.is_active, 'timezone', p.timezone, 'auth_version', p.auth_version, \
+                 'platform_role', p.platform_role, 'created_at', p.created_at, 'roles', p.roles))",
+                "",
+                "",
+            ),
         };
         let sql = format!(
             "SELECT (SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) AS total, \
-             (SELECT {array}({object}('id', p.id, 'email', p.email, 'first_name', p.first_name, 'last_name', p.last_name, \
-                 'is_superuser', p.is_superuser, 'is_active', p.is_active, 'timezone', p.timezone, 'auth_version', p.auth_version, \
-                 'platform_role', p.platform_role, 'created_at', p.created_at, 'roles', p.roles){order}) \
-              FROM (SELECT {id} AS id, u.email, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, \
-                       u.platform_role, u.created_at, \
-                       (SELECT {roles} FROM user_roles r WHERE r.tenant_id = m.tenant_id AND r.user_id = u.id) AS roles \
+             (SELECT {array} \
+              FROM (SELECT {id} AS id, u.email, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, \
+                       u.auth_version, u.platform_role, u.created_at, {roles} AS roles \
                     FROM memberships m JOIN users u ON u.id = m.user_id \
-                    WHERE m.tenant_id = $1 ORDER BY u.email LIMIT $2 OFFSET $3) p){as_text} AS page",
+                    LEFT JOIN user_roles r ON r.tenant_id = m.tenant_id AND r.user_id = m.user_id \
+                    WHERE m.tenant_id = $1 GROUP BY u.id ORDER BY u.email{collate} LIMIT $2 OFFSET $3) p){as_text} AS page",
             roles = self.roles_aggregate()
         );
         let (total, page_json): (i64, Option<String>) =
             on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
-        let members: Vec<MemberJson> = match page_json {
+        let mut members: Vec<MemberJson> = match page_json {
             Some(json) => serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             None => Vec::new(),
         };
+        // An aggregate over an ordered subquery keeps its order in practice, but SQL does not
+        // promise it; the page is small.
+        members.sort_by(|a, b| a.email.cmp(&b.email));
         let members = members.into_iter().map(MemberJson::into_member).collect::<Result<Vec<_>, _>>()?;
         Ok((members, total))
     }
