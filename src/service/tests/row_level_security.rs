@@ -75,6 +75,14 @@ async fn a_query_without_a_tenant_filter_sees_only_the_callers_tenant() {
         let mut tx = db.read_in(crate::domain::TenantId(b)).await.unwrap();
         assert_eq!(tenants_in(postgres(&mut tx), table, column).await, vec![b], "{table} read in B after A");
     }
+
+    // A server starting on a database whose policies are on notices, and narrows its reads.
+    let restarted = crate::store::Db::connect(&services.config().database_url).await.unwrap();
+    restarted.migrate().await.unwrap();
+    for (table, column) in TENANT_TABLES {
+        let mut tx = restarted.read_in(crate::domain::TenantId(a)).await.unwrap();
+        assert_eq!(tenants_in(postgres(&mut tx), table, column).await, vec![a], "{table} read in A after a restart");
+    }
 }
 
 #[tokio::test]
