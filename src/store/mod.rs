@@ -111,23 +111,58 @@ pub struct SqliteDb {
     write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// A SQLite write transaction holding the write gate until it ends.
+/// A SQLite write transaction holding the write gate until SQLite has really finished with
+/// it. The statements run on the connection's own thread, so a request cancelled mid-way
+/// (the client hung up) leaves its COMMIT or ROLLBACK still running there; releasing the gate
+/// at that moment sent the next writer into SQLite's lock, where a slow disk made it give up
+/// after the busy timeout with "database is locked". Both endings therefore run in a task of
+/// their own that owns the gate until they are done.
 pub struct SqliteWrite {
-    tx: Transaction<'static, Sqlite>,
-    _gate: tokio::sync::OwnedMutexGuard<()>,
+    /// `None` only once committed or handed to the rollback task.
+    tx: Option<Transaction<'static, Sqlite>>,
+    gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl SqliteWrite {
+    async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let (tx, gate) = (self.tx.take().expect("an open transaction"), self.gate.take());
+        tokio::spawn(async move {
+            let result = tx.commit().await;
+            drop(gate);
+            result
+        })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+    }
+}
+
+impl Drop for SqliteWrite {
+    fn drop(&mut self) {
+        let (Some(tx), gate) = (self.tx.take(), self.gate.take()) else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let _ = tx.rollback().await;
+                    drop(gate);
+                });
+            }
+            // Outside a runtime sqlx queues the rollback itself.
+            Err(_) => drop((tx, gate)),
+        }
+    }
 }
 
 impl std::ops::Deref for SqliteWrite {
     type Target = sqlx::SqliteConnection;
 
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        self.tx.as_ref().expect("an open transaction")
     }
 }
 
 impl std::ops::DerefMut for SqliteWrite {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        self.tx.as_mut().expect("an open transaction")
     }
 }
 
@@ -246,7 +281,8 @@ impl Db {
         match self {
             Self::Sqlite(db) => {
                 let gate = db.write_gate.clone().lock_owned().await;
-                Ok(Tx::Sqlite(SqliteWrite { tx: db.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: gate }))
+                let tx = db.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(Tx::Sqlite(SqliteWrite { tx: Some(tx), gate: Some(gate) }))
             }
             Self::Postgres(db) => Ok(Tx::Postgres(match tenant {
                 None => db.pool.begin().await?,
@@ -321,7 +357,7 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(write) => write.tx.commit().await,
+            Self::Sqlite(write) => write.commit().await,
             Self::SqliteRead(_) | Self::PostgresRead(_) => Ok(()),
             Self::Postgres(tx) => tx.commit().await,
         }
