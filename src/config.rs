@@ -8,6 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Clone)]
 pub struct Config {
     pub database_url: String,
+    /// PostgreSQL connections per pool; `None` sizes it from the CPU count.
+    pub database_max_connections: Option<u32>,
     pub bind_addr: String,
     pub frontend_base_url: String,
     pub secret_key: SecretString,
@@ -135,6 +137,10 @@ impl Config {
         };
         Ok(Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_max_connections: match number(&get, "DATABASE_MAX_CONNECTIONS", 0)? {
+                0 => None,
+                n => Some(n),
+            },
             bind_addr,
             frontend_base_url,
             secret_key,
@@ -170,6 +176,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("database_url", &redact_url(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
             .field("bind_addr", &self.bind_addr)
             .field("frontend_base_url", &self.frontend_base_url)
             .field("secret_key", &"[redacted]")
@@ -325,6 +332,14 @@ mod tests {
         assert_eq!(config.time_zone, "America/Jamaica");
         assert_eq!(config.access_token_ttl, Duration::from_secs(30 * 60));
         assert!(!config.is_postgres());
+    }
+
+    #[test]
+    fn the_postgres_pool_size_is_automatic_unless_set() {
+        assert_eq!(config(&[("SECRET_KEY", "x")]).unwrap().database_max_connections, None);
+        assert_eq!(config(&[("SECRET_KEY", "x"), ("DATABASE_MAX_CONNECTIONS", "6")]).unwrap().database_max_connections, Some(6));
+        let err = config(&[("SECRET_KEY", "x"), ("DATABASE_MAX_CONNECTIONS", "many")]).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_MAX_CONNECTIONS"));
     }
 
     #[test]

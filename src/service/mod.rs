@@ -62,7 +62,7 @@ struct Inner {
 impl Services {
     /// Connects to the configured database and brings its schema up to date.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url).await.map_err(|e| {
+        let db = Db::connect_sized(&config.database_url, config.database_max_connections).await.map_err(|e| {
             anyhow::anyhow!("cannot open the database {}: {e}", crate::config::redact_url(&config.database_url))
         })?;
         db.migrate().await?;
