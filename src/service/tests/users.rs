@@ -65,3 +65,19 @@ async fn me_reads_current_roles_not_frozen_ones() {
     let next_request = services.actor_for(bob.user_id, bob.tenant_id).await.unwrap().unwrap();
     assert_eq!(services.me(&next_request).roles, vec![Role::Analyst]);
 }
+
+#[tokio::test]
+async fn members_are_listed_by_email_and_pages_are_slices_of_that_order() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    for email in ["zoe@acme.com", "bob@acme.com", "mia@acme.com", "al.x@acme.com"] {
+        member(&services, &admin, email).await;
+    }
+    let emails = |page: crate::store::Page<crate::service::Profile>| page.items.into_iter().map(|p| p.user.email).collect::<Vec<_>>();
+    let all = emails(services.list_users(&admin, PageRequest::first()).await.unwrap());
+    assert_eq!(all, ["admin@acme.example.com", "al.x@acme.com", "bob@acme.com", "mia@acme.com", "zoe@acme.com"]);
+    // The database orders before it cuts the page: page 2 of 2 is the 3rd and 4th e-mails.
+    let second = services.list_users(&admin, PageRequest { page: 2, page_size: 2 }).await.unwrap();
+    assert_eq!(second.count, 5);
+    assert_eq!(emails(second), ["bob@acme.com", "mia@acme.com"]);
+}
