@@ -111,58 +111,23 @@ pub struct SqliteDb {
     write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// A SQLite write transaction holding the write gate until SQLite has really finished with
-/// it. The statements run on the connection's own thread, so a request cancelled mid-way
-/// (the client hung up) leaves its COMMIT or ROLLBACK still running there; releasing the gate
-/// at that moment sent the next writer into SQLite's lock, where a slow disk made it give up
-/// after the busy timeout with "database is locked". Both endings therefore run in a task of
-/// their own that owns the gate until they are done.
+/// A SQLite write transaction holding the write gate until it ends.
 pub struct SqliteWrite {
-    /// `None` only once committed or handed to the rollback task.
-    tx: Option<Transaction<'static, Sqlite>>,
-    gate: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl SqliteWrite {
-    async fn commit(mut self) -> Result<(), sqlx::Error> {
-        let (tx, gate) = (self.tx.take().expect("an open transaction"), self.gate.take());
-        tokio::spawn(async move {
-            let result = tx.commit().await;
-            drop(gate);
-            result
-        })
-        .await
-        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
-    }
-}
-
-impl Drop for SqliteWrite {
-    fn drop(&mut self) {
-        let (Some(tx), gate) = (self.tx.take(), self.gate.take()) else { return };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    let _ = tx.rollback().await;
-                    drop(gate);
-                });
-            }
-            // Outside a runtime sqlx queues the rollback itself.
-            Err(_) => drop((tx, gate)),
-        }
-    }
+    tx: Transaction<'static, Sqlite>,
+    _gate: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl std::ops::Deref for SqliteWrite {
     type Target = sqlx::SqliteConnection;
 
     fn deref(&self) -> &Self::Target {
-        self.tx.as_ref().expect("an open transaction")
+        &self.tx
     }
 }
 
 impl std::ops::DerefMut for SqliteWrite {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        self.tx.as_mut().expect("an open transaction")
+        &mut self.tx
     }
 }
 
@@ -293,8 +258,7 @@ impl Db {
         match self {
             Self::Sqlite(db) => {
                 let gate = db.write_gate.clone().lock_owned().await;
-                let tx = db.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx::Sqlite(SqliteWrite { tx: Some(tx), gate: Some(gate) }))
+                Ok(Tx::Sqlite(SqliteWrite { tx: db.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: gate }))
             }
             Self::Postgres(db) => Ok(Tx::Postgres(match tenant {
                 None => db.pool.begin().await?,
@@ -369,7 +333,7 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(write) => write.commit().await,
+            Self::Sqlite(write) => write.tx.commit().await,
             Self::SqliteRead(_) | Self::PostgresRead(_) => Ok(()),
             Self::Postgres(tx) => tx.commit().await,
         }
