@@ -21,8 +21,13 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub time_zone: String,
     pub email: EmailConfig,
-    /// Mark the session cookie `Secure` (on by default when the base URL is https).
+    /// Mark the session cookie `Secure` (on by default in production and when the base URL is
+    /// https).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, CIDRs).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Sent e-mails are deleted from the outbox after this long (`EMAIL_OUTBOX_RETENTION_DAYS`).
+    pub outbox_retention: Duration,
 }
 
 /// Where e-mail goes and who it is from.
@@ -87,10 +92,16 @@ pub struct SesConfig {
 #[derive(Clone, Debug)]
 pub struct RateLimitConfig {
     pub disabled: bool,
-    /// Login, sign-up and reset requests allowed per client IP per minute.
+    /// Credential requests (sign-in, sign-up, accept-invitation, reset) per client IP per minute.
     pub per_ip_per_minute: u32,
-    /// Failed-or-not login attempts allowed per account per minute.
+    /// Password checks of one account from one client address per minute (refused past it).
     pub per_account_per_minute: u32,
+    /// Password checks of one account from all addresses per minute (slowed past it).
+    pub account_ceiling_per_minute: u32,
+    pub invitations_per_tenant_per_hour: u32,
+    pub invitations_per_recipient_per_hour: u32,
+    pub reset_mails_per_recipient_per_hour: u32,
+    pub reset_mails_per_ip_per_hour: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +110,10 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
     #[error("SECRET_KEY must be set in production (TENANTRY_ENV=production); it signs every token")]
     MissingSecretInProduction,
+    #[error("SECRET_KEY is {0} bytes long; production (TENANTRY_ENV=production) needs at least 32 random bytes")]
+    WeakSecretInProduction(usize),
+    #[error("EMAIL_PROVIDER=log only prints e-mail (with its links) to the log; in production (TENANTRY_ENV=production) choose smtp or ses, or set EMAIL_LOG_IN_PRODUCTION=1 to allow it")]
+    LogMailerInProduction,
     #[error("could not read or create the local secret key file {path}: {source}")]
     SecretFile { path: PathBuf, source: std::io::Error },
 }
@@ -127,13 +142,28 @@ impl Config {
             .trim_end_matches('/')
             .to_owned();
         let secret_key = match get("SECRET_KEY") {
+            Some(key) if production && key.len() < 32 => return Err(ConfigError::WeakSecretInProduction(key.len())),
             Some(key) => SecretString::from(key),
             None if production => return Err(ConfigError::MissingSecretInProduction),
             None => local_secret(get("SECRET_KEY_FILE").map(PathBuf::from))?,
         };
         let secure_cookies = match get("SESSION_COOKIE_SECURE") {
             Some(v) => parse_bool("SESSION_COOKIE_SECURE", &v)?,
-            None => frontend_base_url.starts_with("https://"),
+            None => production || frontend_base_url.starts_with("https://"),
+        };
+        let email = email_config(&get)?;
+        if production && matches!(email.provider, EmailProvider::Log) {
+            let allowed = match get("EMAIL_LOG_IN_PRODUCTION") {
+                Some(v) => parse_bool("EMAIL_LOG_IN_PRODUCTION", &v)?,
+                None => false,
+            };
+            if !allowed {
+                return Err(ConfigError::LogMailerInProduction);
+            }
+        }
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            Some(list) => parse_networks("TRUSTED_PROXIES", &list)?,
+            None => Vec::new(),
         };
         Ok(Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
@@ -156,10 +186,17 @@ impl Config {
                 },
                 per_ip_per_minute: number(&get, "RATE_LIMIT_PER_IP_PER_MINUTE", 30)?,
                 per_account_per_minute: number(&get, "RATE_LIMIT_PER_ACCOUNT_PER_MINUTE", 10)?,
+                account_ceiling_per_minute: number(&get, "RATE_LIMIT_ACCOUNT_CEILING_PER_MINUTE", 60)?,
+                invitations_per_tenant_per_hour: number(&get, "INVITATIONS_PER_TENANT_PER_HOUR", 200)?,
+                invitations_per_recipient_per_hour: number(&get, "INVITATIONS_PER_RECIPIENT_PER_HOUR", 3)?,
+                reset_mails_per_recipient_per_hour: number(&get, "RESET_MAILS_PER_RECIPIENT_PER_HOUR", 5)?,
+                reset_mails_per_ip_per_hour: number(&get, "RESET_MAILS_PER_IP_PER_HOUR", 20)?,
             },
             time_zone: get("TIME_ZONE").unwrap_or_else(|| "America/Jamaica".into()),
-            email: email_config(&get)?,
+            email,
             secure_cookies,
+            trusted_proxies,
+            outbox_retention: Duration::from_secs(u64::from(number(&get, "EMAIL_OUTBOX_RETENTION_DAYS", 30)?.max(1)) * 86_400),
         })
     }
 
@@ -265,6 +302,20 @@ fn email_config(get: &impl Fn(&str) -> Option<String>) -> Result<EmailConfig, Co
     })
 }
 
+/// A comma- or space-separated list of CIDRs (`10.0.0.0/8, ::1/128`); a bare address is one
+/// host.
+fn parse_networks(name: &'static str, list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Invalid { name, reason: format!("{item:?} is not an address or a CIDR range") })
+        })
+        .collect()
+}
+
 fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -323,6 +374,31 @@ mod tests {
     #[test]
     fn production_refuses_to_start_without_a_secret_key() {
         assert!(matches!(config(&[("TENANTRY_ENV", "production")]), Err(ConfigError::MissingSecretInProduction)));
+    }
+
+    #[test]
+    fn production_refuses_a_short_secret_key_and_the_log_mailer_and_makes_cookies_secure() {
+        let short = config(&[("TENANTRY_ENV", "production"), ("SECRET_KEY", "k".repeat(31).as_str()), ("EMAIL_PROVIDER", "ses")]);
+        assert!(matches!(short, Err(ConfigError::WeakSecretInProduction(31))), "{short:?}");
+        let key = "k".repeat(32);
+        let log = config(&[("TENANTRY_ENV", "production"), ("SECRET_KEY", key.as_str())]);
+        assert!(matches!(log, Err(ConfigError::LogMailerInProduction)), "{log:?}");
+        let allowed = config(&[("TENANTRY_ENV", "production"), ("SECRET_KEY", key.as_str()), ("EMAIL_LOG_IN_PRODUCTION", "1")]).unwrap();
+        assert!(allowed.secure_cookies, "production cookies are Secure even behind an http base URL");
+        let ses = config(&[("TENANTRY_ENV", "production"), ("SECRET_KEY", key.as_str()), ("EMAIL_PROVIDER", "ses")]).unwrap();
+        assert!(ses.production && ses.secure_cookies);
+        let dev = config(&[("SECRET_KEY", "x")]).unwrap();
+        assert!(!dev.secure_cookies, "development over http keeps working");
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses() {
+        let c = config(&[("SECRET_KEY", "x"), ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1 ::1/128")]).unwrap();
+        let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        let err = config(&[("SECRET_KEY", "x"), ("TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).unwrap_err();
+        assert!(err.to_string().contains("proxy.local"), "{err}");
+        assert!(config(&[("SECRET_KEY", "x")]).unwrap().trusted_proxies.is_empty());
     }
 
     #[test]

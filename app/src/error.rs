@@ -57,7 +57,14 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::new(ErrorKind::Internal, format!("The request could not be completed: {value}"))
+        // A form that arrives without its fields, or with fields that do not decode, is bad
+        // input (400), not a server failure.
+        match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::new(ErrorKind::Validation, format!("The form was incomplete or malformed: {value}"))
+            }
+            other => AppError::new(ErrorKind::Internal, format!("The request could not be completed: {other}")),
+        }
     }
 }
 

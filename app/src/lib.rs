@@ -16,6 +16,8 @@ use leptos_router::{
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    ssr::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

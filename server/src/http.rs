@@ -18,7 +18,7 @@ use tower_http::{
 };
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
-use crate::{api, rate_limit::RateLimits, sessions::DbSessionStore};
+use crate::{api, edge::{self, Edge}, sessions::DbSessionStore};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -32,7 +32,7 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
-    let limits = RateLimits::new(&config.rate_limit);
+    let edge = Edge::new(&config);
     let state = AppState { leptos_options: leptos_options.clone(), services };
 
     let routes = generate_route_list(App);
@@ -54,12 +54,13 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
 
     let app = Router::new()
         .merge(api::docs())
-        .nest("/api", api::router(&limits))
+        .nest("/api", api::router())
         .merge(pages)
         .layer(sessions)
         .with_state(state)
         .layer(
             ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(edge.clone(), edge::resolve_client_ip))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -68,7 +69,9 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
                     }),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(CompressionLayer::new()),
+                .layer(axum::middleware::from_fn_with_state(edge.clone(), edge::security_headers))
+                .layer(CompressionLayer::new())
+                .layer(axum::middleware::from_fn_with_state(edge, edge::refuse_cross_site)),
         );
     Ok(app)
 }

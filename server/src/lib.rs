@@ -2,8 +2,8 @@
 
 pub mod api;
 pub mod cli;
+pub mod edge;
 pub mod http;
 pub mod mail_cli;
-pub mod rate_limit;
 pub mod sessions;
 pub mod telemetry;

@@ -31,7 +31,7 @@ impl WorkerTask {
 pub async fn spawn_worker(services: &Services) -> anyhow::Result<WorkerTask> {
     let mailer = Arc::new(build_mailer(services.config()).await?);
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(mail::worker::run(services.db().clone(), mailer, services.mail_wakeup(), WorkerOptions::default(), async {
+    let task = tokio::spawn(mail::worker::run(services.db().clone(), mailer, services.mail_wakeup(), WorkerOptions::for_services(services), async {
         let _ = stopped.await;
     }));
     Ok(WorkerTask { stop, task })
@@ -43,7 +43,7 @@ pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()>) -> a
     let mailer = Arc::new(build_mailer(services.config()).await?);
     println!("Delivering the e-mail outbox through {} (database: {}). Ctrl-C to stop.", mailer.provider_name(), services.db().backend_name());
     // Commits in other processes (the server) do not wake this one: it relies on the poll.
-    mail::worker::run(services.db().clone(), mailer, services.mail_wakeup(), WorkerOptions::default(), shutdown).await;
+    mail::worker::run(services.db().clone(), mailer, services.mail_wakeup(), WorkerOptions::for_services(&services), shutdown).await;
     services.db().close().await;
     Ok(())
 }

@@ -3,9 +3,11 @@
 
 mod jwt;
 mod password;
+mod seal;
 
 pub use jwt::{Claims, JwtKeys, TokenKind};
 pub use password::PasswordHasher;
+pub use seal::Sealer;
 
 use base64::Engine;
 use rand::RngCore;

@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 
 use crate::{
     config::{EmailConfig, EmailProvider, SesConfig, SmtpConfig, SmtpTls},
-    store::{NewEmail, OutboxEmail},
+    store::{NewEmail, OpenedEmail},
 };
 
 /// One message to hand to a provider, borrowed from an outbox row or a freshly built template.
@@ -29,15 +29,9 @@ pub struct Outgoing<'a> {
     pub link: Option<&'a str>,
 }
 
-impl<'a> From<&'a OutboxEmail> for Outgoing<'a> {
-    fn from(row: &'a OutboxEmail) -> Self {
-        Self {
-            to: &row.to_address,
-            subject: &row.subject,
-            text_body: &row.text_body,
-            html_body: &row.html_body,
-            link: row.link.as_deref(),
-        }
+impl<'a> From<&'a OpenedEmail> for Outgoing<'a> {
+    fn from(email: &'a OpenedEmail) -> Self {
+        Self { to: &email.to, subject: &email.subject, text_body: &email.text_body, html_body: &email.html_body, link: email.link.as_deref() }
     }
 }
 

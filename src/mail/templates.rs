@@ -3,7 +3,8 @@
 
 use crate::store::NewEmail;
 
-fn escape(text: &str) -> String {
+/// HTML-escapes user text (and the link, which the outbox puts back at send time).
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -76,6 +77,49 @@ pub fn password_reset(to: &str, link: &str, expires_in_minutes: i64) -> NewEmail
         &format!("The link works once and expires in {expires_in_minutes} minutes. If you did not ask, ignore this message: your password stays as it is."),
     );
     NewEmail { tenant_id: None, kind: "password_reset", to: to.to_owned(), subject, text_body, html_body, link: Some(link.to_owned()) }
+}
+
+/// To an address an account was just made for by someone else (an admin, or whoever
+/// accepted an invitation with a link the admin also saw): the owner can take it over.
+pub fn account_created(to: &str, how: &str, link: &str, expires_in_days: i64) -> NewEmail {
+    let subject = "A Tenantry account was created for this address".to_owned();
+    let text_body = format!(
+        "A Tenantry account for {to} was created {how}.\n\n\
+         If that was you, there is nothing to do. If not, or if someone else chose its password, take the account over: \
+         choose a new password here: {link}\n\n\
+         That ends the password that was set and signs every session out. The link works once and expires in {expires_in_days} days.\n"
+    );
+    let html_body = html_page(
+        "An account was created for you",
+        &[
+            format!("A Tenantry account for <strong>{}</strong> was created {}.", escape(to), escape(how)),
+            "If that was you, there is nothing to do. If not, or if someone else chose its password, take the account over by choosing a new password.".to_owned(),
+        ],
+        link,
+        "Take over the account",
+        &format!("A new password ends the one that was set and signs every session out. The link works once and expires in {expires_in_days} days."),
+    );
+    NewEmail { tenant_id: None, kind: "account_created", to: to.to_owned(), subject, text_body, html_body, link: Some(link.to_owned()) }
+}
+
+/// To an existing account that just joined another organisation.
+pub fn joined_tenant(to: &str, tenant_name: &str, role: Option<&str>) -> NewEmail {
+    let role = role.map(|r| format!(" as {r}")).unwrap_or_default();
+    let subject = format!("Your Tenantry account joined {tenant_name}");
+    let text_body = format!(
+        "Your Tenantry account {to} is now a member of {tenant_name}{role}: an invitation was accepted with its password.\n\n\
+         If that was not you, someone knows your password: reset it at once with \"Forgot your password?\" on the sign-in page.\n"
+    );
+    let html_body = format!(
+        "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;color:#1b2430;max-width:560px;margin:auto;padding:24px\">\
+         <h1 style=\"font-size:20px\">You joined {tenant}</h1>\
+         <p>Your Tenantry account <strong>{to}</strong> is now a member of <strong>{tenant}</strong>{role}: an invitation was accepted with its password.</p>\
+         <p>If that was not you, someone knows your password: reset it at once with \u{201c}Forgot your password?\u{201d} on the sign-in page.</p></body></html>",
+        tenant = escape(tenant_name),
+        to = escape(to),
+        role = escape(&role),
+    );
+    NewEmail { tenant_id: None, kind: "joined_tenant", to: to.to_owned(), subject, text_body, html_body, link: None }
 }
 
 #[cfg(test)]

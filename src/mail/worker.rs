@@ -1,6 +1,7 @@
-//! The outbox worker: claims due messages, hands each to the [`Mailer`], and records the
-//! outcome. A failed message stays pending and is retried with exponential backoff; no row is
-//! ever deleted or given up on. Delivery is at least once: a worker that dies after the
+//! The outbox worker: claims due messages, opens each one's sealed link, hands it to the
+//! [`Mailer`], and records the outcome. A failed message stays pending and is retried with
+//! exponential backoff; no unsent row is ever deleted or given up on. Sent rows are deleted
+//! after the retention period. Delivery is at least once: a worker that dies after the
 //! provider accepted a message but before recording it lets its lease lapse, and the message
 //! goes out again.
 
@@ -10,11 +11,15 @@ use chrono::{DateTime, SubsecRound, Utc};
 use tokio::sync::Notify;
 
 use super::{Mailer, Outgoing};
-use crate::store::Db;
+use crate::{auth::Sealer, store::Db};
 
-/// Tuning of the worker; [`WorkerOptions::default`] is what `serve` and `worker` use.
+/// Tuning of the worker; [`WorkerOptions::new`] gives what `serve` and `worker` use.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
+    /// Opens the links sealed in the outbox (`Services::sealer`).
+    pub sealer: Sealer,
+    /// Sent messages older than this are deleted.
+    pub retention: Duration,
     /// How long a claimed message is reserved for this worker. Only matters when a worker dies
     /// mid-pass: its messages become due again after this.
     pub lease: Duration,
@@ -24,9 +29,20 @@ pub struct WorkerOptions {
     pub poll_interval: Duration,
 }
 
-impl Default for WorkerOptions {
-    fn default() -> Self {
-        Self { lease: Duration::from_secs(300), batch: 20, poll_interval: Duration::from_secs(5) }
+impl WorkerOptions {
+    pub fn new(sealer: Sealer) -> Self {
+        Self {
+            sealer,
+            retention: Duration::from_secs(30 * 86_400),
+            lease: Duration::from_secs(300),
+            batch: 20,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// The options for a running service: its sealer and configured retention.
+    pub fn for_services(services: &crate::service::Services) -> Self {
+        Self { retention: services.config().outbox_retention, ..Self::new(services.sealer().clone()) }
     }
 }
 
@@ -79,7 +95,10 @@ pub async fn deliver_due_at(db: &Db, mailer: &Mailer, options: &WorkerOptions, n
     };
     let mut pass = Pass { claimed: claimed.len(), ..Pass::default() };
     for row in &claimed {
-        let outcome = mailer.send(Outgoing::from(row)).await;
+        let outcome = match row.open(&options.sealer) {
+            Ok(opened) => mailer.send(Outgoing::from(&opened)).await.map_err(|e| e.to_string()),
+            Err(reason) => Err(reason),
+        };
         let mut tx = db.write().await?;
         match outcome {
             Ok(provider_id) => {
@@ -92,7 +111,7 @@ pub async fn deliver_due_at(db: &Db, mailer: &Mailer, options: &WorkerOptions, n
                 let attempts = row.attempts + 1;
                 let delay = jittered(retry_delay(attempts));
                 let retry_at = now + chrono_duration(delay);
-                let text = error.to_string();
+                let text = error;
                 tx.mark_email_failed(row.id, &text, retry_at).await?;
                 tx.commit().await?;
                 pass.failed += 1;
@@ -103,13 +122,30 @@ pub async fn deliver_due_at(db: &Db, mailer: &Mailer, options: &WorkerOptions, n
     Ok(pass)
 }
 
+/// Deletes the messages sent more than `options.retention` before `now`.
+pub async fn purge_sent(db: &Db, options: &WorkerOptions, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let mut tx = db.write().await?;
+    let purged = tx.purge_sent_emails(now - chrono_duration(options.retention)).await?;
+    tx.commit().await?;
+    Ok(purged)
+}
+
 /// Runs until `shutdown` completes: delivers everything due, then sleeps until `wakeup` is
 /// signalled (a commit that enqueued mail) or the poll interval passes. A pass in progress
 /// finishes before shutdown is honoured, so no claimed message is left mid-send.
 pub async fn run(db: Db, mailer: Arc<Mailer>, wakeup: Arc<Notify>, options: WorkerOptions, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     tracing::info!(provider = mailer.provider_name(), "e-mail outbox worker started");
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
+        if last_purge.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+            last_purge = Some(std::time::Instant::now());
+            match purge_sent(&db, &options, self::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "sent e-mails past their retention deleted"),
+                Err(error) => tracing::warn!(error = %error, "purging sent e-mails failed; trying again in an hour"),
+            }
+        }
         loop {
             match deliver_due(&db, &mailer, &options).await {
                 // A full batch: there may be more due right now.

@@ -65,6 +65,7 @@ impl Actor {
 /// Where a request came from, for the audit trail and rate limits.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
-    pub ip: Option<String>,
+    /// The client's address (behind trusted proxies, the one they reported); `None` for the CLI.
+    pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<String>,
 }

@@ -45,6 +45,7 @@ impl Services {
     }
 
     async fn sign_in(&self, input: LoginInput, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
+        self.limits().client_attempt(meta.ip)?;
         let mut errors = FieldErrors::new();
         // A malformed e-mail cannot match an account; treat it as bad credentials, not as a
         // field error, so the answer does not depend on its shape.
@@ -56,28 +57,16 @@ impl Services {
         let (email, password) = (email.flatten(), password.unwrap());
 
         let account_key = email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default();
-        self.limits().account_attempt(&account_key)?;
-
         let mut tx = self.db().read().await?;
         let user = match &email {
             Some(email) => tx.user_by_email(email).await?,
             None => None,
         };
         drop(tx);
-        let verified = self.hasher().verify(password.expose(), user.as_ref().map(|u| u.password_hash.as_str())).await;
+        let verified = self.check_password(&account_key, user.as_ref(), password.expose(), meta, "login_failed", json!({})).await?;
         let user = match user {
             Some(user) if verified && user.is_active => user,
-            other => {
-                if let Some(user) = other {
-                    let mut tx = self.db().write().await?;
-                    let tenant = tx.tenants_of_user(user.id).await?.first().map(|t| t.id);
-                    Audit { meta, actor: Some((&user.id, &user.email)) }
-                        .write(&mut tx, tenant, "login_failed", "user", Some(user.id.to_string()), json!({}))
-                        .await?;
-                    tx.commit().await?;
-                }
-                return Err(ServiceError::unauthenticated(BAD_CREDENTIALS));
-            }
+            _ => return Err(ServiceError::unauthenticated(BAD_CREDENTIALS)),
         };
 
         let mut tx = self.db().write().await?;
@@ -96,6 +85,45 @@ impl Services {
         };
         tx.commit().await?;
         Ok((self.profile_of(member), pair))
+    }
+
+    /// Every check of an account's password, whatever path makes it (sign-in, accepting an
+    /// invitation as an existing account, and later password change and 2FA), goes through
+    /// here: it counts against the account's limit (`account_key`, its normalised e-mail,
+    /// with the client's address), costs one argon2 verification whether or not the account
+    /// exists, and a failure against a real account is written to the audit trail of every
+    /// tenant the account belongs to (as `failure_action`), after the answer is sent, so a
+    /// wrong password for a known account is not slower to refuse than an unknown account.
+    pub(crate) async fn check_password(
+        &self,
+        account_key: &str,
+        user: Option<&User>,
+        password: &str,
+        meta: &RequestMeta,
+        failure_action: &'static str,
+        details: serde_json::Value,
+    ) -> ServiceResult<bool> {
+        if let Some(delay) = self.limits().password_check(account_key, meta.ip)? {
+            tokio::time::sleep(delay).await;
+        }
+        let verified = self.hasher().verify(password, user.map(|u| u.password_hash.as_str())).await;
+        if let Some(user) = user.filter(|u| !verified || !u.is_active) {
+            let (services, user, meta) = (self.clone(), user.clone(), meta.clone());
+            self.in_background(failure_action, async move {
+                let mut tx = services.db().write().await?;
+                let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)) };
+                let tenants = tx.tenants_of_user(user.id).await?;
+                if tenants.is_empty() {
+                    audit.write(&mut tx, None, failure_action, "user", Some(user.id.to_string()), details.clone()).await?;
+                }
+                for tenant in tenants {
+                    audit.write(&mut tx, Some(tenant.id), failure_action, "user", Some(user.id.to_string()), details.clone()).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            });
+        }
+        Ok(verified && user.is_some_and(|u| u.is_active))
     }
 
     /// Signs a new pair and records the refresh token's `jti` in `family` (one family per login).

@@ -94,6 +94,11 @@ const UNKNOWN_TOKEN: &str = "This invitation link is not valid. It may have been
 const EXPIRED_TOKEN: &str = "This invitation has expired. Ask an administrator of the organisation to send a new one.";
 const USED_TOKEN: &str = "This invitation has already been used. Sign in instead.";
 const REVOKED_TOKEN: &str = "This invitation was withdrawn by an administrator.";
+const LOCKED_TOKEN: &str = "This invitation was locked after too many wrong passwords. Ask an administrator of the organisation to send a new one.";
+const WRONG_PASSWORD: &str = "This is not the current password of this account.";
+
+/// Wrong passwords an invitation's token survives; the next one withdraws it.
+pub const MAX_PASSWORD_FAILURES: i32 = 5;
 
 impl Services {
     /// Invites an e-mail address into `tenant` (the caller's current tenant when `None`).
@@ -132,6 +137,7 @@ impl Services {
     /// Writes an invitation (replacing any pending one for the same e-mail: the old link
     /// stops working) and enqueues its mail, inside the caller's transaction.
     pub(crate) async fn create_invitation_in(&self, tx: &mut Tx, tenant: TenantId, email: &Email, role: Role, by: UserId) -> ServiceResult<IssuedInvitation> {
+        self.limits().invitation_mail(tenant, email.as_str())?;
         tx.revoke_pending_invitations(tenant, email, now()).await?;
         let token = random_token();
         let at = now();
@@ -177,6 +183,7 @@ impl Services {
             InvitationStatus::Revoked => return Err(ServiceError::conflict_detail("This invitation was revoked; send a new one.")),
             InvitationStatus::Pending | InvitationStatus::Expired => {}
         }
+        self.limits().invitation_mail(tenant, &invitation.email)?;
         let token = random_token();
         let at = now();
         tx.renew_invitation(id, Some(&crate::auth::token_hash(&token)), at + self.invitation_ttl(), at).await?;
@@ -242,7 +249,13 @@ impl Services {
     /// before anything else; a request that fails validation leaves it usable.
     #[tracing::instrument(skip_all)]
     pub async fn accept_invitation(&self, input: AcceptInvitationInput, meta: &RequestMeta) -> ServiceResult<Profile> {
-        let invitation = self.live_invitation(&input.token).await?;
+        self.limits().client_attempt(meta.ip)?;
+        let mut errors = FieldErrors::new();
+        let token = input.token.required(&mut errors, "token", OneTimeToken::parse);
+        // Every missing field at once; what the password must be depends on the invitation.
+        input.password.required(&mut errors, "password", |_| Ok(()));
+        errors.into_result()?;
+        let invitation = self.live_invitation(&token.unwrap()).await?;
         let email = Email::parse(&invitation.email).map_err(|m| ServiceError::Internal(anyhow::anyhow!("stored invitation e-mail is invalid: {m}")))?;
         let existing = self.db().read().await?.user_by_email(&email).await?;
 
@@ -251,9 +264,12 @@ impl Services {
             Some(user) => {
                 let password = input.password.required(&mut errors, "password", PlainPassword::parse);
                 errors.into_result()?;
-                let verified = self.hasher().verify(password.unwrap().expose(), Some(&user.password_hash)).await;
-                if !verified || !user.is_active {
-                    return Err(ServiceError::field("password", "This is not the current password of this account."));
+                let details = json!({"via": "accept_invitation", "invitation": invitation.id, "tenant": invitation.tenant_id});
+                let verified = self
+                    .check_password(email.as_str(), Some(&user), password.unwrap().expose(), meta, "invitation_password_failed", details)
+                    .await?;
+                if !verified {
+                    return Err(self.count_invitation_failure(&invitation, &user, meta).await?);
                 }
                 Account::Existing(user.id)
             }
@@ -301,8 +317,38 @@ impl Services {
                 json!({"email": email.as_str(), "role": role.map(Role::as_str), "new_account": matches!(account, Account::New { .. })}))
             .await?;
         let member = load_member(&mut tx, user_id, Some(invitation.tenant_id)).await?.ok_or(ServiceError::NotFound)?;
+        // The address's owner hears of it either way: whoever holds an invitation link (the
+        // admin who made it sees the token too) can use it.
+        let mut mail = match &account {
+            Account::Existing(_) => templates::joined_tenant(email.as_str(), &invitation.tenant_name, role.map(Role::as_str)),
+            Account::New { .. } => {
+                let link = self.new_reset_link(&mut tx, user_id, self.config().invitation_ttl).await?;
+                let how = format!("when an invitation to {} was accepted", invitation.tenant_name);
+                templates::account_created(email.as_str(), &how, &link, self.invitation_ttl().num_days().max(1))
+            }
+        };
+        mail.tenant_id = Some(invitation.tenant_id);
+        self.enqueue_mail(&mut tx, mail).await?;
         tx.commit().await?;
+        self.wake_mailer();
         Ok(self.profile_of(member))
+    }
+
+    /// A wrong password given with an invitation: counted on the invitation (withdrawn after
+    /// [`MAX_PASSWORD_FAILURES`], audited in its tenant), and the answer to give.
+    async fn count_invitation_failure(&self, invitation: &Invitation, user: &crate::store::User, meta: &RequestMeta) -> ServiceResult<ServiceError> {
+        let mut tx = self.db().write().await?;
+        let at = now();
+        let count = tx.count_invitation_failure(invitation.id, MAX_PASSWORD_FAILURES, at).await?;
+        let locked = count >= MAX_PASSWORD_FAILURES;
+        if locked {
+            Audit { meta, actor: None }
+                .write(&mut tx, Some(invitation.tenant_id), "invitation_locked", "invitation", Some(invitation.id.to_string()),
+                    json!({"email": invitation.email, "failed_attempts": count, "account": user.id}))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(if locked { token_locked_error() } else { ServiceError::field("password", WRONG_PASSWORD) })
     }
 
     /// CLI `invitation expire <token-or-id>`: the link stops working, as expired.
@@ -369,15 +415,16 @@ impl Services {
         if !tx.roles_of(tenant, actor.user_id).await?.contains(&Role::Admin) {
             return Err(ServiceError::forbidden("You do not have permission to perform this action."));
         }
+        // Its admins cannot act on a suspended organisation from another one either; only the
+        // platform can.
+        if tx.tenant(tenant).await?.is_none_or(|t| t.status != "active") {
+            return Err(ServiceError::conflict_detail("This organisation is suspended; only the platform can change it."));
+        }
         Ok(tenant)
     }
 
     /// The pending invitation a token belongs to, or the token error that applies.
-    async fn live_invitation(&self, token: &Raw) -> ServiceResult<Invitation> {
-        let mut errors = FieldErrors::new();
-        let token = token.required(&mut errors, "token", OneTimeToken::parse);
-        errors.into_result()?;
-        let token = token.unwrap();
+    async fn live_invitation(&self, token: &OneTimeToken) -> ServiceResult<Invitation> {
         let invitation = self
             .db()
             .read()
@@ -387,6 +434,7 @@ impl Services {
             .ok_or_else(not_found_token)?;
         match InvitationStatus::of(&invitation, now()) {
             InvitationStatus::Pending => Ok(invitation),
+            InvitationStatus::Revoked if invitation.failed_attempts >= MAX_PASSWORD_FAILURES => Err(token_locked_error()),
             other => Err(token_state_error(other)),
         }
     }
@@ -407,8 +455,7 @@ impl Services {
             expires_in_days: days,
         });
         email.tenant_id = Some(invitation.tenant_id);
-        tx.enqueue_email(&email, now()).await?;
-        Ok(())
+        self.enqueue_mail(tx, email).await
     }
 }
 
@@ -420,6 +467,10 @@ enum Account {
 /// 404 with a `token` field error: no invitation has this token.
 fn not_found_token() -> ServiceError {
     ServiceError::NotFoundField(FieldErrors::single("token", UNKNOWN_TOKEN))
+}
+
+fn token_locked_error() -> ServiceError {
+    ServiceError::Gone { detail: LOCKED_TOKEN.into(), fields: FieldErrors::single("token", LOCKED_TOKEN) }
 }
 
 fn token_state_error(state: InvitationStatus) -> ServiceError {

@@ -23,6 +23,7 @@ pub use actor::{Actor, RequestMeta};
 pub use audit::{AuditExport, AuditFilter, ExportFormat};
 pub use auth::{LoginInput, TokenPair};
 pub use input::Raw;
+pub use limits::SLOW_DOWN;
 pub use invitations::{AcceptInvitationInput, InvitationFilter, InvitationPreview, InvitationStatus, InviteInput, IssuedInvitation};
 pub use members::Membership;
 pub use password_reset::ResetPreview;
@@ -53,10 +54,22 @@ struct Inner {
     config: Config,
     hasher: PasswordHasher,
     jwt: JwtKeys,
+    /// Seals the links kept in the e-mail outbox until they are sent.
+    sealer: crate::auth::Sealer,
     limits: limits::Limits,
     /// Signalled after a transaction that enqueued e-mail commits, so the outbox worker
     /// delivers within moments instead of at its next poll.
     mail_wakeup: Arc<tokio::sync::Notify>,
+    /// Writes done after the answer was sent (see [`Services::in_background`]).
+    background: Background,
+}
+
+/// Counts the writes running after their request has been answered, so that tests (and a
+/// shutting-down server) can wait for them.
+#[derive(Default)]
+struct Background {
+    running: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
 }
 
 impl Services {
@@ -71,15 +84,18 @@ impl Services {
 
     pub fn new(db: Db, config: Config) -> Self {
         let jwt = JwtKeys::new(config.secret_key());
+        let sealer = crate::auth::Sealer::derive(config.secret_key(), "email-outbox-links");
         let limits = limits::Limits::new(&config.rate_limit);
         Self {
             inner: Arc::new(Inner {
                 db,
                 hasher: PasswordHasher::new(),
                 jwt,
+                sealer,
                 limits,
                 config,
                 mail_wakeup: Arc::new(tokio::sync::Notify::new()),
+                background: Background::default(),
             }),
         }
     }
@@ -105,6 +121,52 @@ impl Services {
     /// Call after committing a transaction that enqueued e-mail.
     pub(crate) fn wake_mailer(&self) {
         self.inner.mail_wakeup.notify_one();
+    }
+
+    /// Runs `work` after the current request is answered. Used where the writes a request
+    /// causes depend on whether an account exists (a failed sign-in, a reset request): done
+    /// inline they would make known accounts measurably slower to answer than unknown ones.
+    /// A failure is logged; nothing waits for the outcome.
+    pub(crate) fn in_background<F>(&self, what: &'static str, work: F)
+    where
+        F: std::future::Future<Output = ServiceResult<()>> + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        let services = self.clone();
+        services.inner.background.running.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            if let Err(error) = work.await {
+                tracing::error!(error = %error, what, "background write failed");
+            }
+            if services.inner.background.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                services.inner.background.idle.notify_waiters();
+            }
+        });
+    }
+
+    /// Waits until no background write is running (tests; graceful shutdown).
+    pub async fn settled(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let idle = self.inner.background.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.inner.background.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// Opens the links the outbox keeps sealed (the mail worker; tests reading a sent link).
+    pub fn sealer(&self) -> &crate::auth::Sealer {
+        &self.inner.sealer
+    }
+
+    /// Enqueues a message in the caller's transaction, its link sealed.
+    pub(crate) async fn enqueue_mail(&self, tx: &mut Tx, email: crate::store::NewEmail) -> ServiceResult<()> {
+        tx.enqueue_email(&crate::store::SealedEmail::seal(email, self.sealer()), now()).await?;
+        Ok(())
     }
 
     fn hasher(&self) -> &PasswordHasher {
@@ -150,7 +212,7 @@ impl Audit<'_> {
             resource_type,
             resource_id,
             metadata,
-            ip_address: self.meta.ip.clone(),
+            ip_address: self.meta.ip.map(|ip| ip.to_string()),
             user_agent: self.meta.user_agent.clone(),
         };
         tx.insert_audit(&entry, now()).await?;

@@ -24,32 +24,42 @@ pub enum ResetPreview {
 
 impl Services {
     /// Sends a reset link when an active account has this e-mail; otherwise does nothing.
-    /// Either way the caller learns nothing: the same `Ok(())`.
+    /// Either way the caller learns nothing: the same `Ok(())`, after the same work — the
+    /// writes for a real account (token, mail, audit rows) happen after the answer is sent.
     #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(&self, email: Raw, meta: &RequestMeta) -> ServiceResult<()> {
+        self.limits().client_attempt(meta.ip)?;
         let mut errors = FieldErrors::new();
         let email = email.required(&mut errors, "email", Email::parse);
         errors.into_result()?;
         let email = email.unwrap();
-        self.limits().account_attempt(&format!("reset:{}", email.as_str()))?;
+        self.limits().reset_mail(email.as_str(), meta.ip)?;
 
-        let mut tx = self.db().write().await?;
-        let user = tx.user_by_email(&email).await?.filter(|u| u.is_active);
-        // The token is made either way so both paths do comparable work.
-        let token = random_token();
+        let user = self.db().read().await?.user_by_email(&email).await?.filter(|u| u.is_active);
         let Some(user) = user else { return Ok(()) };
-        let at = now();
-        let ttl = self.config().password_reset_ttl;
-        tx.insert_reset_token(user.id, &crate::auth::token_hash(&token), at + ChronoDuration::seconds(ttl.as_secs() as i64), at).await?;
-        let link = format!("{}/password-reset?token={token}", self.config().frontend_base_url);
-        tx.enqueue_email(&templates::password_reset(&user.email, &link, (ttl.as_secs() / 60) as i64), at).await?;
-        let audit = Audit { meta, actor: Some((&user.id, &user.email)) };
-        for tenant in tx.tenants_of_user(user.id).await? {
-            audit.write(&mut tx, Some(tenant.id), "password_reset_requested", "user", Some(user.id.to_string()), json!({})).await?;
-        }
-        tx.commit().await?;
-        self.wake_mailer();
+        let (services, meta) = (self.clone(), meta.clone());
+        self.in_background("password reset request", async move {
+            let ttl = services.config().password_reset_ttl;
+            let mut tx = services.db().write().await?;
+            let link = services.new_reset_link(&mut tx, user.id, ttl).await?;
+            services.enqueue_mail(&mut tx, templates::password_reset(&user.email, &link, (ttl.as_secs() / 60) as i64)).await?;
+            let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)) };
+            for tenant in tx.tenants_of_user(user.id).await? {
+                audit.write(&mut tx, Some(tenant.id), "password_reset_requested", "user", Some(user.id.to_string()), json!({})).await?;
+            }
+            tx.commit().await?;
+            services.wake_mailer();
+            Ok(())
+        });
         Ok(())
+    }
+
+    /// A new reset token for `user`, valid for `ttl`, as the link that carries it.
+    pub(crate) async fn new_reset_link(&self, tx: &mut crate::store::Tx, user: crate::domain::UserId, ttl: std::time::Duration) -> ServiceResult<String> {
+        let token = random_token();
+        let at = now();
+        tx.insert_reset_token(user, &crate::auth::token_hash(&token), at + ChronoDuration::seconds(ttl.as_secs() as i64), at).await?;
+        Ok(format!("{}/password-reset?token={token}", self.config().frontend_base_url))
     }
 
     /// Whether a reset link still works, for the page (nothing is spent).
@@ -72,9 +82,13 @@ impl Services {
     /// the account stops working.
     #[tracing::instrument(skip_all)]
     pub async fn confirm_password_reset(&self, token: Raw, password: Raw, meta: &RequestMeta) -> ServiceResult<()> {
+        self.limits().client_attempt(meta.ip)?;
         let bad_token = || ServiceError::field("token", BAD_TOKEN);
         let mut errors = FieldErrors::new();
         let token = token.required(&mut errors, "token", |raw| OneTimeToken::parse(raw).map_err(|_| BAD_TOKEN.to_owned()));
+        // Every missing field is reported at once; the password's rules wait for the token,
+        // which decides whose password it is.
+        password.required(&mut errors, "password", |_| Ok(()));
         errors.into_result()?;
         let token = token.unwrap();
         let (record, user) = {

@@ -34,6 +34,9 @@ impl Services {
     /// membership, the ADMIN role and an audit row. Open to anyone.
     #[tracing::instrument(skip_all)]
     pub async fn sign_up(&self, input: SignUpInput, meta: &RequestMeta) -> ServiceResult<SignUpOutcome> {
+        // Counted before anything is looked at: the 409 for a taken e-mail below is only ever
+        // answered within this limit, and argon2 work is bounded per address.
+        self.limits().client_attempt(meta.ip)?;
         let mut errors = FieldErrors::new();
         let name = input.name.required(&mut errors, "name", TenantName::parse);
         let slug = name.as_ref().and_then(|n| errors.check("name", TenantSlug::from_name(n)));

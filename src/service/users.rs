@@ -18,6 +18,9 @@ pub struct Profile {
     pub tenant_id: Option<TenantId>,
     pub roles: Vec<crate::domain::Role>,
     pub timezone: String,
+    /// Whether the account is a platform superuser, when the caller may know: always about
+    /// themselves, about others only to a superuser (`None` otherwise).
+    pub is_superuser: Option<bool>,
 }
 
 /// `POST /api/users/`: an admin creates an account directly in their tenant.
@@ -32,7 +35,8 @@ pub struct CreateUserInput {
 impl Services {
     pub(crate) fn profile_of(&self, member: Member) -> Profile {
         let timezone = member.user.timezone.clone().unwrap_or_else(|| self.config().time_zone.clone());
-        Profile { user: member.user, tenant_id: member.tenant_id, roles: member.roles, timezone }
+        let is_superuser = Some(member.user.is_superuser);
+        Profile { user: member.user, tenant_id: member.tenant_id, roles: member.roles, timezone, is_superuser }
     }
 
     /// `GET /api/me/`: the caller in their current tenant. The actor was read from the
@@ -49,7 +53,11 @@ impl Services {
         let (members, count) = tx.members(tenant, page).await?;
         let items = members
             .into_iter()
-            .map(|(user, roles)| self.profile_of(Member { user, tenant_id: Some(tenant), roles }))
+            .map(|(user, roles)| {
+                let profile = self.profile_of(Member { user, tenant_id: Some(tenant), roles });
+                let shown = actor.is_superuser || profile.user.id == actor.user_id;
+                Profile { is_superuser: profile.is_superuser.filter(|_| shown), ..profile }
+            })
             .collect();
         Ok(Page { items, count, page: page.page, page_size: page.page_size })
     }
@@ -85,7 +93,17 @@ impl Services {
             .audit(meta)
             .write(&mut tx, Some(tenant), "user_created", "user", Some(user.id.to_string()), json!({"email": user.email}))
             .await?;
+        // The account signs in with the admin's password at once (the API contract), but the
+        // address's owner is told and can take it over.
+        let ttl = self.config().invitation_ttl;
+        let link = self.new_reset_link(&mut tx, user.id, ttl).await?;
+        let tenant_name = tx.tenant(tenant).await?.map(|t| t.name).unwrap_or_default();
+        let how = format!("by an administrator of {tenant_name}");
+        let mut mail = crate::mail::templates::account_created(&user.email, &how, &link, (ttl.as_secs() / 86_400).max(1) as i64);
+        mail.tenant_id = Some(tenant);
+        self.enqueue_mail(&mut tx, mail).await?;
         tx.commit().await?;
+        self.wake_mailer();
         Ok(self.profile_of(Member { user, tenant_id: Some(tenant), roles: Vec::new() }))
     }
 

@@ -68,6 +68,12 @@ impl Tx {
             .bind(tenant).fetch_all(c).await)
     }
 
+    /// The client address of each of a tenant's events, newest first (tests).
+    pub async fn audit_ips(&mut self, tenant: TenantId) -> Result<Vec<Option<String>>, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar("SELECT ip_address FROM audit_log WHERE tenant_id = $1 ORDER BY created_at DESC, id")
+            .bind(tenant).fetch_all(c).await)
+    }
+
     /// One page of a tenant's events, newest first, and how many match in all.
     #[tracing::instrument(skip_all)]
     pub async fn audit_page(&mut self, query: &AuditQuery, page: PageRequest) -> Result<(Vec<AuditEntry>, i64), sqlx::Error> {

@@ -16,13 +16,15 @@ pub struct Invitation {
     pub accepted_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Wrong passwords given with this invitation's token.
+    pub failed_attempts: i32,
     /// The tenant's name and the inviter's e-mail, joined for pages and mails.
     pub tenant_name: String,
     pub inviter_email: Option<String>,
 }
 
 const SELECT: &str = "SELECT i.id, i.tenant_id, i.email, i.role, i.invited_by, i.expires_at, i.accepted_at, i.revoked_at, \
-                      i.created_at, t.name AS tenant_name, u.email AS inviter_email \
+                      i.created_at, i.failed_attempts, t.name AS tenant_name, u.email AS inviter_email \
                       FROM invitations i JOIN tenants t ON t.id = i.tenant_id LEFT JOIN users u ON u.id = i.invited_by";
 
 /// Which invitations to list.
@@ -95,6 +97,18 @@ impl Tx {
              WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
             .bind(id).bind(token_hash).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
+    }
+
+    /// Counts one wrong password given with a pending invitation; at `limit` it is withdrawn
+    /// in the same statement. Returns the count after this one.
+    #[tracing::instrument(skip_all)]
+    pub async fn count_invitation_failure(&mut self, id: Uuid, limit: i32, now: DateTime<Utc>) -> Result<i32, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar(
+            "UPDATE invitations SET failed_attempts = failed_attempts + 1, updated_at = $3, \
+                    revoked_at = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE revoked_at END \
+             WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL RETURNING failed_attempts")
+            .bind(id).bind(limit).bind(now).fetch_optional(c).await)
+            .map(|count: Option<i32>| count.unwrap_or(limit))
     }
 
     /// Makes an invitation expire now (support: "make this link stop working").

@@ -25,7 +25,7 @@ pub use refresh_tokens::RefreshTokenRecord;
 pub use users::NewUser;
 pub(crate) use users::split_roles;
 pub use models::*;
-pub use outbox::{NewEmail, OutboxEmail};
+pub use outbox::{NewEmail, OpenedEmail, OutboxEmail, SealedEmail};
 
 use std::{
     str::FromStr,

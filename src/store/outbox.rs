@@ -1,11 +1,20 @@
 //! The e-mail outbox: messages are written in the transaction of the change that caused them
-//! and delivered later by the worker (`crate::mail`), which never deletes a row.
+//! and delivered later by the worker (`crate::mail`). A message is never dropped before it is
+//! sent; sent ones are deleted after the retention period.
+//!
+//! A message's link carries a live token until it is sent, so it is never stored in clear:
+//! the bodies keep a placeholder where the link goes, and the link itself is sealed with a key
+//! derived from `SECRET_KEY` ([`SealedEmail`]); the worker opens it at send time, and the
+//! sealed link is erased once the message is sent.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{on, Tx};
-use crate::domain::TenantId;
+use crate::{auth::Sealer, domain::TenantId};
+
+/// Where the link goes in a stored body.
+const LINK_PLACEHOLDER: &str = "{{tenantry:link}}";
 
 /// A message to enqueue.
 #[derive(Debug, Clone)]
@@ -19,6 +28,64 @@ pub struct NewEmail {
     pub html_body: String,
     /// The link the message carries, if any.
     pub link: Option<String>,
+}
+
+/// A message ready to be stored: its link sealed, its bodies holding a placeholder instead.
+/// The only thing [`Tx::enqueue_email`] accepts, so no path can store a live link.
+#[derive(Debug, Clone)]
+pub struct SealedEmail(NewEmail);
+
+impl SealedEmail {
+    pub fn seal(mut email: NewEmail, sealer: &Sealer) -> Self {
+        if let Some(link) = email.link.take() {
+            let escaped = crate::mail::templates::escape(&link);
+            for body in [&mut email.text_body, &mut email.html_body] {
+                *body = body.replace(&link, LINK_PLACEHOLDER);
+                if escaped != link {
+                    *body = body.replace(&escaped, LINK_PLACEHOLDER);
+                }
+            }
+            email.link = Some(sealer.seal(&link));
+        }
+        Self(email)
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.0.kind
+    }
+}
+
+/// A stored message opened for sending: the link back in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedEmail {
+    pub to: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub link: Option<String>,
+}
+
+impl OutboxEmail {
+    /// Puts the link back into the bodies. A link that does not open (another `SECRET_KEY`)
+    /// is an error: the message must not go out with a placeholder.
+    pub fn open(&self, sealer: &Sealer) -> Result<OpenedEmail, String> {
+        let link = match self.link.as_deref() {
+            None => None,
+            Some(sealed) if Sealer::is_sealed(sealed) => {
+                Some(sealer.open(sealed).ok_or("the message's link was sealed with another SECRET_KEY and cannot be opened")?)
+            }
+            // Written before links were sealed.
+            Some(plain) => Some(plain.to_owned()),
+        };
+        let (mut text_body, mut html_body) = (self.text_body.clone(), self.html_body.clone());
+        if let Some(link) = &link {
+            text_body = text_body.replace(LINK_PLACEHOLDER, link);
+            html_body = html_body.replace(LINK_PLACEHOLDER, &crate::mail::templates::escape(link));
+        } else if text_body.contains(LINK_PLACEHOLDER) || html_body.contains(LINK_PLACEHOLDER) {
+            return Err("the message's link was already erased".into());
+        }
+        Ok(OpenedEmail { to: self.to_address.clone(), subject: self.subject.clone(), text_body, html_body, link })
+    }
 }
 
 /// A stored message as the worker sees it.
@@ -45,8 +112,9 @@ const COLUMNS: &str = "id, tenant_id, kind, to_address, subject, text_body, html
                        last_error, provider_message_id, next_attempt_at, created_at, sent_at";
 
 impl Tx {
-    #[tracing::instrument(skip_all, fields(kind = email.kind))]
-    pub async fn enqueue_email(&mut self, email: &NewEmail, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
+    #[tracing::instrument(skip_all, fields(kind = email.kind()))]
+    pub async fn enqueue_email(&mut self, email: &SealedEmail, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
+        let SealedEmail(email) = email;
         let id = Uuid::new_v4();
         on!(self, c => sqlx::query(
             "INSERT INTO email_outbox (id, tenant_id, kind, to_address, subject, text_body, html_body, link, next_attempt_at, created_at) \
@@ -86,7 +154,7 @@ impl Tx {
     pub async fn mark_email_sent(&mut self, id: Uuid, provider_message_id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query(
             "UPDATE email_outbox SET status = 'sent', attempts = attempts + 1, provider_message_id = $2, sent_at = $3, \
-             locked_until = NULL, last_error = NULL WHERE id = $1")
+             locked_until = NULL, last_error = NULL, link = NULL WHERE id = $1")
             .bind(id).bind(provider_message_id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -98,6 +166,13 @@ impl Tx {
             "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, locked_until = NULL WHERE id = $1")
             .bind(id).bind(error).bind(retry_at).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Deletes messages sent before `before`; how many.
+    #[tracing::instrument(skip_all)]
+    pub async fn purge_sent_emails(&mut self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        on!(self, c => sqlx::query("DELETE FROM email_outbox WHERE status = 'sent' AND sent_at < $1")
+            .bind(before).execute(c).await.map(|r| r.rows_affected()))
     }
 
     /// Every message, oldest first (tests and the admin CLI).

@@ -78,25 +78,36 @@ impl From<&AuditEntry> for AuditEntryOut {
     }
 }
 
+/// The JSON answer of `GET /api/audit-logs/` (documentation only): a page, or with
+/// `format=json` one array of every matching event.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum AuditListJson {
+    Page(PageOut<AuditEntryOut>),
+    Export(Vec<AuditEntryOut>),
+}
+
 /// The audit trail of the caller's tenant, newest first. Tenant ADMIN, or a superuser acting
 /// in the tenant. With `format=csv` or `format=json` the whole filtered set is downloaded
 /// (streamed, not paginated): CSV with a header row, or one JSON array of the same objects as
 /// `results`.
-#[utoipa::path(get, path = "/api/audit-logs/", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/audit-logs/", tag = "audit", operation_id = "list_audit_logs", security(("bearer" = [])),
     params(
         ("action" = Option<String>, Query, description = "An action such as role_assigned"),
         ("actor" = Option<String>, Query, description = "The actor's user id (or e-mail address)"),
         ("since" = Option<String>, Query, description = "RFC 3339, or YYYY-MM-DD (from midnight UTC)"),
         ("until" = Option<String>, Query, description = "RFC 3339 (inclusive), or YYYY-MM-DD (the whole day, UTC)"),
         ("format" = Option<String>, Query, description = "csv or json: download every matching event"),
-        ("page" = Option<u32>, Query),
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based page number"),
     ),
     responses(
         (status = 200, description = "A page of events; with format=json a JSON array of events, with format=csv a CSV file",
-            content((PageOut<AuditEntryOut> = "application/json"), (String = "text/csv"))),
+            content((AuditListJson = "application/json"), (String = "text/csv"))),
         (status = 400, body = FieldErrorsOut),
         (status = 401, body = Detail),
         (status = 403, body = Detail),
+        (status = 404, description = "`page` is not a positive whole number", body = Detail),
     ))]
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination, parts: Parts) -> ApiResult<Response> {
     let query = QueryInput::of(&parts);
@@ -123,6 +134,7 @@ fn download(export: AuditExport) -> Response {
         ExportFormat::Json => "application/json",
     };
     let disposition = format!("attachment; filename=\"{}\"", export.file_name());
+    use futures_util::StreamExt;
     let chunks = futures_util::stream::unfold(Some(Encoder { export, started: false, rows: 0, done: false }), |encoder| async move {
         let mut encoder = encoder?;
         match encoder.next_chunk().await {
@@ -133,7 +145,10 @@ fn download(export: AuditExport) -> Response {
                 Some((Err(error), None))
             }
         }
-    });
+    })
+    // The compression layer (every browser asks for gzip or br) polls a body again after its
+    // end; a bare `unfold` panics when polled past its end, so it is fused.
+    .fuse();
     ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], Body::from_stream(chunks)).into_response()
 }
 
@@ -147,8 +162,18 @@ struct Encoder {
 }
 
 impl Encoder {
-    /// The next piece of the file; `None` after its end.
+    /// The next piece of the file; `None` after its end (never before it: a batch that adds
+    /// nothing is skipped, not taken for the end).
     async fn next_chunk(&mut self) -> Result<Option<Bytes>, ServiceError> {
+        while !self.done {
+            if let Some(chunk) = self.next_piece().await? {
+                return Ok(Some(chunk));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn next_piece(&mut self) -> Result<Option<Bytes>, ServiceError> {
         if self.done {
             return Ok(None);
         }

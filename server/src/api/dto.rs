@@ -27,7 +27,9 @@ pub struct UserOut {
     /// Role names held in `tenant`: `ADMIN`, `ANALYST`, `VIEWER`.
     #[schema(example = json!(["ADMIN"]))]
     pub roles: Vec<String>,
-    pub is_superuser: bool,
+    /// Shown about the caller themselves, and about others only to a platform superuser.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_superuser: Option<bool>,
 }
 
 impl From<&Profile> for UserOut {
@@ -40,7 +42,7 @@ impl From<&Profile> for UserOut {
             tenant: profile.tenant_id.map(|t| t.0),
             timezone: profile.timezone.clone(),
             roles: profile.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            is_superuser: profile.user.is_superuser,
+            is_superuser: profile.is_superuser,
         }
     }
 }
@@ -175,11 +177,33 @@ pub struct Detail {
     pub detail: String,
 }
 
-/// 400: messages per field, e.g. `{"admin_email": ["Enter a valid email address."]}`; a
-/// problem with the body as a whole is `{"detail": "…"}`.
+/// 400: messages per field, e.g. `{"admin_email": ["Enter a valid email address."]}` (a bad
+/// query parameter, or a bad field of a JSON body: see [`BadRequestOut`]).
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"admin_email": ["Enter a valid email address."], "name": ["This field is required."]}))]
 pub struct FieldErrorsOut(pub std::collections::BTreeMap<String, Vec<String>>);
+
+/// 409 and 410 (and 404 of an invitation token): `{"detail": "…"}`, with messages per field
+/// when the problem is about fields, e.g. `{"detail": "…", "email": ["…"]}`. Documentation only.
+#[derive(ToSchema)]
+#[schema(example = json!({"detail": "A user with this email already exists.", "email": ["A user with this email already exists."]}))]
+#[allow(dead_code)]
+pub struct DetailFieldsOut {
+    pub detail: String,
+    #[serde(flatten)]
+    pub fields: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// 400 of an operation with a JSON body: field errors, or `{"detail": "…"}` when the body as a
+/// whole is unusable (not `application/json`, malformed JSON, not an object). Documentation
+/// only: the bodies are built in `error.rs`.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum BadRequestOut {
+    Fields(FieldErrorsOut),
+    Detail(Detail),
+}
 
 pub fn created<T: Serialize>(body: T) -> impl IntoResponse {
     (StatusCode::CREATED, Json(body))

@@ -80,16 +80,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
 /// `?page=N` (1-based). A page that is not a positive number is a 404, as in DRF.
 pub struct Pagination {
     pub request: PageRequest,
-    /// Scheme, host and path of this request, to build `next`/`previous` links.
+    /// The public base URL (`FRONTEND_BASE_URL`) and this request's path, to build
+    /// `next`/`previous` links. Never the request's `Host` header, which the client chooses.
     base: String,
     /// The other query parameters, kept in the links.
     rest: Vec<(String, String)>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Pagination {
+impl FromRequestParts<app::ssr::AppState> for Pagination {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &app::ssr::AppState) -> Result<Self, Self::Rejection> {
         let pairs = query_pairs(parts);
         let mut page = 1;
         let mut rest = Vec::new();
@@ -100,10 +101,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
                 rest.push((key, value));
             }
         }
-        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         // Inside the nested `/api` router `uri` lacks the prefix; the original has it.
         let path = parts.extensions.get::<OriginalUri>().map(|o| o.0.path().to_owned()).unwrap_or_else(|| parts.uri.path().to_owned());
-        let base = format!("http://{host}{path}");
+        let base = format!("{}{path}", state.services.config().frontend_base_url);
         Ok(Self { request: PageRequest::number(page), base, rest })
     }
 }

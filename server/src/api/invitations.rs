@@ -17,17 +17,16 @@ use uuid::Uuid;
 
 use super::{
     caller::Caller,
-    dto::{self, Detail, FieldErrorsOut, PageOut, UserOut},
+    dto::{self, BadRequestOut, Detail, DetailFieldsOut, FieldErrorsOut, PageOut, UserOut},
     error::{ApiError, ApiResult},
     extract::{JsonObject, Meta, Pagination, QueryInput},
 };
-use crate::rate_limit::RateLimits;
 
-pub fn router(limits: &RateLimits) -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tenants/{tenant_id}/invite/", post(invite_into_tenant))
         .route("/users/invite/", post(invite))
-        .route("/users/accept-invite/", post(accept).route_layer(limits.per_ip()))
+        .route("/users/accept-invite/", post(accept))
         .route("/invitations/", get(list))
         .route("/invitations/{id}/resend/", post(resend))
         .route("/invitations/{id}/", delete(revoke))
@@ -82,6 +81,7 @@ impl InvitationOut {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct InviteRequest {
+    #[schema(format = Email, max_length = 254)]
     email: String,
     /// ADMIN, ANALYST or VIEWER (default VIEWER).
     role: Option<String>,
@@ -91,6 +91,7 @@ pub struct InviteRequest {
 #[allow(dead_code)]
 pub struct AcceptInviteRequest {
     /// The token from the invitation link.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{43}$")]
     token: String,
     /// A new password, or the current password when the e-mail already has an account.
     password: String,
@@ -108,10 +109,10 @@ fn invite_input(body: &JsonObject) -> InviteInput {
     params(("tenant_id" = Uuid, Path)), request_body = InviteRequest,
     responses(
         (status = 201, body = InvitationOut),
-        (status = 400, body = FieldErrorsOut),
+        (status = 400, body = BadRequestOut),
         (status = 401, body = Detail), (status = 403, body = Detail),
         (status = 404, description = "No tenant with this id is visible to the caller", body = Detail),
-        (status = 409, description = "Already a member", body = FieldErrorsOut),
+        (status = 409, description = "Already a member", body = DetailFieldsOut),
     ))]
 pub async fn invite_into_tenant(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
@@ -121,7 +122,7 @@ pub async fn invite_into_tenant(State(state): State<AppState>, Caller(actor): Ca
 
 /// Invites into the caller's current tenant (the Django service's route).
 #[utoipa::path(post, path = "/api/users/invite/", tag = "invitations", security(("bearer" = [])), request_body = InviteRequest,
-    responses((status = 201, body = InvitationOut), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 409, body = FieldErrorsOut)))]
+    responses((status = 201, body = InvitationOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 409, body = DetailFieldsOut)))]
 pub async fn invite(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let issued = state.services.invite(&actor, None, invite_input(&body), &meta).await?;
     Ok(dto::created(InvitationOut::issued(issued)))
@@ -132,10 +133,11 @@ pub async fn invite(State(state): State<AppState>, Caller(actor): Caller, Meta(m
 #[utoipa::path(post, path = "/api/users/accept-invite/", tag = "invitations", request_body = AcceptInviteRequest,
     responses(
         (status = 201, body = UserOut),
-        (status = 400, description = "Malformed token, or a bad password / name", body = FieldErrorsOut),
-        (status = 404, description = "Unknown token", body = FieldErrorsOut),
-        (status = 409, description = "Already used", body = FieldErrorsOut),
-        (status = 410, description = "Expired or revoked", body = FieldErrorsOut),
+        (status = 400, description = "Malformed token, or a bad password / name; `detail` when the body is unusable", body = BadRequestOut),
+        (status = 404, description = "Unknown token", body = DetailFieldsOut),
+        (status = 409, description = "Already used", body = DetailFieldsOut),
+        (status = 410, description = "Expired or revoked", body = DetailFieldsOut),
+        (status = 429, body = Detail),
     ))]
 pub async fn accept(State(state): State<AppState>, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let input = AcceptInvitationInput {
@@ -149,13 +151,14 @@ pub async fn accept(State(state): State<AppState>, Meta(meta): Meta, body: JsonO
 }
 
 /// The invitations of the caller's tenant, newest first. ADMIN only.
-#[utoipa::path(get, path = "/api/invitations/", tag = "invitations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/invitations/", tag = "invitations", operation_id = "list_invitations", security(("bearer" = [])),
     params(
         ("status" = Option<String>, Query, description = "pending, accepted, expired or revoked"),
         ("email" = Option<String>, Query),
-        ("page" = Option<u32>, Query),
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based page number"),
     ),
-    responses((status = 200, body = PageOut<InvitationOut>), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail), (status = 403, body = Detail)))]
+    responses((status = 200, body = PageOut<InvitationOut>), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail), (status = 403, body = Detail),
+        (status = 404, description = "`page` is not a positive whole number", body = Detail)))]
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination, parts: Parts) -> ApiResult<Json<PageOut<InvitationOut>>> {
     let query = QueryInput::of(&parts);
     let param = |name: &str| query.raw(name);
@@ -173,7 +176,7 @@ pub async fn resend(State(state): State<AppState>, Caller(actor): Caller, Meta(m
 }
 
 /// Revokes a pending invitation.
-#[utoipa::path(delete, path = "/api/invitations/{id}/", tag = "invitations", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/api/invitations/{id}/", tag = "invitations", operation_id = "revoke_invitation", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail), (status = 409, body = Detail)))]
 pub async fn revoke(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;

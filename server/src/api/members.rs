@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     caller::Caller,
-    dto::{Detail, FieldErrorsOut, LoginOut, PageOut, TenantOut},
+    dto::{BadRequestOut, Detail, LoginOut, PageOut, TenantOut},
     error::{ApiError, ApiResult},
     extract::{JsonObject, Meta},
 };
@@ -55,7 +55,7 @@ pub async fn my_tenants(State(state): State<AppState>, Caller(actor): Caller) ->
 
 /// A new token pair acting in another of the caller's tenants.
 #[utoipa::path(post, path = "/api/auth/switch-tenant/", tag = "auth", security(("bearer" = [])), request_body = SwitchTenantRequest,
-    responses((status = 200, body = LoginOut), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail),
+    responses((status = 200, body = LoginOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail),
         (status = 403, description = "Not a member of that tenant (or it is suspended)", body = Detail)))]
 pub async fn switch_tenant(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<Json<LoginOut>> {
     let (pair, profile) = state.services.switch_tenant_tokens(&actor, body.raw("tenant_id"), &meta).await?;

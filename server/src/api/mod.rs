@@ -24,21 +24,20 @@ use axum::Router;
 
 pub use caller::Caller;
 
-use crate::rate_limit::RateLimits;
-
-/// Every API route, plus a JSON 404 for anything else under `/api`.
-pub fn router(limits: &RateLimits) -> Router<AppState> {
+/// Every API route, plus a JSON 404 for anything else under `/api`. Attempt limits are the
+/// service layer's (`tenantry::service` counts them for every adapter alike).
+pub fn router() -> Router<AppState> {
     Router::new()
         .merge(meta::router())
-        .merge(auth::router(limits))
+        .merge(auth::router())
         .merge(audit::router())
-        .merge(tenants::router(limits))
+        .merge(tenants::router())
         .merge(users::router())
         .merge(members::router())
         .merge(platform::router())
         .merge(provisioning::router())
-        .merge(invitations::router(limits))
-        .merge(password_reset::router(limits))
+        .merge(invitations::router())
+        .merge(password_reset::router())
         .merge(roles::router())
         .fallback(|| async { error::ApiError::not_found() })
 }

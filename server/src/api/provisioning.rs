@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{
     caller::Caller,
-    dto::{self, Detail, FieldErrorsOut, PageOut},
+    dto::{self, BadRequestOut, Detail, DetailFieldsOut, PageOut},
     error::{ApiError, ApiResult},
     extract::{JsonObject, Meta, Pagination},
     invitations::InvitationOut,
@@ -81,6 +81,7 @@ pub struct ProvisionRequest {
     #[schema(example = "Acme Inc")]
     company_name: String,
     /// The first admin; receives an invitation (the partner never sets a password).
+    #[schema(format = Email, max_length = 254)]
     email: String,
     phone_number: Option<String>,
     industry: Option<String>,
@@ -100,9 +101,9 @@ fn tenant_id(raw: &str) -> ApiResult<TenantId> {
 
 /// Creates a tenant and invites its first admin. Platform role PARTNER_ADMIN (`tenant:create`)
 /// or superuser.
-#[utoipa::path(post, path = "/api/provisioning/tenants", tag = "provisioning", security(("bearer" = [])), request_body = ProvisionRequest,
-    responses((status = 201, body = ProvisionedOut), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail),
-        (status = 403, body = Detail), (status = 409, body = FieldErrorsOut)))]
+#[utoipa::path(post, path = "/api/provisioning/tenants", tag = "provisioning", operation_id = "provision_tenant", security(("bearer" = [])), request_body = ProvisionRequest,
+    responses((status = 201, body = ProvisionedOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail),
+        (status = 403, body = Detail), (status = 409, body = DetailFieldsOut)))]
 pub async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let input = ProvisionInput {
         company_name: body.raw("company_name"),
@@ -115,8 +116,10 @@ pub async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(m
 }
 
 /// The tenants this partner created (a superuser sees all).
-#[utoipa::path(get, path = "/api/provisioning/tenants", tag = "provisioning", security(("bearer" = [])),
-    responses((status = 200, body = PageOut<ProvisionedTenantOut>), (status = 401, body = Detail), (status = 403, body = Detail)))]
+#[utoipa::path(get, path = "/api/provisioning/tenants", tag = "provisioning", operation_id = "list_provisioned_tenants", security(("bearer" = [])),
+    params(("page" = Option<u32>, Query, minimum = 1, description = "1-based page number")),
+    responses((status = 200, body = PageOut<ProvisionedTenantOut>), (status = 401, body = Detail), (status = 403, body = Detail),
+        (status = 404, description = "`page` is not a positive whole number", body = Detail)))]
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination) -> ApiResult<Json<PageOut<ProvisionedTenantOut>>> {
     let page = state.services.provisioned_tenants(&actor, pagination.request).await?;
     Ok(dto::page(&page, &pagination, |t| ProvisionedTenantOut::from(t)))
@@ -131,8 +134,8 @@ pub async fn read(State(state): State<AppState>, Caller(actor): Caller, Path(id)
 
 #[utoipa::path(patch, path = "/api/provisioning/tenants/{id}", tag = "provisioning", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = ProvisionPatch,
-    responses((status = 200, body = ProvisionedTenantOut), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail),
-        (status = 403, body = Detail), (status = 404, body = Detail), (status = 409, body = FieldErrorsOut)))]
+    responses((status = 200, body = ProvisionedTenantOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail),
+        (status = 403, body = Detail), (status = 404, body = Detail), (status = 409, body = DetailFieldsOut)))]
 pub async fn update(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(id): Path<String>, body: JsonObject) -> ApiResult<Json<ProvisionedTenantOut>> {
     let id = tenant_id(&id)?;
     let input = ProvisionUpdate {

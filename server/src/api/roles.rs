@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::{
     caller::Caller,
-    dto::{self, AssignmentOut, Detail, FieldErrorsOut, PageOut},
+    dto::{self, AssignmentOut, BadRequestOut, Detail, FieldErrorsOut, PageOut},
     error::{ApiError, ApiResult},
     extract::{JsonObject, Meta, Pagination, QueryInput},
 };
@@ -34,13 +34,14 @@ pub struct AssignRoleRequest {
 }
 
 /// The role assignments of the caller's tenant. Any member may read them.
-#[utoipa::path(get, path = "/api/user-roles/", tag = "roles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/user-roles/", tag = "roles", operation_id = "list_user_roles", security(("bearer" = [])),
     params(
         ("user" = Option<uuid::Uuid>, Query, description = "Only this member's roles"),
         ("role" = Option<String>, Query, description = "Only this role"),
-        ("page" = Option<u32>, Query, description = "1-based page number"),
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based page number"),
     ),
-    responses((status = 200, body = PageOut<AssignmentOut>), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail)))]
+    responses((status = 200, body = PageOut<AssignmentOut>), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail),
+        (status = 404, description = "`page` is not a positive whole number", body = Detail)))]
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination, parts: Parts) -> ApiResult<Json<PageOut<AssignmentOut>>> {
     let query = QueryInput::of(&parts);
     let param = |name: &str| query.raw(name);
@@ -55,7 +56,7 @@ pub async fn list(State(state): State<AppState>, Caller(actor): Caller, paginati
     responses(
         (status = 201, body = AssignmentOut),
         (status = 200, description = "The role was already held: the existing assignment", body = AssignmentOut),
-        (status = 400, body = FieldErrorsOut),
+        (status = 400, body = BadRequestOut),
         (status = 401, body = Detail),
         (status = 403, body = Detail),
     ))]
@@ -68,7 +69,7 @@ pub async fn assign(State(state): State<AppState>, Caller(actor): Caller, Meta(m
 
 /// Takes a role away. Tenant ADMIN only (checked first); another tenant's id is 404; the last
 /// ADMIN keeps the role (409).
-#[utoipa::path(delete, path = "/api/user-roles/{id}/", tag = "roles", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(delete, path = "/api/user-roles/{id}/", tag = "roles", operation_id = "revoke_role", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail),
         (status = 409, description = "The tenant's last ADMIN", body = Detail)))]
 pub async fn revoke(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(id): Path<String>) -> ApiResult<StatusCode> {

@@ -5,14 +5,13 @@ use utoipa::ToSchema;
 
 use super::{
     caller::Caller,
-    dto::{self, Detail, FieldErrorsOut, PageOut, TenantCreatedOut, TenantOut},
+    dto::{self, BadRequestOut, Detail, DetailFieldsOut, PageOut, TenantCreatedOut, TenantOut},
     error::ApiResult,
     extract::{JsonObject, Meta, Pagination},
 };
-use crate::rate_limit::RateLimits;
 
-pub fn router(limits: &RateLimits) -> Router<AppState> {
-    Router::new().route("/tenants/", get(list).post(sign_up).route_layer(limits.per_ip()))
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tenants/", get(list).post(sign_up))
 }
 
 /// Body of `POST /api/tenants/` (documentation; the handler reads fields one by one so that
@@ -22,9 +21,10 @@ pub fn router(limits: &RateLimits) -> Router<AppState> {
 pub struct SignUpRequest {
     #[schema(example = "Acme Inc")]
     name: String,
-    #[schema(example = "owner@acme.com")]
+    #[schema(example = "owner@acme.com", format = Email, max_length = 254)]
     admin_email: String,
     /// At least 8 characters, not common, not the e-mail.
+    #[schema(min_length = 8, max_length = 128)]
     admin_password: String,
     /// Also accepted as `admin_first_name`.
     first_name: Option<String>,
@@ -36,8 +36,8 @@ pub struct SignUpRequest {
 #[utoipa::path(post, path = "/api/tenants/", tag = "tenants", request_body = SignUpRequest,
     responses(
         (status = 201, body = TenantCreatedOut),
-        (status = 400, body = FieldErrorsOut),
-        (status = 409, description = "The name (or its slug) or the admin e-mail is taken", body = FieldErrorsOut),
+        (status = 400, body = BadRequestOut),
+        (status = 409, description = "The name (or its slug) or the admin e-mail is taken", body = DetailFieldsOut),
         (status = 429, body = Detail),
     ))]
 pub async fn sign_up(State(state): State<AppState>, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
@@ -53,9 +53,10 @@ pub async fn sign_up(State(state): State<AppState>, Meta(meta): Meta, body: Json
 }
 
 /// The caller's current tenant; a superuser sees every tenant.
-#[utoipa::path(get, path = "/api/tenants/", tag = "tenants", security(("bearer" = [])),
-    params(("page" = Option<u32>, Query, description = "1-based page number")),
-    responses((status = 200, body = PageOut<TenantOut>), (status = 401, body = Detail)))]
+#[utoipa::path(get, path = "/api/tenants/", tag = "tenants", operation_id = "list_tenants", security(("bearer" = [])),
+    params(("page" = Option<u32>, Query, minimum = 1, description = "1-based page number")),
+    responses((status = 200, body = PageOut<TenantOut>), (status = 401, body = Detail),
+        (status = 404, description = "`page` is not a positive whole number", body = Detail)))]
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller, pagination: Pagination) -> ApiResult<Json<PageOut<TenantOut>>> {
     let page = state.services.list_tenants(&actor, pagination.request).await?;
     Ok(dto::page(&page, &pagination, |t| TenantOut::from(t)))

@@ -134,7 +134,8 @@ async fn filters_by_action_actor_and_time_keep_the_envelope_links() {
     assert_eq!(reply.body["results"].as_array().unwrap().len(), 100);
     let next = reply.body["next"].as_str().unwrap();
     assert!(next.contains("/api/audit-logs/?") && next.contains("action=report_viewed") && next.contains("page=2"), "{next}");
-    let second = app.get(&next.replace(&app.base, ""), Some(&tenant.access)).await;
+    assert!(next.starts_with(&app.services.config().frontend_base_url), "links use the public base URL: {next}");
+    let second = app.get(&next.replace(&app.services.config().frontend_base_url, ""), Some(&tenant.access)).await;
     assert_eq!(second.body["results"].as_array().unwrap().len(), 5);
     assert_eq!(second.body["results"][4]["created_at"], start.to_rfc3339());
 

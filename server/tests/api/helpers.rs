@@ -26,7 +26,16 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
-    let client = Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Like a browser: `Accept-Encoding: gzip, br` on every request (reqwest adds it with its
+    // gzip and brotli features, and decompresses), so compressed answers are what is tested.
+    let client = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .gzip(true)
+        .brotli(true)
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36 tenantry-tests")
+        .build()
+        .unwrap();
     TestApp { base: format!("http://{addr}"), client, services }
 }
 

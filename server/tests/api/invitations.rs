@@ -6,9 +6,11 @@ use crate::helpers::*;
 impl TestApp {
     /// The token e-mailed to `to` in the newest message of `kind`.
     pub async fn mailed_token(&self, kind: &str, to: &str) -> String {
+        self.services.settled().await;
         let mut tx = self.services.db().read().await.unwrap();
         let outbox = tx.outbox().await.unwrap();
         let email = outbox.iter().rev().find(|e| e.kind == kind && e.to_address == to).expect("a mail");
+        let email = email.open(self.services.sealer()).expect("the sealed link opens");
         email.link.as_ref().unwrap().split("token=").nth(1).unwrap().to_owned()
     }
 }

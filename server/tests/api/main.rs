@@ -8,5 +8,6 @@ mod members;
 mod provisioning;
 mod helpers;
 mod roles;
+mod security;
 mod tenants;
 mod users;

@@ -40,7 +40,7 @@ async fn invitations_made_while_the_provider_is_down_are_kept_and_delivered_exac
     let db = services.db();
     let port = free_port();
     let mailer = Mailer::from_config(&smtp_config(port)).await.unwrap();
-    let options = WorkerOptions::default();
+    let options = WorkerOptions::for_services(&services);
     let recipients: Vec<String> = (0..3).map(|i| format!("invitee{i}@example.com")).collect();
     let before = Utc::now();
     invite(&services, &recipients).await;
@@ -51,6 +51,12 @@ async fn invitations_made_while_the_provider_is_down_are_kept_and_delivered_exac
     let rows = outbox(db).await;
     assert_eq!(rows.len(), 3);
     for row in &rows {
+        // A copy of the database yields no working link: the stored message has none in clear.
+        for stored in [&row.text_body, &row.html_body, row.link.as_deref().unwrap_or("")] {
+            assert!(!stored.contains("token="), "live link stored in clear: {stored}");
+        }
+        let opened = row.open(services.sealer()).expect("the sealed link opens with the server's key");
+        assert!(opened.link.as_deref().is_some_and(|l| l.contains("/invite?token=")) && opened.text_body.contains("/invite?token="));
         assert_eq!((row.status.as_str(), row.attempts), ("pending", 1), "{row:?}");
         let error = row.last_error.as_deref().expect("the error is recorded");
         assert!(error.starts_with("SMTP"), "{error}");
@@ -78,6 +84,8 @@ async fn invitations_made_while_the_provider_is_down_are_kept_and_delivered_exac
         let id = row.provider_message_id.as_deref().expect("provider id recorded");
         let mail = received.iter().find(|m| m.message_id == id).expect("the recorded id is the received Message-ID");
         assert_eq!(mail.to, row.to_address);
+        assert!(mail.text.as_deref().is_some_and(|t| t.contains("/invite?token=")), "the delivered mail has its link back");
+        assert!(row.link.is_none(), "the sealed link is erased once sent");
     }
 }
 
@@ -87,7 +95,7 @@ async fn the_worker_delivers_an_invitation_within_a_second_of_its_commit() {
     let server = SmtpServer::start();
     let mailer = Arc::new(Mailer::from_config(&smtp_config(server.port)).await.unwrap());
     // The poll would take an hour: only the wake-up can explain a prompt delivery.
-    let options = WorkerOptions { poll_interval: Duration::from_secs(3600), ..WorkerOptions::default() };
+    let options = WorkerOptions { poll_interval: Duration::from_secs(3600), ..WorkerOptions::for_services(&services) };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(worker::run(services.db().clone(), mailer, services.mail_wakeup(), options, async {
         let _ = stopped.await;
@@ -108,4 +116,30 @@ async fn the_worker_delivers_an_invitation_within_a_second_of_its_commit() {
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), worker).await.expect("the worker stops on shutdown").unwrap();
+}
+
+#[tokio::test]
+async fn sent_messages_are_deleted_after_the_retention_period_and_unsent_ones_never() {
+    let services = testing::services().await;
+    let db = services.db();
+    let server = SmtpServer::start();
+    let mailer = Mailer::from_config(&smtp_config(server.port)).await.unwrap();
+    let options = WorkerOptions { retention: Duration::from_secs(86_400), ..WorkerOptions::for_services(&services) };
+    invite(&services, &["kept@example.com".to_owned(), "sent@example.com".to_owned()]).await;
+    // One is sent; the other is still pending (claimed by nobody because it is not yet due).
+    let rows = outbox(db).await;
+    let later = Utc::now() + chrono::Duration::hours(3);
+    {
+        let mut tx = db.write().await.unwrap();
+        tx.mark_email_failed(rows[0].id, "held back by the test", later).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(deliver_due(db, &mailer, &options).await.unwrap().sent, 1);
+    let now = Utc::now();
+    assert_eq!(worker::purge_sent(db, &options, now).await.unwrap(), 0, "within the retention period");
+    let after = now + chrono::Duration::days(2);
+    assert_eq!(worker::purge_sent(db, &options, after).await.unwrap(), 1);
+    let left = outbox(db).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!((left[0].id, left[0].status.as_str()), (rows[0].id, "pending"), "an unsent message is never purged");
 }

@@ -23,6 +23,7 @@ async fn wrong_password_and_unknown_account_get_the_same_answer() {
     let unknown = services.login(login_input("ghost@acme.example.com", PASSWORD), &meta()).await.unwrap_err();
     let (ServiceError::Unauthenticated(a), ServiceError::Unauthenticated(b)) = (&wrong, &unknown) else { panic!("{wrong:?} {unknown:?}") };
     assert_eq!(a, b);
+    services.settled().await;
     let mut tx = services.db().read().await.unwrap();
     assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&"login_failed".to_owned()));
 }

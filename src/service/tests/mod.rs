@@ -8,6 +8,7 @@ mod password_reset;
 mod provisioning;
 mod roles;
 mod row_level_security;
+mod security;
 mod signup;
 mod users;
 
@@ -20,7 +21,7 @@ use crate::{
 pub const PASSWORD: &str = "correct horse battery";
 
 pub fn meta() -> RequestMeta {
-    RequestMeta { ip: Some("127.0.0.1".into()), user_agent: Some("tests".into()) }
+    RequestMeta { ip: Some([127, 0, 0, 1].into()), user_agent: Some("tests".into()) }
 }
 
 pub fn sign_up_input(name: &str, email: &str) -> SignUpInput {
@@ -61,11 +62,15 @@ pub fn id_of(actor: &Actor) -> UserId {
 }
 
 /// The token in the link of the newest outbox message of `kind` sent to `to`.
+/// Background writes (reset requests) are waited for first.
 pub async fn token_mailed_to(services: &Services, kind: &str, to: &str) -> String {
+    services.settled().await;
     let mut tx = services.db().read().await.unwrap();
     let outbox = tx.outbox().await.unwrap();
-    let email = outbox.iter().rev().find(|e| e.kind == kind && e.to_address == to).unwrap_or_else(|| panic!("no {kind} mail to {to}"));
+    let stored = outbox.iter().rev().find(|e| e.kind == kind && e.to_address == to).unwrap_or_else(|| panic!("no {kind} mail to {to}"));
+    let email = stored.open(services.sealer()).expect("the sealed link opens");
     let link = email.link.clone().expect("the mail has a link");
+    assert!(!stored.text_body.contains("token=") && !stored.html_body.contains("token="), "no live link at rest");
     assert!(email.text_body.contains(&link) && email.html_body.contains(&link));
     link.split("token=").nth(1).expect("token in link").to_owned()
 }

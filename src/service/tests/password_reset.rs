@@ -1,8 +1,10 @@
 use super::*;
 use crate::{service::ResetPreview, testing, ServiceError};
 
+/// Asks for a reset and waits for its writes, which happen after the answer.
 async fn request(services: &Services, email: &str) {
     services.request_password_reset(Raw::text(email), &meta()).await.unwrap();
+    services.settled().await;
 }
 
 #[tokio::test]
