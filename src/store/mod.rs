@@ -164,6 +164,7 @@ impl Db {
                 .max_connections(size)
                 .acquire_timeout(Duration::from_secs(5))
                 .after_connect(|conn, _| Box::pin(async move { set_scope(conn, rls::ALL_TENANTS).await }))
+                .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_with(options.clone())
                 .await?;
             let scoped = PoolOptions::new()
@@ -171,6 +172,7 @@ impl Db {
                 .min_connections(0)
                 .acquire_timeout(Duration::from_secs(5))
                 .after_connect(|conn, _| Box::pin(async move { set_scope(conn, "").await }))
+                .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_lazy_with(options);
             Ok(Self::Postgres(PgDb { pool, scoped, rls: Arc::new(AtomicBool::new(false)) }))
         } else {
@@ -185,6 +187,7 @@ impl Db {
                 // Each in-memory connection would be its own database.
                 .max_connections(if in_memory { 1 } else { 8 })
                 .acquire_timeout(Duration::from_secs(10))
+                .after_release(|conn, _| Box::pin(release_outside_transaction(conn)))
                 .connect_with(options)
                 .await?;
             Ok(Self::Sqlite(SqliteDb { pool, write_gate: Arc::new(tokio::sync::Mutex::new(())) }))
@@ -311,6 +314,36 @@ impl Db {
     }
 }
 
+/// Keeps a SQLite connection that comes back to the pool still inside a transaction out of
+/// it. That happens when a request is cancelled (the client went away) just as its `BEGIN
+/// IMMEDIATE` completed: the driver had executed it and sent the answer, but nobody received it,
+/// so no `Transaction` exists to roll it back. Such a connection keeps SQLite's write lock while
+/// it sits idle, and every other writer fails with "database is locked" after the busy timeout
+/// (the errors seen after benchmark runs). The ping first runs any rollback a dropped
+/// `Transaction` queued; a connection still in a transaction after it is closed, which rolls
+/// the transaction back and releases the lock.
+async fn release_outside_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("a SQLite connection came back inside a transaction (a cancelled BEGIN); closing it to release the write lock");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// The same guard for PostgreSQL, without a round trip: there a dropped `Transaction` has
+/// already counted its rollback, so only a cancelled `BEGIN` leaves the connection inside one.
+/// Such a connection would run the next caller's statements in a stale transaction.
+fn pg_outside_transaction(conn: &mut sqlx::PgConnection) -> bool {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        tracing::warn!("a PostgreSQL connection came back inside a transaction (a cancelled BEGIN); closing it");
+        return false;
+    }
+    true
+}
+
 /// Sets the session's tenant scope (`rls::ALL_TENANTS`, a tenant id, or empty for none).
 async fn set_scope(conn: &mut sqlx::PgConnection, scope: &str) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT set_config($1, $2, false)")
@@ -337,5 +370,53 @@ impl Tx {
             Self::SqliteRead(_) | Self::PostgresRead(_) => Ok(()),
             Self::Postgres(tx) => tx.commit().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::Connection;
+
+    use super::*;
+
+    /// The reproducer for the "database is locked" errors after benchmark runs: requests
+    /// cancelled at every point of starting a write transaction (as when a load generator
+    /// disconnects) must leave no pooled connection holding SQLite's write lock.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_cancelled_while_they_begin_leave_no_connection_holding_the_write_lock() {
+        let dir = std::env::temp_dir().join(format!("tenantry-lock-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&format!("sqlite://{}/t.sqlite?mode=rwc", dir.display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let Db::Sqlite(sqlite) = &db else { unreachable!() };
+        let mut cancelled = 0;
+        for round in 0..3000u64 {
+            // Cancel after anything from no time at all to a little longer than a BEGIN takes.
+            let wait = Duration::from_nanos((round * 7919) % 60_000);
+            match tokio::time::timeout(wait, db.write()).await {
+                Ok(Ok(tx)) => drop(tx),
+                Ok(Err(e)) => panic!("begin failed: {e}"),
+                Err(_) => cancelled += 1,
+            }
+        }
+        assert!(cancelled > 100, "the test must cancel begins ({cancelled})");
+        // Every connection the pool holds is outside any transaction.
+        let mut held = Vec::new();
+        while let Ok(Ok(mut conn)) = tokio::time::timeout(Duration::from_millis(200), sqlite.pool.acquire()).await {
+            assert!(!conn.is_in_transaction(), "a pooled connection is stuck inside a transaction");
+            sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap();
+            held.push(conn);
+        }
+        drop(held);
+        // And a writer gets the lock at once, not after the busy timeout.
+        let started = std::time::Instant::now();
+        let mut tx = tokio::time::timeout(Duration::from_secs(5), db.write()).await.expect("a writer is not blocked").unwrap();
+        on!(&mut tx, c => sqlx::query("CREATE TABLE lock_probe (x INTEGER)").execute(c).await.map(drop)).expect("the write lock is free");
+        tx.commit().await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
