@@ -64,6 +64,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await?;
+    // Writes answered requests left running (failed sign-ins, reset requests) finish first.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), services.settled()).await;
     mail_worker.stop().await;
     services.db().close().await;
     Ok(())

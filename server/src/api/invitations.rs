@@ -113,6 +113,7 @@ fn invite_input(body: &JsonObject) -> InviteInput {
         (status = 401, body = Detail), (status = 403, body = Detail),
         (status = 404, description = "No tenant with this id is visible to the caller", body = Detail),
         (status = 409, description = "Already a member", body = DetailFieldsOut),
+        (status = 429, description = "Too many invitation mails for this tenant or address this hour", body = Detail),
     ))]
 pub async fn invite_into_tenant(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
@@ -122,7 +123,8 @@ pub async fn invite_into_tenant(State(state): State<AppState>, Caller(actor): Ca
 
 /// Invites into the caller's current tenant (the Django service's route).
 #[utoipa::path(post, path = "/api/users/invite/", tag = "invitations", security(("bearer" = [])), request_body = InviteRequest,
-    responses((status = 201, body = InvitationOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 409, body = DetailFieldsOut)))]
+    responses((status = 201, body = InvitationOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 409, body = DetailFieldsOut),
+        (status = 429, description = "Too many invitation mails for this tenant or address this hour", body = Detail)))]
 pub async fn invite(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let issued = state.services.invite(&actor, None, invite_input(&body), &meta).await?;
     Ok(dto::created(InvitationOut::issued(issued)))
@@ -169,7 +171,8 @@ pub async fn list(State(state): State<AppState>, Caller(actor): Caller, paginati
 
 /// Sends the invitation again with a new link (the old one stops working) and a fresh expiry.
 #[utoipa::path(post, path = "/api/invitations/{id}/resend/", tag = "invitations", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = InvitationOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail), (status = 409, body = Detail)))]
+    responses((status = 200, body = InvitationOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail), (status = 409, body = Detail),
+        (status = 429, description = "Too many invitation mails for this tenant or address this hour", body = Detail)))]
 pub async fn resend(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(id): Path<String>) -> ApiResult<Json<InvitationOut>> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     Ok(Json(InvitationOut::issued(state.services.resend_invitation(&actor, id, &meta).await?)))

@@ -103,7 +103,8 @@ fn tenant_id(raw: &str) -> ApiResult<TenantId> {
 /// or superuser.
 #[utoipa::path(post, path = "/api/provisioning/tenants", tag = "provisioning", operation_id = "provision_tenant", security(("bearer" = [])), request_body = ProvisionRequest,
     responses((status = 201, body = ProvisionedOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail),
-        (status = 403, body = Detail), (status = 409, body = DetailFieldsOut)))]
+        (status = 403, body = Detail), (status = 409, body = DetailFieldsOut),
+        (status = 429, description = "Too many invitation mails for this tenant or address this hour", body = Detail)))]
 pub async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
     let input = ProvisionInput {
         company_name: body.raw("company_name"),
