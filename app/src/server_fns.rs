@@ -225,7 +225,7 @@ pub async fn home() -> Result<Option<HomeView>, AppError> {
         tenant_slug: tenant.as_ref().map(|t| t.slug.clone()),
         email: profile.user.email,
         roles: profile.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-        is_admin: actor.is_superuser || actor.has_role(tenantry::domain::Role::Admin),
+        is_admin: actor.can(tenantry::domain::Permission::RolesWrite),
         is_superuser: actor.is_superuser,
         tenants,
         members,
@@ -440,8 +440,7 @@ pub async fn grant_role(user: String, role: String) -> Result<(), AppError> {
 pub async fn revoke_role(id: String) -> Result<(), AppError> {
     context::finish(async move {
         let (call, actor) = signed_in().await?;
-        let id = tenantry::domain::AssignmentId::parse(&id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
-        call.services.revoke_role(&actor, id, &call.meta).await?;
+        call.services.revoke_role(&actor, &id, &call.meta).await?;
         Ok(())
     }.await)
 }

@@ -42,16 +42,6 @@ impl Actor {
         self.tenant_id.ok_or_else(|| ServiceError::forbidden("You are not acting within a tenant."))
     }
 
-    /// The current tenant when the caller administers it (tenant ADMIN, or a superuser).
-    pub fn admin_tenant(&self) -> ServiceResult<TenantId> {
-        let tenant = self.tenant()?;
-        if self.is_superuser || self.has_role(Role::Admin) {
-            Ok(tenant)
-        } else {
-            Err(ServiceError::forbidden("You do not have permission to perform this action."))
-        }
-    }
-
     /// The caller's role on the platform, outside any tenant.
     pub fn platform_role(&self) -> Option<crate::domain::PlatformRole> {
         self.user.platform_role.as_deref().and_then(|r| crate::domain::PlatformRole::parse(r).ok())

@@ -100,11 +100,11 @@ impl AuditExport {
 }
 
 impl Services {
-    /// One page of the caller's tenant's events, newest first. Tenant ADMIN, or a superuser
-    /// acting in the tenant; checked before the filters are read.
+    /// One page of the caller's tenant's events, newest first. `audit:read` (ADMIN), or a
+    /// superuser acting in the tenant; checked before the filters are read.
     #[tracing::instrument(skip_all)]
     pub async fn list_audit_log(&self, actor: &Actor, filter: AuditFilter, page: PageRequest) -> ServiceResult<Page<AuditEntry>> {
-        let tenant = actor.admin_tenant()?;
+        let tenant = actor.require(crate::domain::Permission::AuditRead)?;
         let query = parse_filter(tenant, &filter, FieldErrors::new())?;
         let mut tx = self.db().read_in(tenant).await?;
         let (items, count) = tx.audit_page(&query, page).await?;
@@ -115,7 +115,7 @@ impl Services {
     /// or JSON. Authorization and every filter are checked here, before the first byte.
     #[tracing::instrument(skip_all)]
     pub async fn export_audit_log(&self, actor: &Actor, filter: AuditFilter, format: Raw) -> ServiceResult<AuditExport> {
-        let tenant = actor.admin_tenant()?;
+        let tenant = actor.require(crate::domain::Permission::AuditRead)?;
         let mut errors = FieldErrors::new();
         let format = format.required(&mut errors, "format", ExportFormat::parse);
         let query = parse_filter(tenant, &filter, errors)?;

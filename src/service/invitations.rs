@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{auth::load_member, now, Actor, Audit, Profile, Raw, RequestMeta, Services};
 use crate::{
     auth::random_token,
-    domain::{Email, NewPassword, OneTimeToken, PersonName, PlainPassword, Role, TenantId, UserId},
+    domain::{Email, NewPassword, OneTimeToken, Permission, PersonName, PlainPassword, Role, TenantId, UserId},
     error::is_unique_violation,
     mail::templates,
     store::{Invitation, InvitationState, NewUser, Page, PageRequest, Tx},
@@ -105,7 +105,7 @@ impl Services {
     /// Tenant ADMIN of that tenant, or superuser; a tenant the caller cannot see is 404.
     #[tracing::instrument(skip_all)]
     pub async fn invite(&self, actor: &Actor, tenant: Option<TenantId>, input: InviteInput, meta: &RequestMeta) -> ServiceResult<IssuedInvitation> {
-        let tenant = self.administered_tenant(actor, tenant).await?;
+        let tenant = self.tenant_where(actor, tenant, Permission::InvitationsWrite).await?;
         let mut errors = FieldErrors::new();
         let email = input.email.required(&mut errors, "email", Email::parse);
         let role = input.role.optional(&mut errors, "role", Role::parse).map(|r| r.unwrap_or(Role::Viewer));
@@ -151,7 +151,7 @@ impl Services {
     /// The invitations of the caller's tenant, newest first; ADMIN (or superuser) only.
     #[tracing::instrument(skip_all)]
     pub async fn list_invitations(&self, actor: &Actor, filter: InvitationFilter, page: PageRequest) -> ServiceResult<Page<Invitation>> {
-        let tenant = actor.admin_tenant()?;
+        let tenant = actor.require(Permission::InvitationsRead)?;
         let mut errors = FieldErrors::new();
         let state = filter
             .status
@@ -175,7 +175,7 @@ impl Services {
     /// Sends a pending (or expired) invitation again with a new token and a fresh expiry.
     #[tracing::instrument(skip_all)]
     pub async fn resend_invitation(&self, actor: &Actor, id: Uuid, meta: &RequestMeta) -> ServiceResult<IssuedInvitation> {
-        let tenant = actor.admin_tenant()?;
+        let tenant = actor.require(Permission::InvitationsWrite)?;
         let mut tx = self.db().write_in(tenant).await?;
         let invitation = tx.invitation(id).await?.filter(|i| i.tenant_id == tenant).ok_or(ServiceError::NotFound)?;
         match InvitationStatus::of(&invitation, now()) {
@@ -201,7 +201,7 @@ impl Services {
     /// Withdraws a pending invitation; its link stops working.
     #[tracing::instrument(skip_all)]
     pub async fn revoke_invitation(&self, actor: &Actor, id: Uuid, meta: &RequestMeta) -> ServiceResult<()> {
-        let tenant = actor.admin_tenant()?;
+        let tenant = actor.require(Permission::InvitationsWrite)?;
         let mut tx = self.db().write_in(tenant).await?;
         let invitation = tx.invitation(id).await?.filter(|i| i.tenant_id == tenant).ok_or(ServiceError::NotFound)?;
         if !tx.revoke_invitation(id, now()).await? {
@@ -402,9 +402,11 @@ impl Services {
         Ok(purged)
     }
 
-    /// The tenant the caller may invite into: `tenant` (from the path) or their current one.
-    pub(crate) async fn administered_tenant(&self, actor: &Actor, tenant: Option<TenantId>) -> ServiceResult<TenantId> {
-        let Some(tenant) = tenant else { return actor.admin_tenant() };
+    /// The tenant a call names (`tenant`, from the path) or the caller's current one, when the
+    /// caller holds `permission` there. A tenant the caller does not belong to is 404; a
+    /// suspended one can be changed by the platform only (409).
+    pub(crate) async fn tenant_where(&self, actor: &Actor, tenant: Option<TenantId>, permission: Permission) -> ServiceResult<TenantId> {
+        let Some(tenant) = tenant else { return actor.require(permission) };
         if actor.is_superuser {
             return self.db().read().await?.tenant(tenant).await?.map(|t| t.id).ok_or(ServiceError::NotFound);
         }
@@ -412,8 +414,8 @@ impl Services {
         if !tx.is_member(tenant, actor.user_id).await? {
             return Err(ServiceError::NotFound);
         }
-        if !tx.roles_of(tenant, actor.user_id).await?.contains(&Role::Admin) {
-            return Err(ServiceError::forbidden("You do not have permission to perform this action."));
+        if !super::policy::roles_allow(&tx.roles_of(tenant, actor.user_id).await?, permission) {
+            return Err(ServiceError::forbidden(super::policy::FORBIDDEN));
         }
         // Its admins cannot act on a suspended organisation from another one either; only the
         // platform can.

@@ -62,19 +62,17 @@ impl Services {
     }
 
     /// Removes a member from a tenant; their roles there go with them, the account stays.
-    /// Tenant ADMIN of that tenant, or superuser. The last ADMIN cannot be removed.
+    /// `members:write` in that tenant, or a superuser. The last administrator cannot be removed.
     #[tracing::instrument(skip_all)]
     pub async fn remove_member(&self, actor: &Actor, tenant: TenantId, user: UserId, meta: &RequestMeta) -> ServiceResult<()> {
-        let tenant = self.administered_tenant(actor, Some(tenant)).await?;
+        let tenant = self.tenant_where(actor, Some(tenant), crate::domain::Permission::MembersWrite).await?;
         let mut tx = self.db().write_in(tenant).await?;
         tx.lock_tenant(tenant).await?;
         if !tx.is_member(tenant, user).await? {
             return Err(ServiceError::NotFound);
         }
         let roles = tx.roles_of(tenant, user).await?;
-        if roles.contains(&Role::Admin) && tx.count_admins(tenant).await? <= 1 {
-            return Err(ServiceError::conflict_detail(LAST_ADMIN));
-        }
+        super::policy::keep_an_administrator(&mut tx, tenant, user, None).await?;
         let email = tx.user(user).await?.map(|u| u.email);
         tx.delete_membership(tenant, user).await?;
         actor

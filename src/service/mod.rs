@@ -11,6 +11,7 @@ mod invitations;
 mod limits;
 mod members;
 mod password_reset;
+pub mod policy;
 mod provisioning;
 mod roles;
 mod tenants;

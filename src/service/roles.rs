@@ -28,7 +28,7 @@ impl Services {
     /// The role assignments of the caller's tenant. Any member may read them.
     #[tracing::instrument(skip_all)]
     pub async fn list_assignments(&self, actor: &Actor, filter: AssignmentFilter, page: PageRequest) -> ServiceResult<Page<Assignment>> {
-        let tenant = actor.tenant()?;
+        let tenant = actor.require(crate::domain::Permission::RolesRead)?;
         let mut errors = FieldErrors::new();
         let user = filter.user.optional(&mut errors, "user", UserId::parse).flatten();
         let role = filter.role.optional(&mut errors, "role", Role::parse).flatten();
@@ -38,11 +38,11 @@ impl Services {
         Ok(Page { items, count, page: page.page, page_size: page.page_size })
     }
 
-    /// Gives a member of the caller's tenant a role; tenant ADMIN (or superuser) only.
+    /// Gives a member of the caller's tenant a role; `roles:write` (ADMIN, or a superuser).
     /// Returns the assignment and whether it is new (an existing one is returned as it is).
     #[tracing::instrument(skip_all)]
     pub async fn assign_role(&self, actor: &Actor, input: AssignRoleInput, meta: &RequestMeta) -> ServiceResult<(Assignment, bool)> {
-        let tenant = actor.admin_tenant()?;
+        let tenant = actor.require(crate::domain::Permission::RolesWrite)?;
         let mut errors = FieldErrors::new();
         let user = input.user.required(&mut errors, "user", UserId::parse);
         let role = input.role.required(&mut errors, "role", Role::parse);
@@ -65,17 +65,19 @@ impl Services {
         Ok((assignment, created))
     }
 
-    /// Takes a role away; tenant ADMIN (or superuser) only, checked before anything else. An
-    /// assignment of another tenant is 404. The last ADMIN of a tenant keeps the role (409).
+    /// Takes a role away; `roles:write`, checked before anything else. An assignment of
+    /// another tenant is 404. The tenant's last administrator keeps the role (409, see
+    /// `policy::keep_an_administrator`).
     #[tracing::instrument(skip_all)]
-    pub async fn revoke_role(&self, actor: &Actor, id: AssignmentId, meta: &RequestMeta) -> ServiceResult<()> {
-        let tenant = actor.admin_tenant()?;
+    pub async fn revoke_role(&self, actor: &Actor, id: &str, meta: &RequestMeta) -> ServiceResult<()> {
+        let tenant = actor.require(crate::domain::Permission::RolesWrite)?;
+        // Parsed after authorization: a caller without the right learns nothing from the id.
+        let id = AssignmentId::parse(id).map_err(|_| ServiceError::NotFound)?;
         let mut tx = self.db().write_in(tenant).await?;
         tx.lock_tenant(tenant).await?;
         let assignment = tx.assignment(tenant, id).await?.ok_or(ServiceError::NotFound)?;
-        if assignment.role.0 == Role::Admin && tx.count_admins(tenant).await? <= 1 {
-            return Err(ServiceError::conflict_detail(super::members::LAST_ADMIN));
-        }
+        let remaining: Vec<Role> = tx.roles_of(tenant, assignment.user_id).await?.into_iter().filter(|r| *r != assignment.role.0).collect();
+        super::policy::keep_an_administrator(&mut tx, tenant, assignment.user_id, Some(&remaining)).await?;
         tx.delete_assignment(id).await?;
         actor
             .audit(meta)

@@ -48,7 +48,7 @@ impl Services {
     /// The members of the caller's current tenant with their roles, one page.
     #[tracing::instrument(skip_all)]
     pub async fn list_users(&self, actor: &Actor, page: PageRequest) -> ServiceResult<Page<Profile>> {
-        let tenant = actor.tenant()?;
+        let tenant = actor.require(crate::domain::Permission::MembersRead)?;
         let mut tx = self.db().read_in(tenant).await?;
         let (members, count) = tx.members(tenant, page).await?;
         let items = members
@@ -62,11 +62,11 @@ impl Services {
         Ok(Page { items, count, page: page.page, page_size: page.page_size })
     }
 
-    /// Creates an account as a member of the caller's tenant with no role. Tenant ADMIN (or
-    /// superuser) only; checked before the input is looked at.
+    /// Creates an account as a member of the caller's tenant with no role. `members:write`
+    /// (ADMIN, or a superuser); checked before the input is looked at.
     #[tracing::instrument(skip_all)]
     pub async fn create_user(&self, actor: &Actor, input: CreateUserInput, meta: &RequestMeta) -> ServiceResult<Profile> {
-        let tenant = actor.admin_tenant()?;
+        let tenant = actor.require(crate::domain::Permission::MembersWrite)?;
         let mut errors = FieldErrors::new();
         let email = input.email.required(&mut errors, "email", Email::parse);
         let password = input.password.required(&mut errors, "password", |raw| {

@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{audit, auth, invitations, members, meta, password_reset, platform, provisioning, roles, tenants, users};
+use super::{audit, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +19,7 @@ use super::{audit, auth, invitations, members, meta, password_reset, platform, p
         invitations::invite_into_tenant, invitations::invite, invitations::accept,
         invitations::list, invitations::resend, invitations::revoke,
         users::list, users::create,
-        roles::list, roles::assign, roles::revoke,
+        roles::list, roles::assign, roles::revoke, permissions::list,
         members::my_tenants, members::switch_tenant, members::remove_member,
         platform::suspend, platform::reactivate,
         audit::list,

@@ -13,6 +13,7 @@ mod invitations;
 mod members;
 mod meta;
 mod password_reset;
+mod permissions;
 mod platform;
 mod provisioning;
 mod roles;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(invitations::router())
         .merge(password_reset::router())
         .merge(roles::router())
+        .merge(permissions::router())
         .fallback(|| async { error::ApiError::not_found() })
 }
 

@@ -54,3 +54,22 @@ async fn bad_users_and_roles_are_field_errors_and_other_tenants_are_out_of_reach
     let globex_roles = app.get("/api/user-roles/", Some(&globex.access)).await;
     assert_eq!(globex_roles.body["count"], 1, "nothing was added to Globex");
 }
+
+#[tokio::test]
+async fn the_permission_catalogue_is_served_with_what_the_caller_holds() {
+    let app = spawn().await;
+    let tenant = app.sign_up("Acme").await;
+    let (_, member) = app.member(&tenant, "bob@acme.test").await;
+    let all = app.get("/api/permissions/", Some(&tenant.access)).await;
+    assert_eq!(all.status, StatusCode::OK);
+    let names: Vec<&str> = all.body.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, [
+        "tenant:read", "tenant:write", "members:read", "members:write", "roles:read", "roles:write", "invitations:read",
+        "invitations:write", "audit:read", "api_keys:manage", "security:manage", "usage:read", "usage:write",
+    ]);
+    assert!(all.body.as_array().unwrap().iter().all(|p| p["held"] == true), "ADMIN holds everything");
+    let mine = app.get("/api/permissions/", Some(&member)).await;
+    let held: Vec<&str> = mine.body.as_array().unwrap().iter().filter(|p| p["held"] == true).map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(held, ["tenant:read", "members:read", "roles:read"], "a member without a role reads the tenant, its members and roles");
+    assert_eq!(app.get("/api/permissions/", None).await.status, StatusCode::UNAUTHORIZED);
+}

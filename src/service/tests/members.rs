@@ -24,7 +24,7 @@ async fn an_admin_revokes_a_role_and_it_is_gone_on_the_next_request() {
     let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
     let bob = member(&services, &admin, "bob@acme.com").await;
     let id = assign(&services, &admin, &bob, "ANALYST").await;
-    services.revoke_role(&admin, id, &meta()).await.unwrap();
+    services.revoke_role(&admin, &id.to_string(), &meta()).await.unwrap();
     let next = services.actor_for(bob.user_id, bob.tenant_id).await.unwrap().unwrap();
     assert!(next.roles.is_empty());
     let actions = services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap();
@@ -38,9 +38,9 @@ async fn revoking_is_admin_only_and_other_tenants_assignments_are_not_found() {
     let (_, other_admin) = tenant_with_admin(&services, "Globex").await;
     let bob = member(&services, &admin, "bob@acme.com").await;
     let id = assign(&services, &admin, &bob, "VIEWER").await;
-    assert!(matches!(services.revoke_role(&bob, id, &meta()).await, Err(ServiceError::Forbidden(_))));
-    assert!(matches!(services.revoke_role(&other_admin, id, &meta()).await, Err(ServiceError::NotFound)));
-    assert!(matches!(services.revoke_role(&admin, AssignmentId::new(), &meta()).await, Err(ServiceError::NotFound)));
+    assert!(matches!(services.revoke_role(&bob, &id.to_string(), &meta()).await, Err(ServiceError::Forbidden(_))));
+    assert!(matches!(services.revoke_role(&other_admin, &id.to_string(), &meta()).await, Err(ServiceError::NotFound)));
+    assert!(matches!(services.revoke_role(&admin, &AssignmentId::new().to_string(), &meta()).await, Err(ServiceError::NotFound)));
     let page = services.list_assignments(&admin, AssignmentFilter::default(), PageRequest::first()).await.unwrap();
     assert!(page.items.iter().any(|a| a.id == id), "still there");
 }
@@ -51,13 +51,13 @@ async fn the_last_admin_can_be_neither_revoked_nor_removed() {
     let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
     let page = services.list_assignments(&admin, AssignmentFilter::default(), PageRequest::first()).await.unwrap();
     let own = page.items[0].id;
-    let error = services.revoke_role(&admin, own, &meta()).await.unwrap_err();
+    let error = services.revoke_role(&admin, &own.to_string(), &meta()).await.unwrap_err();
     assert!(matches!(&error, ServiceError::Conflict { detail, .. } if detail.contains("last administrator")), "{error:?}");
     assert!(matches!(services.remove_member(&admin, tenant.id, admin.user_id, &meta()).await, Err(ServiceError::Conflict { .. })));
     // With a second admin, the first may go.
     let bob = member(&services, &admin, "bob@acme.com").await;
     assign(&services, &admin, &bob, "ADMIN").await;
-    services.revoke_role(&admin, own, &meta()).await.unwrap();
+    services.revoke_role(&admin, &own.to_string(), &meta()).await.unwrap();
 }
 
 #[tokio::test]
