@@ -114,7 +114,11 @@ pub async fn security_headers(State(edge): State<Edge>, request: Request, next: 
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Links carry tokens (`/invite?token=…`): no other origin ever sees a URL of ours. Our own
+    // server still gets the Referer, which is how a form posted without JavaScript returns to
+    // its page with the error (server functions redirect there); `no-referrer` would break
+    // exactly the no-JavaScript flows the token pages must support.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if edge.hsts {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }

@@ -61,7 +61,7 @@ async fn pages_and_api_answers_carry_the_security_headers() {
     for response_headers in [&headers, &app.client.get(app.url("/api/health/")).send().await.unwrap().headers().clone()] {
         assert_eq!(response_headers[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(response_headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert_eq!(response_headers[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(response_headers[header::REFERRER_POLICY], "same-origin", "never sent to another origin");
         assert_eq!(response_headers[header::CACHE_CONTROL], "no-store");
         assert!(response_headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "no HSTS over plain http");
     }
