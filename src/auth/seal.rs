@@ -95,6 +95,8 @@ mod tests {
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         assert_eq!(sealer.open(&String::from_utf8(bytes).unwrap()), None);
         assert_eq!(sealer.open("http://plain/link"), None);
+        assert!(!Sealer::is_sealed("http://plain/link"));
+        assert_eq!(format!("{sealer:?}"), "Sealer([redacted])", "the key never reaches a log");
         assert_eq!(sealer.open("v1."), None);
         assert_eq!(sealer.open("v1.!!!"), None);
     }

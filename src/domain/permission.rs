@@ -177,6 +177,10 @@ mod tests {
             assert!(!permission.description().is_empty());
         }
         assert_eq!(Permission::ApiKeysManage.resource(), "api_keys");
+        assert_eq!(Permission::MembersRead.to_string(), "members:read");
+        let descriptions: std::collections::HashSet<_> = Permission::ALL.iter().map(|p| p.description()).collect();
+        assert_eq!(descriptions.len(), Permission::ALL.len(), "each permission says what it allows");
+        assert!(Permission::AuditRead.description().contains("audit trail"));
         assert_eq!(Permission::ALL.len(), 13);
     }
 

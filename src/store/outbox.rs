@@ -40,18 +40,11 @@ impl SealedEmail {
         if let Some(link) = email.link.take() {
             let escaped = crate::mail::templates::escape(&link);
             for body in [&mut email.text_body, &mut email.html_body] {
-                *body = body.replace(&link, LINK_PLACEHOLDER);
-                if escaped != link {
-                    *body = body.replace(&escaped, LINK_PLACEHOLDER);
-                }
+                *body = body.replace(&link, LINK_PLACEHOLDER).replace(&escaped, LINK_PLACEHOLDER);
             }
             email.link = Some(sealer.seal(&link));
         }
         Self(email)
-    }
-
-    pub fn kind(&self) -> &'static str {
-        self.0.kind
     }
 }
 
@@ -112,7 +105,7 @@ const COLUMNS: &str = "id, tenant_id, kind, to_address, subject, text_body, html
                        last_error, provider_message_id, next_attempt_at, created_at, sent_at";
 
 impl Tx {
-    #[tracing::instrument(skip_all, fields(kind = email.kind()))]
+    #[tracing::instrument(skip_all, fields(kind = email.0.kind))]
     pub async fn enqueue_email(&mut self, email: &SealedEmail, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
         let SealedEmail(email) = email;
         let id = Uuid::new_v4();
@@ -180,5 +173,84 @@ impl Tx {
     pub async fn outbox(&mut self) -> Result<Vec<OutboxEmail>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM email_outbox ORDER BY created_at, id");
         on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealer() -> Sealer {
+        Sealer::derive(b"test secret for the outbox tests", "email-outbox-links")
+    }
+
+    fn stored(email: &SealedEmail) -> OutboxEmail {
+        let email = &email.0;
+        OutboxEmail {
+            id: Uuid::new_v4(),
+            tenant_id: None,
+            kind: email.kind.to_owned(),
+            to_address: email.to.clone(),
+            subject: email.subject.clone(),
+            text_body: email.text_body.clone(),
+            html_body: email.html_body.clone(),
+            link: email.link.clone(),
+            status: "pending".into(),
+            attempts: 0,
+            last_error: None,
+            provider_message_id: None,
+            next_attempt_at: Utc::now(),
+            created_at: Utc::now(),
+            sent_at: None,
+        }
+    }
+
+    fn email(link: Option<&str>, text: &str, html: &str) -> NewEmail {
+        NewEmail {
+            tenant_id: None,
+            kind: "test",
+            to: "a@x.test".into(),
+            subject: "s".into(),
+            text_body: text.into(),
+            html_body: html.into(),
+            link: link.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_link_is_sealed_in_both_bodies_even_where_html_escaped_it() {
+        let link = "https://h/invite?a=1&token=SECRET";
+        let sealed = SealedEmail::seal(email(Some(link), &format!("go: {link}"), "<a href=\"https://h/invite?a=1&amp;token=SECRET\">x</a>"), &sealer());
+        let row = stored(&sealed);
+        for at_rest in [&row.text_body, &row.html_body, row.link.as_ref().unwrap()] {
+            assert!(!at_rest.contains("SECRET"), "{at_rest}");
+        }
+        let opened = row.open(&sealer()).unwrap();
+        assert_eq!(opened.text_body, format!("go: {link}"));
+        assert_eq!(opened.html_body, "<a href=\"https://h/invite?a=1&amp;token=SECRET\">x</a>");
+        assert_eq!(opened.link.as_deref(), Some(link));
+    }
+
+    #[test]
+    fn rows_from_before_sealing_and_rows_without_a_link_open_as_they_are() {
+        let mut legacy = stored(&SealedEmail::seal(email(None, "go: http://h/x", "x"), &sealer()));
+        legacy.link = Some("http://h/x".into());
+        assert_eq!(legacy.open(&sealer()).unwrap().link.as_deref(), Some("http://h/x"));
+        let plain = stored(&SealedEmail::seal(email(None, "hello", "<p>hello</p>"), &sealer()));
+        let opened = plain.open(&sealer()).unwrap();
+        assert_eq!((opened.link, opened.text_body.as_str()), (None, "hello"));
+    }
+
+    #[test]
+    fn a_message_whose_link_cannot_be_put_back_is_not_sent_with_a_placeholder() {
+        let sealed = SealedEmail::seal(email(Some("http://h/t?token=T"), "go: http://h/t?token=T", "x"), &sealer());
+        let other_key = Sealer::derive(b"another secret for the outbox test", "email-outbox-links");
+        assert!(stored(&sealed).open(&other_key).is_err(), "another SECRET_KEY");
+        let mut erased = stored(&sealed);
+        erased.link = None;
+        assert!(erased.open(&sealer()).is_err(), "text body still holds the placeholder");
+        let mut erased_html = stored(&SealedEmail::seal(email(Some("http://h/t?token=T"), "no link here", "go: http://h/t?token=T"), &sealer()));
+        erased_html.link = None;
+        assert!(erased_html.open(&sealer()).is_err(), "html body still holds the placeholder");
     }
 }

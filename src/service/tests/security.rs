@@ -187,6 +187,8 @@ async fn a_failed_sign_in_is_audited_in_every_tenant_of_the_account() {
     let (acme, admin) = tenant_with_admin(&services, "Acme").await;
     let token = invite(&services, &admin, "admin@home.example.com").await;
     services.accept_invitation(accept(&token, PASSWORD), &meta()).await.unwrap();
+    services.login(login_input("admin@home.example.com", PASSWORD), &meta()).await.unwrap();
+    assert!(!actions(&services, home.id).await.contains(&"login_failed".to_owned()), "a good password is no failure");
     let _ = services.login(login_input("admin@home.example.com", "not it at all"), &meta()).await.unwrap_err();
     assert!(actions(&services, home.id).await.contains(&"login_failed".to_owned()));
     assert!(actions(&services, acme.id).await.contains(&"login_failed".to_owned()));
@@ -238,4 +240,26 @@ async fn empty_token_forms_report_every_missing_field_at_once() {
     assert!(f.get("token").is_some() && f.get("password").is_some(), "{f:?}");
     let ServiceError::Validation(f) = services.confirm_password_reset(Raw::Missing, Raw::Missing, &meta()).await.unwrap_err() else { panic!() };
     assert!(f.get("token").is_some() && f.get("password").is_some(), "{f:?}");
+}
+
+#[tokio::test]
+async fn what_a_caller_holds_comes_from_the_policy() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let bob = member(&services, &admin, "bob@x.test").await;
+    assert_eq!(services.permission_catalogue(), crate::domain::Permission::ALL.to_vec());
+    assert_eq!(services.permissions_of(&admin), crate::domain::Permission::ALL.to_vec());
+    assert_eq!(services.permissions_of(&bob), crate::service::policy::MEMBER_BASELINE.to_vec());
+    assert!(bob.require(crate::domain::Permission::MembersWrite).is_err() && bob.require(crate::domain::Permission::MembersRead).is_ok());
+}
+
+#[tokio::test]
+async fn the_reset_mail_says_how_long_its_link_works() {
+    let services = testing::services().await;
+    tenant_with_admin(&services, "Acme").await;
+    services.request_password_reset(Raw::text("admin@acme.example.com"), &meta()).await.unwrap();
+    services.settled().await;
+    let outbox = services.db().read().await.unwrap().outbox().await.unwrap();
+    let mail = outbox.iter().find(|e| e.kind == "password_reset").unwrap().open(services.sealer()).unwrap();
+    assert!(mail.text_body.contains("expires in 60 minutes"), "{}", mail.text_body);
 }
