@@ -58,3 +58,12 @@ export async function signUp(page: Page, info: TestInfo, prefix: string) {
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(org.name);
   return org;
 }
+
+/** An admin invites `email` with `role` from the invitations page. */
+export async function invite(page: Page, info: TestInfo, email: string, role: string) {
+  await open(page, info, '/invitations');
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Role').selectOption(role);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await expect(page.locator('table.invitations')).toContainText(email);
+}

@@ -12,7 +12,7 @@ import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { Browser, BrowserContext, expect, Page, test, TestInfo } from '@playwright/test';
-import { PASSWORD, jsEnabled, mailedLink, open, signUp, unique, watchConsole } from './helpers';
+import { PASSWORD, invite, jsEnabled, mailedLink, open, signUp, unique, watchConsole } from './helpers';
 import { axeProblems, layoutProblems } from './page-checks';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -237,14 +237,6 @@ async function setUp(browser: Browser, info: TestInfo, pages: Record<Visitor, Pa
   const inviteExisting = await mailedLink(superuser.email);
 
   return { adminTenant: org.name, inviteNew, inviteExisting, inviteUsed, reset };
-}
-
-async function invite(page: Page, info: TestInfo, email: string, role: string) {
-  await open(page, info, '/invitations');
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Role').selectOption(role);
-  await page.getByRole('button', { name: 'Send invitation' }).click();
-  await expect(page.locator('table.invitations')).toContainText(email);
 }
 
 /** `tenantry-server create-superuser` against the SQLite file .ci/e2e started the server on. */

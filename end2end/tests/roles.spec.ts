@@ -1,13 +1,5 @@
 import { Browser, expect, Page, test, TestInfo } from '@playwright/test';
-import { PASSWORD, mailedLink, open, signUp, unique, watchConsole } from './helpers';
-
-async function invite(page: Page, info: TestInfo, email: string, role: string) {
-  await open(page, info, '/invitations');
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Role').selectOption(role);
-  await page.getByRole('button', { name: 'Send invitation' }).click();
-  await expect(page.locator('table.invitations')).toContainText(email);
-}
+import { PASSWORD, invite, mailedLink, open, signUp, unique, watchConsole } from './helpers';
 
 async function newPage(browser: Browser, info: TestInfo) {
   const context = await browser.newContext({ javaScriptEnabled: info.project.use.javaScriptEnabled !== false });
