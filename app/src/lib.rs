@@ -53,6 +53,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invitations") view=pages::Invitations ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=pages::Audit ssr=SsrMode::Async/>
                 <Route path=path!("/platform") view=pages::Platform ssr=SsrMode::Async/>
+                <Route path=path!("/roles") view=pages::Roles ssr=SsrMode::Async/>
+                <Route path=path!("/api-keys") view=pages::ApiKeys ssr=SsrMode::Async/>
+                <Route path=path!("/import") view=pages::Import ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -20,6 +20,8 @@ pub struct HomeView {
     pub tenants: Vec<TenantChoice>,
     pub members: Vec<MemberView>,
     pub member_count: i64,
+    /// Every role of the tenant (built-in and its own), for the grant menus.
+    pub role_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,13 +36,12 @@ pub struct MemberView {
     pub id: String,
     pub email: String,
     pub name: String,
-    /// (role, assignment id)
-    pub roles: Vec<(String, String)>,
+    pub roles: Vec<String>,
     pub is_self: bool,
 }
 
 #[cfg(feature = "ssr")]
-mod context {
+pub(crate) mod context {
     use tenantry::service::{Actor, RequestMeta, Services};
     use tower_sessions::Session;
 
@@ -190,10 +191,10 @@ pub async fn home() -> Result<Option<HomeView>, AppError> {
     let Some(actor) = call.actor().await? else { return Ok(None) };
     let profile = call.services.me(&actor);
     let tenant = call.services.current_tenant(&actor).await?;
-    let (members, member_count) = if actor.tenant_id.is_some() {
-        use tenantry::service::AssignmentFilter;
+    // Each member comes with their roles (one query): no second list to join, so nobody's
+    // roles go missing however many assignments the tenant has.
+    let (members, member_count, role_names) = if actor.tenant_id.is_some() {
         let page = call.services.list_users(&actor, PageRequest::first()).await?;
-        let assignments = call.services.list_assignments(&actor, AssignmentFilter::default(), PageRequest::first()).await?.items;
         let members = page
             .items
             .iter()
@@ -201,17 +202,14 @@ pub async fn home() -> Result<Option<HomeView>, AppError> {
                 id: p.user.id.to_string(),
                 email: p.user.email.clone(),
                 name: format!("{} {}", p.user.first_name, p.user.last_name).trim().to_owned(),
-                roles: assignments
-                    .iter()
-                    .filter(|a| a.user_id == p.user.id)
-                    .map(|a| (a.role.0.as_str().to_owned(), a.id.to_string()))
-                    .collect(),
+                roles: p.roles.iter().map(|r| r.as_str().to_owned()).collect(),
                 is_self: p.user.id == actor.user_id,
             })
             .collect();
-        (members, page.count)
+        let role_names = call.services.list_roles(&actor).await?.into_iter().map(|r| r.name).collect();
+        (members, page.count, role_names)
     } else {
-        (Vec::new(), 0)
+        (Vec::new(), 0, Vec::new())
     };
     let tenants = call
         .services
@@ -230,6 +228,7 @@ pub async fn home() -> Result<Option<HomeView>, AppError> {
         tenants,
         members,
         member_count,
+        role_names,
     }))
 }
 
@@ -420,7 +419,7 @@ async fn manage_invite(id: String, revoke: bool) -> Result<(), AppError> {
 
 /// Runs a signed-in action from a page; the error maps like every other.
 #[cfg(feature = "ssr")]
-async fn signed_in() -> Result<(context::Call, tenantry::service::Actor), AppError> {
+pub(crate) async fn signed_in() -> Result<(context::Call, tenantry::service::Actor), AppError> {
     let call = context::call().await?;
     let actor = call.actor().await?.ok_or_else(|| AppError::new(crate::error::ErrorKind::Unauthenticated, "Please sign in again."))?;
     Ok((call, actor))
@@ -437,10 +436,10 @@ pub async fn grant_role(user: String, role: String) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/fn", endpoint = "revoke-role")]
-pub async fn revoke_role(id: String) -> Result<(), AppError> {
+pub async fn revoke_role(user: String, role: String) -> Result<(), AppError> {
     context::finish(async move {
         let (call, actor) = signed_in().await?;
-        call.services.revoke_role(&actor, &id, &call.meta).await?;
+        call.services.revoke_member_role(&actor, &user, &role, &call.meta).await?;
         Ok(())
     }.await)
 }

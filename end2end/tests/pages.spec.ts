@@ -104,6 +104,24 @@ const PAGES: Record<string, Partial<Record<Visitor, Visit[]>>> = {
     viewer: [{ label: 'platform', url: '/platform', heading: 'Platform' }],
     superuser: [{ label: 'platform', url: '/platform', heading: /^Tenants/ }],
   },
+  '/roles': {
+    'signed-out': [toLogin('roles', '/roles')],
+    admin: [{ label: 'roles', url: '/roles', heading: 'Roles' }],
+    viewer: [{ label: 'roles', url: '/roles', heading: 'Roles' }],
+  },
+  '/api-keys': {
+    'signed-out': [toLogin('api-keys', '/api-keys')],
+    admin: [{ label: 'api-keys', url: '/api-keys', heading: 'API keys' }],
+    viewer: [{ label: 'api-keys', url: '/api-keys', heading: 'API keys' }],
+  },
+  '/import': {
+    'signed-out': [toLogin('import', '/import')],
+    admin: [
+      { label: 'import', url: '/import', heading: 'Import members' },
+      { label: 'import-upload-error', url: '/import?error=users%3A%20Give%20at%20least%20one%20row.', heading: 'Import members' },
+    ],
+    viewer: [{ label: 'import', url: '/import', heading: 'Import members' }],
+  },
   '*': { 'signed-out': [{ label: 'not-found', url: '/no-such-page', heading: 'Page not found' }] },
 };
 

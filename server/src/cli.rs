@@ -1,8 +1,9 @@
 //! The command line: `serve` (default), `migrate`, `create-superuser`, `worker`, `check-email`,
-//! `set-platform-role`, `invitation …`, `enable-rls`. Every subcommand reads
+//! `set-platform-role`, `invitation …`, `enable-rls`, `api-key …`. Every subcommand reads
 //! the same configuration as `serve`.
 
 use clap::{Parser, Subcommand};
+
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +76,29 @@ pub enum Command {
         #[arg(long)]
         disable: bool,
     },
+    /// API keys of a tenant: create (the key is printed once), list, revoke.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+    /// Import members into a tenant from a CSV file (header: email,full_name,role; a username
+    /// column is ignored). Each row stands alone; rows already members or invited are
+    /// reported as existing, so a file can be imported again. Exits non-zero when a row failed.
+    ImportUsers {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// invite (default): each person gets an invitation; create: accounts are made with
+        /// random passwords and a set-password e-mail.
+        #[arg(long, default_value = "invite")]
+        mode: String,
+        /// Check every row (and repeats inside the file) against the database; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not e-mail anyone now (invitations wait for a resend).
+        #[arg(long)]
+        no_emails: bool,
+    },
     /// Time one argon2id hash with the production parameters (used by the benchmark).
     #[command(hide = true)]
     BenchArgon2,
@@ -99,4 +123,50 @@ pub enum InvitationCommand {
         #[arg(long)]
         expired: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make a key for a tenant and print it (once: only its hash is stored).
+    ///
+    /// The key is made on behalf of `--created-by` (a member of the tenant), or of the
+    /// tenant's longest-serving ADMIN; it never holds more than that person does.
+    Create {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// A permission or wildcard (`members:read`, `invitations:*`, `*`); repeat for more.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Days until it expires (1–3650); without it the key does not expire.
+        #[arg(long)]
+        expires_days: Option<i64>,
+        /// E-mail of the member the key answers to.
+        #[arg(long, value_name = "EMAIL")]
+        created_by: Option<String>,
+    },
+    /// List a tenant's keys (never the keys themselves).
+    List {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a key at once.
+    Revoke { id: String },
+}
+
+/// A service error as one readable line for the terminal.
+pub fn cli_error(error: tenantry::ServiceError) -> anyhow::Error {
+    match error {
+        tenantry::ServiceError::Validation(fields) => {
+            let messages: Vec<String> = fields.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect();
+            anyhow::anyhow!("{}", messages.join("; "))
+        }
+        tenantry::ServiceError::NotFound => anyhow::anyhow!("not found"),
+        tenantry::ServiceError::Conflict { detail, .. } => anyhow::anyhow!("{detail}"),
+        tenantry::ServiceError::Forbidden(detail) => anyhow::anyhow!("{detail}"),
+        other => other.into(),
+    }
 }

@@ -55,6 +55,10 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
     let app = Router::new()
         .merge(api::docs())
         .nest("/api", api::router())
+        .route(
+            "/import/upload",
+            axum::routing::post(crate::uploads::import).layer(axum::extract::DefaultBodyLimit::max(api::UPLOAD_LIMIT)),
+        )
         .merge(pages)
         .layer(sessions)
         .with_state(state)

@@ -4,6 +4,8 @@ pub mod api;
 pub mod cli;
 pub mod edge;
 pub mod http;
+pub mod import_cli;
 pub mod mail_cli;
 pub mod sessions;
 pub mod telemetry;
+pub mod uploads;

@@ -1,5 +1,6 @@
-//! E-mail in the binary: the outbox worker as a task of `serve`, the standalone `worker`
-//! subcommand, and `check-email` (the SES production-readiness checklist).
+//! Background work in the binary: the outbox worker and the job worker as tasks of `serve`,
+//! the standalone `worker` subcommand, and `check-email` (the SES production-readiness
+//! checklist).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -21,7 +22,7 @@ impl WorkerTask {
     pub async fn stop(self) {
         let _ = self.stop.send(());
         if tokio::time::timeout(Duration::from_secs(30), self.task).await.is_err() {
-            tracing::warn!("the e-mail outbox worker did not stop within 30 s; its claimed messages will be retried after their lease");
+            tracing::warn!("a background worker did not stop within 30 s; what it had claimed is retried after its lease");
         }
     }
 }
@@ -37,13 +38,34 @@ pub async fn spawn_worker(services: &Services) -> anyhow::Result<WorkerTask> {
     Ok(WorkerTask { stop, task })
 }
 
-/// `worker`: only the outbox worker, until `shutdown` (Ctrl-C or SIGTERM) completes.
+/// Starts running background jobs (large imports): woken by commits that queue one, polling
+/// for jobs queued by other processes (the CLI) or left by a stopped worker.
+pub fn spawn_job_worker(services: &Services) -> WorkerTask {
+    let (stop, stopped) = oneshot::channel();
+    let services = services.clone();
+    let task = tokio::spawn(async move {
+        services
+            .run_jobs(JOB_POLL, async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    WorkerTask { stop, task }
+}
+
+/// How often job workers look for work nobody woke them for.
+const JOB_POLL: Duration = Duration::from_secs(2);
+
+/// `worker`: the outbox worker and the job worker, until `shutdown` (Ctrl-C or SIGTERM)
+/// completes.
 pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let services = Services::start(config).await?;
     let mailer = Arc::new(build_mailer(services.config()).await?);
-    println!("Delivering the e-mail outbox through {} (database: {}). Ctrl-C to stop.", mailer.provider_name(), services.db().backend_name());
+    println!("Delivering the e-mail outbox through {} and running jobs (database: {}). Ctrl-C to stop.", mailer.provider_name(), services.db().backend_name());
+    let jobs = spawn_job_worker(&services);
     // Commits in other processes (the server) do not wake this one: it relies on the poll.
     mail::worker::run(services.db().clone(), mailer, services.mail_wakeup(), WorkerOptions::for_services(&services), shutdown).await;
+    jobs.stop().await;
     services.db().close().await;
     Ok(())
 }

@@ -5,7 +5,7 @@ use axum::serve::ListenerExt;
 use clap::Parser;
 use tenantry::{config::Config, service::Services};
 use tenantry_server::{
-    cli::{Cli, Command},
+    cli::{cli_error, Cli, Command},
     http, mail_cli, telemetry,
 };
 
@@ -33,6 +33,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SetPlatformRole { email, role } => set_platform_role(config, &email, &role).await,
         Command::Invitation(command) => invitation(config, command).await,
         Command::EnableRls { disable } => enable_rls(config, !disable).await,
+        Command::ApiKey(command) => api_key(config, command).await,
+        Command::ImportUsers { tenant, file, mode, dry_run, no_emails } => tenantry_server::import_cli::run(config, &tenant, &file, &mode, dry_run, !no_emails).await,
         Command::BenchArgon2 => {
             let hasher = tenantry::auth::PasswordHasher::new();
             let rounds = 20;
@@ -52,6 +54,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     leptos.site_addr = bind;
     let services = Services::start(config.clone()).await?;
     let mail_worker = mail_cli::spawn_worker(&services).await?;
+    let job_worker = mail_cli::spawn_job_worker(&services);
     let app = http::build(services.clone(), leptos).await?;
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let local = listener.local_addr()?;
@@ -66,6 +69,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
     // Writes answered requests left running (failed sign-ins, reset requests) finish first.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), services.settled()).await;
+    job_worker.stop().await;
     mail_worker.stop().await;
     services.db().close().await;
     Ok(())
@@ -149,17 +153,51 @@ async fn invitation(config: Config, command: tenantry_server::cli::InvitationCom
     Ok(())
 }
 
-/// A service error as one readable line for the terminal.
-fn cli_error(error: tenantry::ServiceError) -> anyhow::Error {
-    match error {
-        tenantry::ServiceError::Validation(fields) => {
-            let messages: Vec<String> = fields.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect();
-            anyhow::anyhow!("{}", messages.join("; "))
+async fn api_key(config: Config, command: tenantry_server::cli::ApiKeyCommand) -> anyhow::Result<()> {
+    use tenantry::service::{ApiKeyInput, Raw, RawList};
+    use tenantry_server::cli::ApiKeyCommand as C;
+    let services = Services::start(config).await?;
+    let scopes_of = |key: &tenantry::store::ApiKey| key.scopes.0.iter().map(|g| g.to_text()).collect::<Vec<_>>().join(" ");
+    match command {
+        C::Create { tenant, name, scopes, expires_days, created_by } => {
+            let input = ApiKeyInput {
+                name: Raw::text(name),
+                scopes: RawList::Items(scopes),
+                expires_days: expires_days.map(|d| Raw::text(d.to_string())).unwrap_or_default(),
+            };
+            let issued = services.create_api_key_for_tenant(&tenant, created_by.as_deref(), input).await.map_err(cli_error)?;
+            println!("{}", issued.secret);
+            eprintln!(
+                "Created API key {} ({}) for {tenant}, scopes: {}, made for {}{}. The key is shown only now.",
+                issued.key.id,
+                issued.key.name,
+                scopes_of(&issued.key),
+                issued.key.created_by_email,
+                issued.key.expires_at.map(|t| format!(", expires {}", t.to_rfc3339())).unwrap_or_default(),
+            );
         }
-        tenantry::ServiceError::NotFound => anyhow::anyhow!("not found"),
-        tenantry::ServiceError::Conflict { detail, .. } => anyhow::anyhow!("{detail}"),
-        other => other.into(),
+        C::List { tenant } => {
+            let keys = services.api_keys_of_tenant(&tenant).await.map_err(cli_error)?;
+            if keys.is_empty() {
+                println!("No API keys.");
+            }
+            for key in keys {
+                let state = match (key.revoked_at, key.expires_at) {
+                    (Some(at), _) => format!("revoked {}", at.to_rfc3339()),
+                    (None, Some(at)) if at <= chrono::Utc::now() => format!("expired {}", at.to_rfc3339()),
+                    (None, Some(at)) => format!("expires {}", at.to_rfc3339()),
+                    (None, None) => "does not expire".to_owned(),
+                };
+                let used = key.last_used_at.map(|t| format!("last used {}", t.to_rfc3339())).unwrap_or_else(|| "never used".into());
+                println!("{}  {}…  {}  [{}]  {state}, {used}", key.id, key.prefix, key.name, scopes_of(&key));
+            }
+        }
+        C::Revoke { id } => {
+            let key = services.revoke_api_key_anywhere(&id).await.map_err(cli_error)?;
+            println!("API key {} ({}) is revoked.", key.id, key.name);
+        }
     }
+    Ok(())
 }
 
 async fn shutdown() {

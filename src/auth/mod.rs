@@ -6,7 +6,7 @@ mod password;
 mod seal;
 
 pub use jwt::{Claims, JwtKeys, TokenKind};
-pub use password::PasswordHasher;
+pub use password::{unusable_password, PasswordHasher};
 pub use seal::Sealer;
 
 use base64::Engine;

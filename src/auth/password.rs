@@ -64,7 +64,8 @@ impl PasswordHasher {
         let Ok(_permit) = self.inner.permits.acquire().await else { return false };
         let inner = self.inner.clone();
         let password = password.to_owned();
-        let real = stored.map(str::to_owned);
+        // An unusable password costs what an unknown account does.
+        let real = stored.filter(|s| !s.starts_with('!')).map(str::to_owned);
         tokio::task::spawn_blocking(move || {
             let hash_text = real.as_deref().unwrap_or(&inner.dummy_hash);
             let matches = inner.verify_blocking(password.as_bytes(), hash_text);
@@ -131,6 +132,13 @@ impl Default for PasswordHasher {
     }
 }
 
+/// What is stored for an account that has no password anyone knows (made by an import with
+/// generated passwords): not a PHC string, so nothing ever verifies against it. The owner sets
+/// a password through the e-mailed link.
+pub fn unusable_password() -> String {
+    format!("!{}", super::random_token())
+}
+
 #[cfg(test)]
 mod tests {
     use argon2::{PasswordHasher as _, PasswordVerifier};
@@ -151,6 +159,9 @@ mod tests {
         let hasher = PasswordHasher::new();
         assert!(!hasher.verify("anything", None).await);
         assert!(!hasher.verify("anything", Some("not a phc string")).await);
+        let unusable = unusable_password();
+        assert!(unusable.starts_with('!') && unusable.len() > 40);
+        assert!(!hasher.verify(&unusable, Some(&unusable)).await, "an unusable password verifies against nothing, itself included");
     }
 
     #[tokio::test]

@@ -17,11 +17,11 @@ pub use email::Email;
 pub use ids::{AssignmentId, TenantId, UserId};
 pub use names::{PersonName, TenantName};
 pub use password::{NewPassword, PlainPassword};
-pub use permission::{parse_grants, Grant, Permission};
+pub use permission::{covered, grants_from_text, grants_to_text, parse_grants, Grant, Permission};
 pub use platform_role::PlatformRole;
-pub use role::Role;
+pub use role::{CustomRoleName, Role, RoleName};
 pub use slug::TenantSlug;
-pub use token::OneTimeToken;
+pub use token::{ApiKeySecret, OneTimeToken};
 
 /// DRF's message for a missing field; API clients match on it.
 pub const REQUIRED: &str = "This field is required.";

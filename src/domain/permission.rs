@@ -165,6 +165,24 @@ pub fn parse_grants<'a>(raw: impl IntoIterator<Item = &'a str>) -> Result<Vec<Gr
     if errors.is_empty() { Ok(grants) } else { Err(errors) }
 }
 
+/// Grants as the store keeps them: space-separated (`members:read roles:*`).
+pub fn grants_to_text(grants: &[Grant]) -> String {
+    grants.iter().map(|g| g.to_text()).collect::<Vec<_>>().join(" ")
+}
+
+/// Grants read back from the store. An entry the catalogue no longer has grants nothing.
+pub fn grants_from_text(text: &str) -> Vec<Grant> {
+    let mut grants: Vec<Grant> = text.split_whitespace().filter_map(|g| Grant::parse(g).ok()).collect();
+    grants.sort();
+    grants.dedup();
+    grants
+}
+
+/// Every permission that `grants` cover, in catalogue order.
+pub fn covered(grants: &[Grant]) -> Vec<Permission> {
+    Permission::ALL.into_iter().filter(|p| grants.iter().any(|g| g.covers(*p))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +223,17 @@ mod tests {
         assert!(errors[0].contains("assets:*") && errors[1].contains("members:delete"));
         assert_eq!(parse_grants(["members:read", "members:read", "*"]).unwrap(), vec![Grant::One(Permission::MembersRead), Grant::All]);
         assert!(Permission::parse("Members:Read").is_err(), "exactly as written");
+    }
+
+    #[test]
+    fn grants_round_trip_through_their_stored_text() {
+        let grants = parse_grants(["roles:*", "members:read"]).unwrap();
+        let text = grants_to_text(&grants);
+        assert_eq!(text, "roles:* members:read");
+        assert_eq!(grants_from_text(&text), vec![Grant::One(Permission::MembersRead), Grant::Resource("roles")]);
+        assert_eq!(grants_from_text("  members:read gone:away members:read  *"), vec![Grant::One(Permission::MembersRead), Grant::All]);
+        assert!(grants_from_text("").is_empty());
+        assert_eq!(covered(&grants), vec![Permission::MembersRead, Permission::RolesRead, Permission::RolesWrite]);
+        assert_eq!(covered(&[Grant::All]).len(), Permission::ALL.len());
     }
 }

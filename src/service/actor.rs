@@ -1,22 +1,37 @@
 use crate::{
-    domain::{Role, TenantId, UserId},
+    domain::{Grant, RoleName, TenantId, UserId},
     store::{Member, User},
     ServiceError, ServiceResult,
 };
 
-/// Who is asking, resolved fresh on every request from a session or an access token: the roles
-/// are read from the database each time, so a role change applies to the very next request.
+/// Who is asking, resolved fresh on every request from a session, an access token or an API
+/// key: roles and grants are read from the database each time, so a change applies to the
+/// very next request.
 #[derive(Debug, Clone)]
 pub struct Actor {
+    /// The account; for an API key, the person who made it (who answers for what it does).
     pub user_id: UserId,
     pub email: String,
     /// The tenant the caller acts in; `None` for a superuser outside any tenant.
     pub tenant_id: Option<TenantId>,
+    /// A platform superuser signed in as themselves (never true for an API key).
     pub is_superuser: bool,
     /// Roles in the current tenant.
-    pub roles: Vec<Role>,
+    pub roles: Vec<RoleName>,
+    /// What the custom roles among `roles` grant.
+    pub grants: Vec<Grant>,
     /// The account as read for this request.
     pub user: User,
+    /// Set when the caller is an API key: it then holds exactly the key's scopes.
+    pub api_key: Option<KeyActor>,
+}
+
+/// The API key behind a request.
+#[derive(Debug, Clone)]
+pub struct KeyActor {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub scopes: Vec<Grant>,
 }
 
 impl From<Member> for Actor {
@@ -27,28 +42,32 @@ impl From<Member> for Actor {
             tenant_id: member.tenant_id,
             is_superuser: member.user.is_superuser,
             roles: member.roles,
+            grants: member.grants,
             user: member.user,
+            api_key: None,
         }
     }
 }
 
 impl Actor {
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-
     /// The current tenant, or 403 for a caller outside any tenant.
     pub fn tenant(&self) -> ServiceResult<TenantId> {
         self.tenant_id.ok_or_else(|| ServiceError::forbidden("You are not acting within a tenant."))
     }
 
-    /// The caller's role on the platform, outside any tenant.
+    /// The caller's role on the platform, outside any tenant (never for an API key).
     pub fn platform_role(&self) -> Option<crate::domain::PlatformRole> {
+        if self.api_key.is_some() {
+            return None;
+        }
         self.user.platform_role.as_deref().and_then(|r| crate::domain::PlatformRole::parse(r).ok())
     }
 
     pub(crate) fn audit<'a>(&'a self, meta: &'a RequestMeta) -> super::Audit<'a> {
-        super::Audit { meta, actor: Some((&self.user_id, &self.email)) }
+        match &self.api_key {
+            Some(key) => super::Audit { meta, actor: None, key: Some(key) },
+            None => super::Audit { meta, actor: Some((&self.user_id, &self.email)), key: None },
+        }
     }
 }
 

@@ -76,7 +76,7 @@ impl Services {
             return Err(ServiceError::unauthenticated("Your organisation's account is suspended."));
         }
         let member = load_member(&mut tx, user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
-        Audit { meta, actor: Some((&user.id, &user.email)) }
+        Audit { meta, actor: Some((&user.id, &user.email)), key: None }
             .write(&mut tx, tenant, "login_succeeded", "user", Some(user.id.to_string()), json!({}))
             .await?;
         let pair = match with_tokens {
@@ -111,7 +111,7 @@ impl Services {
             let (services, user, meta) = (self.clone(), user.clone(), meta.clone());
             self.in_background(failure_action, async move {
                 let mut tx = services.db().write().await?;
-                let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)) };
+                let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)), key: None };
                 let tenants = tx.tenants_of_user(user.id).await?;
                 if tenants.is_empty() {
                     audit.write(&mut tx, None, failure_action, "user", Some(user.id.to_string()), details.clone()).await?;
@@ -222,15 +222,15 @@ pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<Tenant
     if !account.is_active {
         return Ok(None);
     }
-    let roles = match tenant {
+    let (roles, grants) = match tenant {
         Some(_) => {
             let usable = found.is_member && found.tenant_status.as_deref() == Some("active");
             if !usable && !(account.is_superuser && found.tenant_status.is_some()) {
                 return Ok(None);
             }
-            crate::store::split_roles(found.roles.as_deref())
+            (crate::store::split_roles(found.roles.as_deref()), crate::domain::grants_from_text(found.grants.as_deref().unwrap_or("")))
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
-    Ok(Some(Member { user: account, tenant_id: tenant, roles }))
+    Ok(Some(Member { user: account, tenant_id: tenant, roles, grants }))
 }

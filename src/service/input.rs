@@ -76,6 +76,75 @@ impl Raw {
     }
 }
 
+/// A list of strings as it arrives (the permissions of a role, the scopes of a key).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RawList {
+    #[default]
+    Missing,
+    Items(Vec<String>),
+    /// Present but not a list of strings; holds the message.
+    WrongType(String),
+}
+
+impl RawList {
+    /// From a JSON value: a list of strings, `null` as missing, anything else a type error
+    /// (Django REST framework's ListField wording).
+    pub fn from_json(value: Option<&serde_json::Value>) -> Self {
+        use serde_json::Value;
+        match value {
+            None | Some(Value::Null) => Self::Missing,
+            Some(Value::Array(items)) => {
+                let texts: Option<Vec<String>> = items.iter().map(|i| i.as_str().map(str::to_owned)).collect();
+                match texts {
+                    Some(texts) => Self::Items(texts),
+                    None => Self::WrongType("Each item must be a string.".into()),
+                }
+            }
+            Some(other) => {
+                let kind = match other {
+                    Value::String(_) => "str",
+                    Value::Number(_) => "int",
+                    Value::Bool(_) => "bool",
+                    _ => "dict",
+                };
+                Self::WrongType(format!("Expected a list of items but got type \"{kind}\"."))
+            }
+        }
+    }
+
+    /// A required list, parsed; every problem is recorded in `errors`.
+    pub fn required<T>(&self, errors: &mut FieldErrors, field: &str, parse: impl FnOnce(&[String]) -> Result<T, Vec<String>>) -> Option<T> {
+        match self.optional(errors, field, parse) {
+            Some(Some(value)) => Some(value),
+            Some(None) => {
+                errors.add(field, domain::REQUIRED);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// An optional list: missing means `None` and is not an error.
+    pub fn optional<T>(&self, errors: &mut FieldErrors, field: &str, parse: impl FnOnce(&[String]) -> Result<T, Vec<String>>) -> Option<Option<T>> {
+        match self {
+            RawList::Missing => Some(None),
+            RawList::WrongType(message) => {
+                errors.add(field, message.clone());
+                None
+            }
+            RawList::Items(items) => match parse(items) {
+                Ok(value) => Some(Some(value)),
+                Err(messages) => {
+                    for message in messages {
+                        errors.add(field, message);
+                    }
+                    None
+                }
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -91,6 +160,26 @@ mod tests {
         assert_eq!(errors.get("a").unwrap(), [domain::REQUIRED]);
         assert_eq!(errors.get("b").unwrap(), ["Not a valid string."]);
         assert_eq!(errors.get("c").unwrap(), ["bad"]);
+    }
+
+    #[test]
+    fn lists_report_their_shape_and_each_bad_item() {
+        let mut errors = FieldErrors::new();
+        let parse = |items: &[String]| -> Result<usize, Vec<String>> {
+            let bad: Vec<String> = items.iter().filter(|i| i.contains('!')).map(|i| format!("{i} is bad")).collect();
+            if bad.is_empty() { Ok(items.len()) } else { Err(bad) }
+        };
+        assert_eq!(RawList::from_json(Some(&json!(["a", "b"]))).required(&mut errors, "a", parse), Some(2));
+        assert_eq!(RawList::from_json(Some(&json!("a"))).required(&mut errors, "b", parse), None);
+        assert_eq!(RawList::from_json(Some(&json!(["a", 1]))).required(&mut errors, "c", parse), None);
+        assert_eq!(RawList::from_json(Some(&json!(["x!", "y!"]))).required(&mut errors, "d", parse), None);
+        assert_eq!(RawList::Missing.required(&mut errors, "e", parse), None);
+        assert_eq!(RawList::from_json(Some(&json!(null))).optional(&mut errors, "f", parse), Some(None));
+        assert!(errors.get("a").is_none() && errors.get("f").is_none());
+        assert_eq!(errors.get("b").unwrap(), ["Expected a list of items but got type \"str\"."]);
+        assert_eq!(errors.get("c").unwrap(), ["Each item must be a string."]);
+        assert_eq!(errors.get("d").unwrap(), ["x! is bad", "y! is bad"]);
+        assert_eq!(errors.get("e").unwrap(), [domain::REQUIRED]);
     }
 
     #[test]

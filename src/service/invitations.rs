@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{auth::load_member, now, Actor, Audit, Profile, Raw, RequestMeta, Services};
 use crate::{
     auth::random_token,
-    domain::{Email, NewPassword, OneTimeToken, Permission, PersonName, PlainPassword, Role, TenantId, UserId},
+    domain::{Email, NewPassword, OneTimeToken, Permission, PersonName, PlainPassword, Role, RoleName, TenantId, UserId},
     error::is_unique_violation,
     mail::templates,
     store::{Invitation, InvitationState, NewUser, Page, PageRequest, Tx},
@@ -108,11 +108,15 @@ impl Services {
         let tenant = self.tenant_where(actor, tenant, Permission::InvitationsWrite).await?;
         let mut errors = FieldErrors::new();
         let email = input.email.required(&mut errors, "email", Email::parse);
-        let role = input.role.optional(&mut errors, "role", Role::parse).map(|r| r.unwrap_or(Role::Viewer));
+        let role = input.role.optional(&mut errors, "role", |raw| RoleName::parse(raw).map(|_| raw.to_owned()));
         errors.into_result()?;
-        let (email, role) = (email.unwrap(), role.unwrap());
+        let (email, role) = (email.unwrap(), role.unwrap().unwrap_or_else(|| Role::Viewer.as_str().to_owned()));
 
         let mut tx = self.db().write_in(tenant).await?;
+        // The invitee will hold the role: the inviter must hold what it grants.
+        let role = super::roles::role_for_field(&mut tx, tenant, "role", &role).await?;
+        actor.may_grant(&role.grants)?;
+        let role = role.name;
         let Some(tenant_row) = tx.tenant(tenant).await? else { return Err(ServiceError::NotFound) };
         if tenant_row.status != "active" {
             return Err(ServiceError::conflict_detail("This organisation is suspended; nobody can be invited to it."));
@@ -122,7 +126,7 @@ impl Services {
                 return Err(ServiceError::conflict("email", "This person is already a member of this organisation."));
             }
         }
-        let issued = self.create_invitation_in(&mut tx, tenant, &email, role, actor.user_id).await?;
+        let issued = self.create_invitation_in(&mut tx, tenant, &email, &role, actor.user_id).await?;
         let id = issued.invitation.id;
         actor
             .audit(meta)
@@ -136,15 +140,32 @@ impl Services {
 
     /// Writes an invitation (replacing any pending one for the same e-mail: the old link
     /// stops working) and enqueues its mail, inside the caller's transaction.
-    pub(crate) async fn create_invitation_in(&self, tx: &mut Tx, tenant: TenantId, email: &Email, role: Role, by: UserId) -> ServiceResult<IssuedInvitation> {
+    pub(crate) async fn create_invitation_in(&self, tx: &mut Tx, tenant: TenantId, email: &Email, role: &RoleName, by: UserId) -> ServiceResult<IssuedInvitation> {
         self.limits().invitation_mail(tenant, email.as_str())?;
+        self.write_invitation(tx, tenant, email, Some(role), Some(by), true).await
+    }
+
+    /// An invitation made by a bulk import: limited per recipient like any other (nobody gets
+    /// more than a few invitation mails an hour), but not by the tenant's hourly budget, which
+    /// an import of hundreds of people is not the abuse it guards against. Without
+    /// `send_mail` the invitation waits for a resend.
+    pub(crate) async fn create_invitation_quietly(&self, tx: &mut Tx, tenant: TenantId, email: &Email, role: Option<&RoleName>, by: Option<UserId>, send_mail: bool) -> ServiceResult<IssuedInvitation> {
+        if send_mail {
+            self.limits().invitation_mail_to(email.as_str())?;
+        }
+        self.write_invitation(tx, tenant, email, role, by, send_mail).await
+    }
+
+    async fn write_invitation(&self, tx: &mut Tx, tenant: TenantId, email: &Email, role: Option<&RoleName>, by: Option<UserId>, send_mail: bool) -> ServiceResult<IssuedInvitation> {
         tx.revoke_pending_invitations(tenant, email, now()).await?;
         let token = random_token();
         let at = now();
         let expires_at = at + self.invitation_ttl();
-        let id = tx.insert_invitation(tenant, email, Some(role), &crate::auth::token_hash(&token), Some(by), expires_at, at).await?;
+        let id = tx.insert_invitation(tenant, email, role, &crate::auth::token_hash(&token), by, expires_at, at).await?;
         let invitation = tx.invitation(id).await?.ok_or(ServiceError::NotFound)?;
-        self.enqueue_invitation_mail(tx, &invitation, &token).await?;
+        if send_mail {
+            self.enqueue_invitation_mail(tx, &invitation, &token).await?;
+        }
         Ok(IssuedInvitation { invitation, token })
     }
 
@@ -308,19 +329,19 @@ impl Services {
             return Err(token_state_error(InvitationStatus::of(&current, at)));
         }
         tx.insert_membership(invitation.tenant_id, user_id, at).await?;
-        let role = invitation.role.as_deref().and_then(|r| Role::parse(r).ok());
-        if let Some(role) = role {
+        let role = invitation.role.as_deref().map(RoleName::from_stored);
+        if let Some(role) = &role {
             tx.assign_role(invitation.tenant_id, user_id, role, invitation.invited_by, at).await?;
         }
-        Audit { meta, actor: Some((&user_id, email.as_str())) }
+        Audit { meta, actor: Some((&user_id, email.as_str())), key: None }
             .write(&mut tx, Some(invitation.tenant_id), "invitation_accepted", "invitation", Some(invitation.id.to_string()),
-                json!({"email": email.as_str(), "role": role.map(Role::as_str), "new_account": matches!(account, Account::New { .. })}))
+                json!({"email": email.as_str(), "role": role.as_ref().map(RoleName::as_str), "new_account": matches!(account, Account::New { .. })}))
             .await?;
         let member = load_member(&mut tx, user_id, Some(invitation.tenant_id)).await?.ok_or(ServiceError::NotFound)?;
         // The address's owner hears of it either way: whoever holds an invitation link (the
         // admin who made it sees the token too) can use it.
         let mut mail = match &account {
-            Account::Existing(_) => templates::joined_tenant(email.as_str(), &invitation.tenant_name, role.map(Role::as_str)),
+            Account::Existing(_) => templates::joined_tenant(email.as_str(), &invitation.tenant_name, role.as_ref().map(RoleName::as_str)),
             Account::New { .. } => {
                 let link = self.new_reset_link(&mut tx, user_id, self.config().invitation_ttl).await?;
                 let how = format!("when an invitation to {} was accepted", invitation.tenant_name);
@@ -342,7 +363,7 @@ impl Services {
         let count = tx.count_invitation_failure(invitation.id, MAX_PASSWORD_FAILURES, at).await?;
         let locked = count >= MAX_PASSWORD_FAILURES;
         if locked {
-            Audit { meta, actor: None }
+            Audit { meta, actor: None, key: None }
                 .write(&mut tx, Some(invitation.tenant_id), "invitation_locked", "invitation", Some(invitation.id.to_string()),
                     json!({"email": invitation.email, "failed_attempts": count, "account": user.id}))
                 .await?;
@@ -365,7 +386,7 @@ impl Services {
         if !tx.expire_invitation(invitation.id, now()).await? {
             return Err(ServiceError::conflict_detail(format!("The invitation is {}; only a pending one can expire.", InvitationStatus::of(&invitation, now()).as_str())));
         }
-        let audit = Audit { meta: &RequestMeta::default(), actor: None };
+        let audit = Audit { meta: &RequestMeta::default(), actor: None, key: None };
         audit.write(&mut tx, Some(invitation.tenant_id), "invitation_expired", "invitation", Some(invitation.id.to_string()), json!({"by": "cli"})).await?;
         let updated = tx.invitation(invitation.id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
@@ -387,7 +408,7 @@ impl Services {
             });
         }
         let invitation = tx.invitation(id).await?.ok_or(ServiceError::NotFound)?;
-        Audit { meta: &RequestMeta::default(), actor: None }
+        Audit { meta: &RequestMeta::default(), actor: None, key: None }
             .write(&mut tx, Some(invitation.tenant_id), "invitation_extended", "invitation", Some(id.to_string()), json!({"days": days, "by": "cli"}))
             .await?;
         tx.commit().await?;
@@ -400,29 +421,6 @@ impl Services {
         let purged = tx.purge_expired_invitations(now()).await?;
         tx.commit().await?;
         Ok(purged)
-    }
-
-    /// The tenant a call names (`tenant`, from the path) or the caller's current one, when the
-    /// caller holds `permission` there. A tenant the caller does not belong to is 404; a
-    /// suspended one can be changed by the platform only (409).
-    pub(crate) async fn tenant_where(&self, actor: &Actor, tenant: Option<TenantId>, permission: Permission) -> ServiceResult<TenantId> {
-        let Some(tenant) = tenant else { return actor.require(permission) };
-        if actor.is_superuser {
-            return self.db().read().await?.tenant(tenant).await?.map(|t| t.id).ok_or(ServiceError::NotFound);
-        }
-        let mut tx = self.db().read().await?;
-        if !tx.is_member(tenant, actor.user_id).await? {
-            return Err(ServiceError::NotFound);
-        }
-        if !super::policy::roles_allow(&tx.roles_of(tenant, actor.user_id).await?, permission) {
-            return Err(ServiceError::forbidden(super::policy::FORBIDDEN));
-        }
-        // Its admins cannot act on a suspended organisation from another one either; only the
-        // platform can.
-        if tx.tenant(tenant).await?.is_none_or(|t| t.status != "active") {
-            return Err(ServiceError::conflict_detail("This organisation is suspended; only the platform can change it."));
-        }
-        Ok(tenant)
     }
 
     /// The pending invitation a token belongs to, or the token error that applies.

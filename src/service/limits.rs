@@ -116,6 +116,12 @@ impl Limits {
         buckets.invitations_per_tenant.check(&tenant).map_err(throttled)
     }
 
+    /// One invitation mail to `recipient`, counted against the recipient only (bulk imports).
+    pub fn invitation_mail_to(&self, recipient: &str) -> ServiceResult<()> {
+        let Some(buckets) = &self.buckets else { return Ok(()) };
+        buckets.invitations_per_recipient.check(&recipient.to_owned()).map_err(throttled)
+    }
+
     /// One reset mail asked for `recipient` from `ip`. Counted whether or not an account
     /// exists, so the answer says nothing about that.
     pub fn reset_mail(&self, recipient: &str, ip: Option<IpAddr>) -> ServiceResult<()> {

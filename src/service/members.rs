@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{auth::load_member, Actor, Profile, Raw, RequestMeta, Services, TokenPair};
 use crate::{
-    domain::{Role, TenantId, UserId},
+    domain::{RoleName, TenantId, UserId},
     store::Tenant,
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -13,16 +13,15 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub tenant: Tenant,
-    pub roles: Vec<Role>,
+    pub roles: Vec<RoleName>,
     pub current: bool,
 }
-
-pub(crate) const LAST_ADMIN: &str = "This is the organisation's last administrator. Make someone else an ADMIN first, so the organisation is never left without one.";
 
 impl Services {
     /// The tenants the caller is a member of, with their roles in each (oldest first).
     #[tracing::instrument(skip_all)]
     pub async fn my_tenants(&self, actor: &Actor) -> ServiceResult<Vec<Membership>> {
+        actor.require_person()?;
         let mut tx = self.db().read().await?;
         let mut memberships = Vec::new();
         for tenant in tx.tenants_of_user(actor.user_id).await? {
@@ -36,6 +35,8 @@ impl Services {
     /// tenant the caller does not belong to; the body is never trusted beyond the id.
     #[tracing::instrument(skip_all)]
     pub async fn switch_tenant(&self, actor: &Actor, tenant: Raw, meta: &RequestMeta) -> ServiceResult<Profile> {
+        // A key lives in its tenant; switching would hand it its maker's other memberships.
+        actor.require_person()?;
         let mut errors = FieldErrors::new();
         let tenant = tenant.required(&mut errors, "tenant_id", TenantId::parse);
         errors.into_result()?;
@@ -72,7 +73,7 @@ impl Services {
             return Err(ServiceError::NotFound);
         }
         let roles = tx.roles_of(tenant, user).await?;
-        super::policy::keep_an_administrator(&mut tx, tenant, user, None).await?;
+        super::policy::keep_an_administrator(&mut tx, tenant, super::policy::Change::Leave { user }).await?;
         let email = tx.user(user).await?.map(|u| u.email);
         tx.delete_membership(tenant, user).await?;
         actor

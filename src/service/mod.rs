@@ -4,10 +4,13 @@
 //! JSON handlers and server functions are thin adapters over these methods.
 
 mod actor;
+mod api_keys;
 mod audit;
 mod auth;
+mod imports;
 mod input;
 mod invitations;
+pub mod jobs;
 mod limits;
 mod members;
 mod password_reset;
@@ -20,18 +23,21 @@ mod users;
 #[cfg(test)]
 mod tests;
 
-pub use actor::{Actor, RequestMeta};
+pub use actor::{Actor, KeyActor, RequestMeta};
+pub use api_keys::{ApiKeyInput, IssuedApiKey};
 pub use audit::{AuditExport, AuditFilter, ExportFormat};
 pub use auth::{LoginInput, TokenPair};
-pub use input::Raw;
+pub use input::{Raw, RawList};
 pub use limits::SLOW_DOWN;
+pub use imports::{read_csv, rows_from_csv, ImportInput, ImportMode, ImportOptions, ImportOutcome, ImportReport, ImportRow, RowResult, RowStatus, INLINE_ROWS, MAX_ROWS};
+pub use jobs::JobView;
 pub use invitations::{AcceptInvitationInput, InvitationFilter, InvitationPreview, InvitationStatus, InviteInput, IssuedInvitation};
 pub use members::Membership;
 pub use password_reset::ResetPreview;
 pub use provisioning::{ProvisionInput, ProvisionUpdate};
-pub use roles::{AssignRoleInput, AssignmentFilter};
+pub use roles::{AssignRoleInput, AssignmentFilter, RoleInput, RoleView};
 pub use tenants::{SignUpInput, SignUpOutcome};
-pub use users::{CreateUserInput, Profile};
+pub use users::{AddMemberInput, CreateUserInput, Profile};
 
 use std::sync::Arc;
 
@@ -61,6 +67,8 @@ struct Inner {
     /// Signalled after a transaction that enqueued e-mail commits, so the outbox worker
     /// delivers within moments instead of at its next poll.
     mail_wakeup: Arc<tokio::sync::Notify>,
+    /// Signalled after a commit that queued a job, for the job workers (see `jobs`).
+    job_wakeup: Arc<tokio::sync::Notify>,
     /// Writes done after the answer was sent (see [`Services::in_background`]).
     background: Background,
 }
@@ -96,6 +104,7 @@ impl Services {
                 limits,
                 config,
                 mail_wakeup: Arc::new(tokio::sync::Notify::new()),
+                job_wakeup: Arc::new(tokio::sync::Notify::new()),
                 background: Background::default(),
             }),
         }
@@ -193,6 +202,8 @@ pub(crate) fn now() -> DateTime<Utc> {
 pub(crate) struct Audit<'a> {
     pub meta: &'a RequestMeta,
     pub actor: Option<(&'a crate::domain::UserId, &'a str)>,
+    /// The API key that acted (then `actor` is `None`): named in the row's metadata.
+    pub key: Option<&'a actor::KeyActor>,
 }
 
 impl Audit<'_> {
@@ -203,8 +214,11 @@ impl Audit<'_> {
         action: &'static str,
         resource_type: &'static str,
         resource_id: Option<String>,
-        metadata: serde_json::Value,
+        mut metadata: serde_json::Value,
     ) -> ServiceResult<()> {
+        if let (Some(key), serde_json::Value::Object(map)) = (self.key, &mut metadata) {
+            map.insert("api_key".into(), serde_json::json!({"id": key.id, "name": key.name}));
+        }
         let entry = NewAuditEntry {
             tenant_id: tenant,
             actor_id: self.actor.map(|(id, _)| *id),

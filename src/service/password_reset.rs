@@ -43,7 +43,7 @@ impl Services {
             let mut tx = services.db().write().await?;
             let link = services.new_reset_link(&mut tx, user.id, ttl).await?;
             services.enqueue_mail(&mut tx, templates::password_reset(&user.email, &link, (ttl.as_secs() / 60) as i64)).await?;
-            let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)) };
+            let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)), key: None };
             for tenant in tx.tenants_of_user(user.id).await? {
                 audit.write(&mut tx, Some(tenant.id), "password_reset_requested", "user", Some(user.id.to_string()), json!({})).await?;
             }
@@ -113,7 +113,7 @@ impl Services {
         }
         tx.set_password(user.id, &hash, at).await?;
         tx.revoke_refresh_tokens_of_user(user.id, at).await?;
-        let audit = Audit { meta, actor: Some((&user.id, &user.email)) };
+        let audit = Audit { meta, actor: Some((&user.id, &user.email)), key: None };
         for tenant in tx.tenants_of_user(user.id).await? {
             audit.write(&mut tx, Some(tenant.id), "password_reset_completed", "user", Some(user.id.to_string()), json!({})).await?;
         }

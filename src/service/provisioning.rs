@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{now, Actor, IssuedInvitation, Raw, RequestMeta, Services};
 use crate::{
-    domain::{Email, Industry, PhoneNumber, Role, TenantId, TenantName, TenantSlug},
+    domain::{Email, Industry, PhoneNumber, Role, RoleName, TenantId, TenantName, TenantSlug},
     error::is_unique_violation,
     store::{Page, PageRequest, Tenant, TenantContact},
     FieldErrors, ServiceError, ServiceResult,
@@ -62,7 +62,7 @@ impl Services {
             if is_unique_violation(&e) { ServiceError::conflict("company_name", NAME_TAKEN) } else { e.into() }
         })?;
         tx.set_tenant_contact(tenant.id, Some(actor.user_id), &contact, at).await?;
-        let issued = self.create_invitation_in(&mut tx, tenant.id, &email, Role::Admin, actor.user_id).await?;
+        let issued = self.create_invitation_in(&mut tx, tenant.id, &email, &RoleName::BuiltIn(Role::Admin), actor.user_id).await?;
         let audit = actor.audit(meta);
         audit
             .write(&mut tx, Some(tenant.id), "tenant_provisioned", "tenant", Some(tenant.id.to_string()),

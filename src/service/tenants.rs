@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{now, Actor, Audit, Raw, RequestMeta, Services};
 use crate::{
-    domain::{Email, NewPassword, PersonName, Role, TenantId, TenantName, TenantSlug, UserId},
+    domain::{Email, NewPassword, PersonName, Role, RoleName, TenantId, TenantName, TenantSlug, UserId},
     error::is_unique_violation,
     store::{NewUser, Page, PageRequest, Tenant, User},
     FieldErrors, ServiceError, ServiceResult,
@@ -77,8 +77,8 @@ impl Services {
             if is_unique_violation(&e) { ServiceError::conflict("admin_email", EMAIL_TAKEN) } else { e.into() }
         })?;
         tx.insert_membership(tenant.id, admin.id, at).await?;
-        tx.assign_role(tenant.id, admin.id, Role::Admin, None, at).await?;
-        let audit = Audit { meta, actor: Some((&admin.id, &admin.email)) };
+        tx.assign_role(tenant.id, admin.id, &RoleName::BuiltIn(Role::Admin), None, at).await?;
+        let audit = Audit { meta, actor: Some((&admin.id, &admin.email)), key: None };
         audit
             .write(&mut tx, Some(tenant.id), "tenant_created", "tenant", Some(tenant.id.to_string()),
                 json!({"name": tenant.name, "slug": tenant.slug, "admin_email": admin.email}))
@@ -86,6 +86,16 @@ impl Services {
         tx.commit().await?;
         tracing::info!(tenant = %tenant.id, slug = %tenant.slug, "tenant signed up");
         Ok(SignUpOutcome { tenant, admin })
+    }
+
+    /// A tenant by its slug (the CLI names tenants so); 404 when there is none.
+    pub async fn tenant_by_slug(&self, slug: &str) -> ServiceResult<Tenant> {
+        self.db().read().await?.tenant_by_slug(slug.trim()).await?.ok_or(ServiceError::NotFound)
+    }
+
+    /// The member who has been an ADMIN of the tenant longest.
+    pub(crate) async fn first_administrator(&self, tenant: TenantId) -> ServiceResult<Option<UserId>> {
+        Ok(self.db().read().await?.first_admin(tenant).await?)
     }
 
     /// The tenant the caller is acting in, if any.

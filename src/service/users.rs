@@ -16,11 +16,21 @@ use crate::{
 pub struct Profile {
     pub user: User,
     pub tenant_id: Option<TenantId>,
-    pub roles: Vec<crate::domain::Role>,
+    pub roles: Vec<crate::domain::RoleName>,
     pub timezone: String,
     /// Whether the account is a platform superuser, when the caller may know: always about
     /// themselves, about others only to a superuser (`None` otherwise).
     pub is_superuser: Option<bool>,
+}
+
+/// `POST /api/tenants/{tenant}/users/`: a superuser adds an existing account to a tenant.
+#[derive(Debug, Clone, Default)]
+pub struct AddMemberInput {
+    pub user_id: Raw,
+    /// A role of the tenant; none when missing.
+    pub role: Raw,
+    /// Whether the account's owner is e-mailed (default yes).
+    pub send_notification: Raw,
 }
 
 /// `POST /api/users/`: an admin creates an account directly in their tenant.
@@ -42,7 +52,7 @@ impl Services {
     /// `GET /api/me/`: the caller in their current tenant. The actor was read from the
     /// database for this request, so nothing is read again.
     pub fn me(&self, actor: &Actor) -> Profile {
-        self.profile_of(Member { user: actor.user.clone(), tenant_id: actor.tenant_id, roles: actor.roles.clone() })
+        self.profile_of(Member { user: actor.user.clone(), tenant_id: actor.tenant_id, roles: actor.roles.clone(), grants: actor.grants.clone() })
     }
 
     /// The members of the caller's current tenant with their roles, one page.
@@ -54,8 +64,8 @@ impl Services {
         let items = members
             .into_iter()
             .map(|(user, roles)| {
-                let profile = self.profile_of(Member { user, tenant_id: Some(tenant), roles });
-                let shown = actor.is_superuser || profile.user.id == actor.user_id;
+                let profile = self.profile_of(Member { user, tenant_id: Some(tenant), roles, grants: Vec::new() });
+                let shown = actor.is_superuser || (actor.api_key.is_none() && profile.user.id == actor.user_id);
                 Profile { is_superuser: profile.is_superuser.filter(|_| shown), ..profile }
             })
             .collect();
@@ -104,7 +114,58 @@ impl Services {
         self.enqueue_mail(&mut tx, mail).await?;
         tx.commit().await?;
         self.wake_mailer();
-        Ok(self.profile_of(Member { user, tenant_id: Some(tenant), roles: Vec::new() }))
+        Ok(self.profile_of(Member { user, tenant_id: Some(tenant), roles: Vec::new(), grants: Vec::new() }))
+    }
+
+    /// Adds an existing account to a tenant by its id (the Ratchet guide's route). Platform
+    /// superusers only: tenant admins add people by e-mail, through invitations, so that
+    /// nobody joins a tenant without being told and able to refuse.
+    #[tracing::instrument(skip_all)]
+    pub async fn add_member(&self, actor: &Actor, tenant: TenantId, input: AddMemberInput, meta: &RequestMeta) -> ServiceResult<Profile> {
+        if !actor.is_superuser {
+            return Err(ServiceError::forbidden("Only platform administrators add accounts by id; invite people by e-mail instead."));
+        }
+        let mut errors = FieldErrors::new();
+        let user = input.user_id.required(&mut errors, "user_id", UserId::parse);
+        let role = input.role.optional(&mut errors, "role", |raw| Ok(raw.trim().to_owned())).flatten().filter(|r| !r.is_empty());
+        let notify = input.send_notification.optional(&mut errors, "send_notification", |raw| match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "on" => Ok(true),
+            "false" | "0" | "off" => Ok(false),
+            _ => Err("Must be a valid boolean.".to_owned()),
+        });
+        errors.into_result()?;
+        let (user, notify) = (user.unwrap(), notify.flatten().unwrap_or(true));
+        let mut tx = self.db().write_in(tenant).await?;
+        let tenant_row = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
+        let role = match role {
+            Some(raw) => Some(super::roles::role_for_field(&mut tx, tenant, "role", &raw).await?.name),
+            None => None,
+        };
+        let account = tx.user(user).await?.filter(|u| u.is_active).ok_or_else(|| ServiceError::field("user_id", "No active account has this id."))?;
+        if tx.is_member(tenant, user).await? {
+            return Err(ServiceError::conflict("user_id", "This account is already a member of this organisation."));
+        }
+        let at = now();
+        tx.insert_membership(tenant, user, at).await?;
+        if let Some(role) = &role {
+            tx.assign_role(tenant, user, role, Some(actor.user_id), at).await?;
+        }
+        actor
+            .audit(meta)
+            .write(&mut tx, Some(tenant), "member_added", "user", Some(user.to_string()),
+                json!({"email": account.email, "role": role.as_ref().map(|r| r.as_str()), "notified": notify}))
+            .await?;
+        if notify {
+            let mut mail = crate::mail::templates::joined_tenant(&account.email, &tenant_row.name, role.as_ref().map(|r| r.as_str()));
+            mail.tenant_id = Some(tenant);
+            self.enqueue_mail(&mut tx, mail).await?;
+        }
+        tx.commit().await?;
+        if notify {
+            self.wake_mailer();
+        }
+        let roles = role.into_iter().collect();
+        Ok(self.profile_of(Member { user: account, tenant_id: Some(tenant), roles, grants: Vec::new() }))
     }
 
     /// CLI `create-superuser`: creates a platform superuser, or promotes the existing account

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{on, PageRequest, Tx};
-use crate::domain::{Email, Role, TenantId, UserId};
+use crate::domain::{Email, RoleName, TenantId, UserId};
 
 /// An invitation as stored (the token itself is never stored, only its hash).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -38,12 +38,12 @@ pub enum InvitationState {
 
 impl Tx {
     #[tracing::instrument(skip_all)]
-    pub async fn insert_invitation(&mut self, tenant: TenantId, email: &Email, role: Option<Role>, token_hash: &str, by: Option<UserId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
+    pub async fn insert_invitation(&mut self, tenant: TenantId, email: &Email, role: Option<&RoleName>, token_hash: &str, by: Option<UserId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
         let id = Uuid::new_v4();
         on!(self, c => sqlx::query(
             "INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, expires_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)")
-            .bind(id).bind(tenant).bind(email.as_str()).bind(role.map(Role::as_str)).bind(token_hash).bind(by).bind(expires_at).bind(now)
+            .bind(id).bind(tenant).bind(email.as_str()).bind(role.map(RoleName::as_str)).bind(token_hash).bind(by).bind(expires_at).bind(now)
             .execute(c).await.map(|r| r.rows_affected()))?;
         Ok(id)
     }
@@ -55,6 +55,15 @@ impl Tx {
             "UPDATE invitations SET revoked_at = $3, updated_at = $3 \
              WHERE tenant_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
             .bind(tenant).bind(email.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))
+    }
+
+    /// Whether `email` has a pending, unexpired invitation to `tenant`.
+    #[tracing::instrument(skip_all)]
+    pub async fn has_pending_invitation(&mut self, tenant: TenantId, email: &Email, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let found: Option<i32> = on!(self, c => sqlx::query_scalar(
+            "SELECT 1 FROM invitations WHERE tenant_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3 LIMIT 1")
+            .bind(tenant).bind(email.as_str()).bind(now).fetch_optional(c).await)?;
+        Ok(found.is_some())
     }
 
     #[tracing::instrument(skip_all)]

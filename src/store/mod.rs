@@ -7,8 +7,10 @@
 //! tenant for the row-level security policies of [`rls`]; [`Db::read`]/[`Db::write`] are for
 //! calls that are not inside one tenant (sign-up, login, token redemption, platform views).
 
+mod api_keys;
 mod audit;
 mod invitations;
+mod jobs;
 mod models;
 mod outbox;
 mod password_resets;
@@ -18,10 +20,13 @@ mod roles;
 mod tenants;
 mod users;
 
+pub use api_keys::{ApiKey, KeyLookup, NewApiKey};
 pub use audit::{AuditCursor, AuditEntry, AuditQuery, NewAuditEntry};
 pub use invitations::{Invitation, InvitationState};
+pub use jobs::{Job, JobRow, JobStatus, NewJobRow};
 pub use password_resets::ResetToken;
 pub use refresh_tokens::RefreshTokenRecord;
+pub use roles::Holding;
 pub use users::NewUser;
 pub(crate) use users::split_roles;
 pub use models::*;
@@ -355,12 +360,12 @@ async fn set_scope(conn: &mut sqlx::PgConnection, scope: &str) -> Result<(), sql
 }
 
 impl Tx {
-    /// `group_concat`/`string_agg` of role names: the one spelling that differs between the two
-    /// backends.
-    pub(crate) fn roles_aggregate(&self) -> &'static str {
+    /// `group_concat`/`string_agg` of a text column: a spelling that differs between the two
+    /// backends. `separator` is spliced into the SQL, so it is a literal of ours.
+    pub(crate) fn aggregate(&self, column: &str, separator: &'static str) -> String {
         match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => "string_agg(r.role, ',')",
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => "group_concat(r.role, ',')",
+            Tx::Postgres(_) | Tx::PostgresRead(_) => format!("string_agg({column}, '{separator}')"),
+            Tx::Sqlite(_) | Tx::SqliteRead(_) => format!("group_concat({column}, '{separator}')"),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{AssignmentId, Role, TenantId, UserId};
+use crate::domain::{AssignmentId, Grant, RoleName, TenantId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Tenant {
@@ -51,7 +51,9 @@ pub struct User {
 pub struct Member {
     pub user: User,
     pub tenant_id: Option<TenantId>,
-    pub roles: Vec<Role>,
+    pub roles: Vec<RoleName>,
+    /// What the custom roles among `roles` grant (built-in roles grant what `policy` says).
+    pub grants: Vec<Grant>,
 }
 
 /// One role held by one member of one tenant.
@@ -67,16 +69,43 @@ pub struct Assignment {
     pub created_at: DateTime<Utc>,
 }
 
-/// A role read from the database; the CHECK constraint keeps the column to known names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoleColumn(pub Role);
+/// A role name read from the database: built-in, or one of the tenant's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleColumn(pub RoleName);
 
 impl TryFrom<String> for RoleColumn {
     type Error = String;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Role::parse(&value).map(RoleColumn)
+        Ok(RoleColumn(RoleName::from_stored(&value)))
     }
+}
+
+/// Grants read from the database (space-separated text).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GrantsColumn(pub Vec<Grant>);
+
+impl TryFrom<String> for GrantsColumn {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Ok(GrantsColumn(crate::domain::grants_from_text(&value)))
+    }
+}
+
+/// A role one tenant made itself, with how many members hold it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomRole {
+    pub id: uuid::Uuid,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub description: String,
+    #[sqlx(try_from = "String")]
+    pub permissions: GrantsColumn,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub member_count: i64,
 }
 
 /// One page of a list plus the total count, for the `{count, next, previous, results}`

@@ -25,6 +25,10 @@ pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("invitations", "tenant_id"),
     ("audit_log", "tenant_id"),
     ("email_outbox", "tenant_id"),
+    ("roles", "tenant_id"),
+    ("api_keys", "tenant_id"),
+    ("jobs", "tenant_id"),
+    ("job_rows", "tenant_id"),
 ];
 
 /// The SQL that `enable-rls` prints and runs. Idempotent: running it again replaces the

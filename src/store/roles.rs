@@ -1,15 +1,33 @@
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use super::{on, Assignment, PageRequest, Tx};
-use crate::domain::{AssignmentId, Role, TenantId, UserId};
+use super::{on, Assignment, CustomRole, GrantsColumn, PageRequest, Tx};
+use crate::domain::{grants_to_text, AssignmentId, CustomRoleName, Grant, RoleName, TenantId, UserId};
 
 const SELECT: &str = "SELECT r.id, r.tenant_id, r.user_id, u.email AS user_email, r.role, r.assigned_by, r.created_at \
                       FROM user_roles r JOIN users u ON u.id = r.user_id";
 
+const ROLE_SELECT: &str = "SELECT cr.id, cr.tenant_id, cr.name, cr.description, cr.permissions, cr.created_by, cr.created_at, cr.updated_at, \
+                           (SELECT COUNT(*) FROM user_roles r WHERE r.tenant_id = cr.tenant_id AND r.role = cr.name) AS member_count \
+                           FROM roles cr";
+
+/// One member's hold on administration: a role they hold and what it grants when it is one
+/// of the tenant's own.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Holding {
+    pub user_id: UserId,
+    #[sqlx(try_from = "String")]
+    pub role: super::RoleColumn,
+    /// What a custom role grants (empty for a built-in one).
+    #[sqlx(try_from = "String")]
+    pub grants: GrantsColumn,
+    pub is_custom: bool,
+}
+
 impl Tx {
     /// Assigns `role`, or returns the assignment that already exists (no second row).
     #[tracing::instrument(skip_all)]
-    pub async fn assign_role(&mut self, tenant: TenantId, user: UserId, role: Role, by: Option<UserId>, now: DateTime<Utc>) -> Result<(Assignment, bool), sqlx::Error> {
+    pub async fn assign_role(&mut self, tenant: TenantId, user: UserId, role: &RoleName, by: Option<UserId>, now: DateTime<Utc>) -> Result<(Assignment, bool), sqlx::Error> {
         let inserted = on!(self, c => sqlx::query(
             "INSERT INTO user_roles (id, tenant_id, user_id, role, assigned_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (tenant_id, user_id, role) DO NOTHING")
@@ -20,20 +38,21 @@ impl Tx {
         Ok((assignment, inserted))
     }
 
-    /// The role names one member holds in one tenant.
+    /// The roles one member holds in one tenant.
     #[tracing::instrument(skip_all)]
-    pub async fn roles_of(&mut self, tenant: TenantId, user: UserId) -> Result<Vec<Role>, sqlx::Error> {
+    pub async fn roles_of(&mut self, tenant: TenantId, user: UserId) -> Result<Vec<RoleName>, sqlx::Error> {
         let names: Vec<String> = on!(self, c => sqlx::query_scalar(
             "SELECT role FROM user_roles WHERE tenant_id = $1 AND user_id = $2 ORDER BY role")
             .bind(tenant).bind(user).fetch_all(c).await)?;
-        Ok(names.iter().filter_map(|n| Role::parse(n).ok()).collect())
+        let mut roles: Vec<RoleName> = names.iter().map(|n| RoleName::from_stored(n)).collect();
+        roles.sort();
+        Ok(roles)
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn assignments(&mut self, tenant: TenantId, user: Option<UserId>, role: Option<Role>, page: PageRequest) -> Result<(Vec<Assignment>, i64), sqlx::Error> {
+    pub async fn assignments(&mut self, tenant: TenantId, user: Option<UserId>, role: Option<&str>, page: PageRequest) -> Result<(Vec<Assignment>, i64), sqlx::Error> {
         let filter = "r.tenant_id = $1 AND ($2 IS NULL OR r.user_id = $2) AND ($3 IS NULL OR r.role = $3)";
         let sql = format!("{SELECT} WHERE {filter} ORDER BY r.created_at, r.id LIMIT $4 OFFSET $5");
-        let role = role.map(Role::as_str);
         let rows = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(user).bind(role).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
         let count_sql = format!("SELECT COUNT(*) FROM user_roles r WHERE {filter}");
         let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(tenant).bind(user).bind(role).fetch_one(c).await)?;
@@ -46,15 +65,137 @@ impl Tx {
         on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(id).fetch_optional(c).await)
     }
 
+    /// Takes one role from one member; `false` when they did not hold it.
     #[tracing::instrument(skip_all)]
-    pub async fn delete_assignment(&mut self, id: AssignmentId) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query("DELETE FROM user_roles WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
+    pub async fn remove_role(&mut self, tenant: TenantId, user: UserId, role: &RoleName) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2 AND role = $3")
+            .bind(tenant).bind(user).bind(role.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// How many members hold each role of the tenant, by stored name.
+    #[tracing::instrument(skip_all)]
+    pub async fn role_counts(&mut self, tenant: TenantId) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT role, COUNT(*) FROM user_roles WHERE tenant_id = $1 GROUP BY role")
+            .bind(tenant).fetch_all(c).await)
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn count_admins(&mut self, tenant: TenantId) -> Result<i64, sqlx::Error> {
-        on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM user_roles WHERE tenant_id = $1 AND role = 'ADMIN'")
-            .bind(tenant).fetch_one(c).await)
+    pub async fn delete_assignment(&mut self, tenant: TenantId, id: AssignmentId) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Every role held in the tenant that could make its holder an administrator (ADMIN, and
+    /// custom roles that grant something on roles or members), with what each custom one
+    /// grants, for the last-administrator rule.
+    #[tracing::instrument(skip_all)]
+    pub async fn administrative_holdings(&mut self, tenant: TenantId) -> Result<Vec<Holding>, sqlx::Error> {
+        on!(self, c => sqlx::query_as(
+            "SELECT r.user_id, r.role, COALESCE(cr.permissions, '') AS grants, cr.id IS NOT NULL AS is_custom \
+             FROM user_roles r LEFT JOIN roles cr ON cr.tenant_id = r.tenant_id AND cr.name = r.role \
+             WHERE r.tenant_id = $1 AND (r.role = 'ADMIN' OR cr.id IS NOT NULL)")
+            .bind(tenant).fetch_all(c).await)
+    }
+
+    /// The member who has held ADMIN longest.
+    #[tracing::instrument(skip_all)]
+    pub async fn first_admin(&mut self, tenant: TenantId) -> Result<Option<UserId>, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar("SELECT user_id FROM user_roles WHERE tenant_id = $1 AND role = 'ADMIN' ORDER BY created_at, id LIMIT 1")
+            .bind(tenant).fetch_optional(c).await)
+    }
+
+    /// The tenant's own roles, by name.
+    #[tracing::instrument(skip_all)]
+    pub async fn custom_roles(&mut self, tenant: TenantId) -> Result<Vec<CustomRole>, sqlx::Error> {
+        let sql = format!("{ROLE_SELECT} WHERE cr.tenant_id = $1 ORDER BY lower(cr.name)");
+        on!(self, c => sqlx::query_as(&sql).bind(tenant).fetch_all(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn custom_role(&mut self, tenant: TenantId, id: Uuid) -> Result<Option<CustomRole>, sqlx::Error> {
+        let sql = format!("{ROLE_SELECT} WHERE cr.tenant_id = $1 AND cr.id = $2");
+        on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(id).fetch_optional(c).await)
+    }
+
+    /// The tenant's role with this name, compared case-insensitively.
+    #[tracing::instrument(skip_all)]
+    pub async fn custom_role_named(&mut self, tenant: TenantId, name: &CustomRoleName) -> Result<Option<CustomRole>, sqlx::Error> {
+        let sql = format!("{ROLE_SELECT} WHERE cr.tenant_id = $1 AND lower(cr.name) = $2");
+        on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(name.key()).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_custom_role(
+        &mut self,
+        tenant: TenantId,
+        name: &CustomRoleName,
+        description: &str,
+        grants: &[Grant],
+        by: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::new_v4();
+        on!(self, c => sqlx::query(
+            "INSERT INTO roles (id, tenant_id, name, description, permissions, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
+            .bind(id).bind(tenant).bind(name.as_str()).bind(description).bind(grants_to_text(grants)).bind(by).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(id)
+    }
+
+    /// Changes a role; a new name is carried to every assignment and invitation naming it.
+    #[tracing::instrument(skip_all)]
+    pub async fn update_custom_role(
+        &mut self,
+        tenant: TenantId,
+        id: Uuid,
+        old_name: &str,
+        name: &CustomRoleName,
+        description: &str,
+        grants: &[Grant],
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE roles SET name = $3, description = $4, permissions = $5, updated_at = $6 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant).bind(id).bind(name.as_str()).bind(description).bind(grants_to_text(grants)).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        if old_name != name.as_str() {
+            self.rename_role_references(tenant, old_name, name.as_str()).await?;
+        }
+        Ok(())
+    }
+
+    /// Points every assignment and pending invitation of `from` at `to`. A member who holds
+    /// both keeps one assignment.
+    #[tracing::instrument(skip_all)]
+    pub async fn rename_role_references(&mut self, tenant: TenantId, from: &str, to: &str) -> Result<u64, sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "DELETE FROM user_roles WHERE tenant_id = $1 AND role = $2 \
+             AND user_id IN (SELECT user_id FROM user_roles WHERE tenant_id = $1 AND role = $3)")
+            .bind(tenant).bind(from).bind(to).execute(c).await.map(|r| r.rows_affected()))?;
+        let moved = on!(self, c => sqlx::query("UPDATE user_roles SET role = $3 WHERE tenant_id = $1 AND role = $2")
+            .bind(tenant).bind(from).bind(to).execute(c).await.map(|r| r.rows_affected()))?;
+        on!(self, c => sqlx::query(
+            "UPDATE invitations SET role = $3 WHERE tenant_id = $1 AND role = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(tenant).bind(from).bind(to).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(moved)
+    }
+
+    /// Pending invitations that would grant `role` on acceptance.
+    #[tracing::instrument(skip_all)]
+    pub async fn pending_invitations_with_role(&mut self, tenant: TenantId, role: &str, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND role = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3")
+            .bind(tenant).bind(role).bind(now).fetch_one(c).await)
+    }
+
+    /// Deletes a role that nobody holds any more. Invitations that named it (expired, revoked
+    /// or accepted ones; pending ones were moved first) keep the name as history.
+    #[tracing::instrument(skip_all)]
+    pub async fn delete_custom_role(&mut self, tenant: TenantId, id: Uuid) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
     }
 }

@@ -29,6 +29,12 @@ impl Tx {
     }
 
     #[tracing::instrument(skip_all)]
+    pub async fn tenant_by_slug(&mut self, slug: &str) -> Result<Option<Tenant>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE slug = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(slug).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
     pub async fn all_tenants(&mut self, page: PageRequest) -> Result<(Vec<Tenant>, i64), sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY created_at, id LIMIT $1 OFFSET $2");
         let rows = on!(self, c => sqlx::query_as(&sql).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;

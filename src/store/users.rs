@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{on, PageRequest, Tx, User};
-use crate::domain::{Email, PersonName, Role, TenantId, UserId};
+use crate::domain::{Email, PersonName, RoleName, TenantId, UserId};
 
 const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, auth_version, platform_role, created_at";
 
@@ -26,11 +26,13 @@ pub struct UserInTenant {
     pub tenant_status: Option<String>,
     /// The role names held in that tenant, comma-separated (or `None`).
     pub roles: Option<String>,
+    /// What the custom roles among them grant, space-separated (or `None`).
+    pub grants: Option<String>,
 }
 
-/// Role names from an aggregated column, sorted.
-pub(crate) fn split_roles(names: Option<&str>) -> Vec<Role> {
-    let mut roles: Vec<Role> = names.unwrap_or("").split(',').filter_map(|n| Role::parse(n).ok()).collect();
+/// Role names from an aggregated column, sorted (role names have no commas).
+pub(crate) fn split_roles(names: Option<&str>) -> Vec<RoleName> {
+    let mut roles: Vec<RoleName> = names.unwrap_or("").split(',').filter(|n| !n.is_empty()).map(RoleName::from_stored).collect();
     roles.sort();
     roles.dedup();
     roles
@@ -55,7 +57,7 @@ struct MemberJson {
 }
 
 impl MemberJson {
-    fn into_member(self) -> Result<(User, Vec<Role>), sqlx::Error> {
+    fn into_member(self) -> Result<(User, Vec<RoleName>), sqlx::Error> {
         let bad = |what: &str| sqlx::Error::Decode(format!("member page: bad {what}").into());
         let id = uuid::Uuid::parse_str(&self.id).map_err(|_| bad("id"))?;
         let created_at = DateTime::parse_from_rfc3339(&self.created_at)
@@ -96,9 +98,12 @@ impl Tx {
             "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.platform_role, u.created_at, \
              EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id) AS is_member, \
              (SELECT t.status FROM tenants t WHERE t.id = $2) AS tenant_status, \
-             (SELECT {} FROM user_roles r WHERE r.tenant_id = $2 AND r.user_id = u.id) AS roles \
+             (SELECT {} FROM user_roles r WHERE r.tenant_id = $2 AND r.user_id = u.id) AS roles, \
+             (SELECT {} FROM user_roles r JOIN roles cr ON cr.tenant_id = r.tenant_id AND cr.name = r.role \
+              WHERE r.tenant_id = $2 AND r.user_id = u.id) AS grants \
              FROM users u WHERE u.id = $1",
-            self.roles_aggregate()
+            self.aggregate("r.role", ","),
+            self.aggregate("cr.permissions", " "),
         );
         on!(self, c => sqlx::query_as(&sql).bind(id).bind(tenant).fetch_optional(c).await)
     }
@@ -173,7 +178,7 @@ impl Tx {
     /// subquery per member cost PostgreSQL a third of its time), and e-mails sort by their
     /// bytes on both backends (PostgreSQL's locale-aware comparison was another third).
     #[tracing::instrument(skip_all)]
-    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<Role>)>, i64), sqlx::Error> {
+    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<RoleName>)>, i64), sqlx::Error> {
         // The spellings that differ: uuid as text, the JSON builders, byte order, and
         // PostgreSQL's `json` read back as text.
         let (id, array, collate, as_text) = match self {
@@ -195,7 +200,7 @@ impl Tx {
                     FROM memberships m JOIN users u ON u.id = m.user_id \
                     LEFT JOIN user_roles r ON r.tenant_id = m.tenant_id AND r.user_id = m.user_id \
                     WHERE m.tenant_id = $1 GROUP BY u.id ORDER BY u.email{collate} LIMIT $2 OFFSET $3) p){as_text} AS page",
-            roles = self.roles_aggregate()
+            roles = self.aggregate("r.role", ",")
         );
         let (total, page_json): (i64, Option<String>) =
             on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;

@@ -55,7 +55,7 @@ fn Dashboard(view: HomeView, grant: ServerAction<GrantRole>, revoke: ServerActio
             <table class="members">
                 <thead><tr><th>"E-mail"</th><th>"Name"</th><th>"Roles"</th>{is_admin.then(|| view! { <th>"Manage"</th> })}</tr></thead>
                 <tbody>
-                    {members.into_iter().map(|m| view! { <MemberRow member=m is_admin grant revoke remove/> }).collect_view()}
+                    {members.into_iter().map(|m| view! { <MemberRow member=m is_admin role_names=view.role_names.clone() grant revoke remove/> }).collect_view()}
                 </tbody>
             </table>
         </main>
@@ -64,20 +64,23 @@ fn Dashboard(view: HomeView, grant: ServerAction<GrantRole>, revoke: ServerActio
 }
 
 #[component]
-fn MemberRow(member: MemberView, is_admin: bool, grant: ServerAction<GrantRole>, revoke: ServerAction<RevokeRole>, remove: ServerAction<RemoveMember>) -> impl IntoView {
+fn MemberRow(member: MemberView, is_admin: bool, role_names: Vec<String>, grant: ServerAction<GrantRole>, revoke: ServerAction<RevokeRole>, remove: ServerAction<RemoveMember>) -> impl IntoView {
     let email = member.email.clone();
     let roles = member.roles.clone();
-    let held: Vec<String> = roles.iter().map(|(role, _)| role.clone()).collect();
+    let held: Vec<String> = roles.clone();
+    let member_id = member.id.clone();
     let roles_cell = if roles.is_empty() {
         view! { <span class="muted">"—"</span> }.into_any()
     } else if is_admin {
         roles
             .into_iter()
-            .map(|(role, id)| {
+            .map(|role| {
                 let label = format!("Revoke {role} from {email}");
+                let (user, held_role) = (member_id.clone(), role.clone());
                 view! {
                     <ActionForm action=revoke attr:class="inline chip">
-                        <input type="hidden" name="id" value=id/>
+                        <input type="hidden" name="user" value=user/>
+                        <input type="hidden" name="role" value=held_role/>
                         {role.clone()}
                         <button type="submit" class="link danger" aria-label=label title="Revoke">"×"</button>
                     </ActionForm>
@@ -89,7 +92,7 @@ fn MemberRow(member: MemberView, is_admin: bool, grant: ServerAction<GrantRole>,
         view! { <span>{held.join(", ")}</span> }.into_any()
     };
     let manage = is_admin.then(|| {
-        let options: Vec<&str> = ["ADMIN", "ANALYST", "VIEWER"].into_iter().filter(|r| !held.iter().any(|h| h == r)).collect();
+        let options: Vec<String> = role_names.into_iter().filter(|r| !held.iter().any(|h| h == r)).collect();
         let grant_label = format!("Role to grant to {}", member.email);
         let remove_label = format!("Remove {} from this organisation", member.email);
         let (user_for_grant, user_for_remove) = (member.id.clone(), member.id.clone());
@@ -99,7 +102,7 @@ fn MemberRow(member: MemberView, is_admin: bool, grant: ServerAction<GrantRole>,
                     <ActionForm action=grant attr:class="inline">
                         <input type="hidden" name="user" value=user_for_grant/>
                         <select name="role" aria-label=grant_label>
-                            {options.into_iter().map(|r| view! { <option value=r>{r}</option> }).collect_view()}
+                            {options.into_iter().map(|r| { let value = r.clone(); view! { <option value=value>{r}</option> } }).collect_view()}
                         </select>
                         <button type="submit" class="small">"Grant"</button>
                     </ActionForm>

@@ -34,7 +34,8 @@ pub fn Header(
             }}
             <nav>
                 <a href="/">"People"</a>
-                {is_admin.then(|| view! { <a href="/invitations">"Invitations"</a> <a href="/audit">"Audit log"</a> })}
+                <a href="/roles">"Roles"</a>
+                {is_admin.then(|| view! { <a href="/invitations">"Invitations"</a> <a href="/import">"Import"</a> <a href="/api-keys">"API keys"</a> <a href="/audit">"Audit log"</a> })}
                 {is_superuser.then(|| view! { <a href="/platform">"Platform"</a> })}
             </nav>
             <span class="who">{email}</span>

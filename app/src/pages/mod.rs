@@ -1,23 +1,29 @@
 //! One module per page; shared form pieces in `form`.
 
+mod api_keys;
 mod audit;
 mod form;
 mod home;
+mod import;
 mod invitations;
 mod invite;
 mod layout;
 mod login;
 mod platform;
 mod reset;
+mod roles;
 mod signup;
 
+pub use api_keys::ApiKeys;
 pub use audit::Audit;
 pub use home::{Home, Logout};
+pub use import::Import;
 pub use invitations::Invitations;
 pub use invite::Invite;
 pub use reset::PasswordReset;
 pub use login::Login;
 pub use platform::Platform;
+pub use roles::Roles;
 pub use signup::SignUp;
 
 use leptos::prelude::*;

@@ -43,8 +43,12 @@ pub struct AuditUserOut {
 pub struct AuditEntryOut {
     pub id: Uuid,
     pub tenant: Option<Uuid>,
-    /// The actor; `null` for events nobody signed in caused (sign-up, a failed login …).
+    /// The actor; `null` for events nobody signed in caused (sign-up, a failed login …) and for
+    /// those an API key caused (then `api_key` names it).
     pub user: Option<AuditUserOut>,
+    /// The API key that acted, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<super::dto::KeyRefOut>,
     /// A snake_case verb.
     #[schema(example = "role_assigned")]
     pub action: String,
@@ -61,12 +65,21 @@ pub struct AuditEntryOut {
     pub created_at: String,
 }
 
+/// The key a service call recorded in an entry's metadata (`{"api_key": {"id", "name"}}`).
+fn key_of(metadata: &serde_json::Value) -> Option<super::dto::KeyRefOut> {
+    let key = metadata.get("api_key")?;
+    let id = key.get("id")?.as_str().and_then(|id| Uuid::parse_str(id).ok())?;
+    let name = key.get("name")?.as_str()?.to_owned();
+    Some(super::dto::KeyRefOut { id, name, scopes: None })
+}
+
 impl From<&AuditEntry> for AuditEntryOut {
     fn from(entry: &AuditEntry) -> Self {
         Self {
             id: entry.id,
             tenant: entry.tenant_id.map(|t| t.0),
             user: entry.actor_id.map(|id| AuditUserOut { id: id.0, email: entry.actor_email.clone().unwrap_or_default() }),
+            api_key: key_of(&entry.metadata),
             action: entry.action.clone(),
             resource_type: entry.resource_type.clone(),
             resource_id: entry.resource_id.clone(),

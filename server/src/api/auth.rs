@@ -68,8 +68,9 @@ pub async fn logout(State(state): State<AppState>, body: JsonObject) -> ApiResul
 }
 
 /// The caller in their current tenant, with the roles they hold there now.
-#[utoipa::path(get, path = "/api/me/", tag = "auth", security(("bearer" = [])),
+/// With an API key: `user` is null and `api_key` names the key and its scopes.
+#[utoipa::path(get, path = "/api/me/", tag = "auth", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, body = MeOut), (status = 401, body = Detail)))]
 pub async fn me(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<MeOut>> {
-    Ok(Json((&state.services.me(&actor)).into()))
+    Ok(Json(MeOut::of(&actor, &state.services.me(&actor))))
 }

@@ -2,11 +2,11 @@
 //! each handler, served at `/api/openapi.json` with Swagger UI at `/api/docs`.
 
 use utoipa::{
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
 };
 
-use super::{audit, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, tenants, users};
+use super::{api_keys, audit, imports, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,11 +18,14 @@ use super::{audit, auth, invitations, members, meta, password_reset, permissions
         password_reset::request, password_reset::confirm,
         invitations::invite_into_tenant, invitations::invite, invitations::accept,
         invitations::list, invitations::resend, invitations::revoke,
-        users::list, users::create,
+        users::list, users::create, users::add_member,
+        imports::bulk, imports::import, imports::job, imports::results,
         roles::list, roles::assign, roles::revoke, permissions::list,
+        roles::list_roles, roles::create_role, roles::read_role, roles::update_role, roles::delete_role, roles::change_role,
         members::my_tenants, members::switch_tenant, members::remove_member,
         platform::suspend, platform::reactivate,
         audit::list,
+        api_keys::create, api_keys::list, api_keys::revoke,
         provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove,
     ),
     modifiers(&BearerAuth),
@@ -30,11 +33,12 @@ use super::{audit, auth, invitations, members, meta, password_reset, permissions
         (name = "tenants", description = "Sign-up and tenants"),
         (name = "auth", description = "Tokens and the caller"),
         (name = "users", description = "Members of the caller's tenant"),
-        (name = "roles", description = "Role assignments"),
+        (name = "roles", description = "Roles (built-in and custom), permissions and role assignments"),
         (name = "invitations", description = "Inviting people and joining by invitation"),
         (name = "meta", description = "Health and configuration"),
         (name = "provisioning", description = "Partner provisioning of tenants"),
         (name = "audit", description = "The audit trail of a tenant"),
+        (name = "api_keys", description = "API keys: a tenant's machine credentials"),
     )
 )]
 pub struct ApiDoc;
@@ -48,5 +52,7 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+        // An API key (`tnt_…`) goes in `X-API-Key`, or as the bearer token.
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
     }
 }

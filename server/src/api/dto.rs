@@ -24,7 +24,7 @@ pub struct UserOut {
     /// IANA time zone for displaying times to this user.
     #[schema(example = "America/Jamaica")]
     pub timezone: String,
-    /// Role names held in `tenant`: `ADMIN`, `ANALYST`, `VIEWER`.
+    /// Role names held in `tenant`: `ADMIN`, `ANALYST`, `VIEWER`, or the tenant's own.
     #[schema(example = json!(["ADMIN"]))]
     pub roles: Vec<String>,
     /// Shown about the caller themselves, and about others only to a platform superuser.
@@ -47,16 +47,41 @@ impl From<&Profile> for UserOut {
     }
 }
 
-/// `GET /api/me/`.
+/// `GET /api/me/`: the signed-in person, or (`user` null) the API key that calls.
 #[derive(Serialize, ToSchema)]
 pub struct MeOut {
     pub tenant_id: Option<Uuid>,
-    pub user: UserOut,
+    pub user: Option<UserOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<KeyRefOut>,
+}
+
+/// The API key behind a request or an audit row.
+#[derive(Serialize, ToSchema)]
+pub struct KeyRefOut {
+    pub id: Uuid,
+    pub name: String,
+    /// Only in `GET /api/me/`: what the key may do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
 }
 
 impl From<&Profile> for MeOut {
     fn from(profile: &Profile) -> Self {
-        Self { tenant_id: profile.tenant_id.map(|t| t.0), user: profile.into() }
+        Self { tenant_id: profile.tenant_id.map(|t| t.0), user: Some(profile.into()), api_key: None }
+    }
+}
+
+impl MeOut {
+    pub fn of(actor: &tenantry::service::Actor, profile: &Profile) -> Self {
+        match &actor.api_key {
+            None => profile.into(),
+            Some(key) => Self {
+                tenant_id: actor.tenant_id.map(|t| t.0),
+                user: None,
+                api_key: Some(KeyRefOut { id: key.id, name: key.name.clone(), scopes: Some(key.scopes.iter().map(|g| g.to_text()).collect()) }),
+            },
+        }
     }
 }
 

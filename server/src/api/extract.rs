@@ -20,6 +20,18 @@ impl JsonObject {
         Raw::from_json(self.0.get(field))
     }
 
+    /// A boolean field: JSON `true`/`false` (or their text, as forms send them).
+    pub fn flag(&self, field: &str) -> Raw {
+        match self.0.get(field) {
+            Some(Value::Bool(b)) => Raw::text(b.to_string()),
+            other => Raw::from_json(other),
+        }
+    }
+
+    pub fn raw_list(&self, field: &str) -> tenantry::service::RawList {
+        tenantry::service::RawList::from_json(self.0.get(field))
+    }
+
     /// The first of several accepted spellings that is present (`email` / `username`).
     pub fn raw_any(&self, fields: &[&str]) -> Raw {
         fields.iter().map(|f| self.raw(f)).find(|r| *r != Raw::Missing).unwrap_or_default()

@@ -2,6 +2,7 @@
 //! Handlers are thin: read the request into raw input, call one service method, shape the
 //! answer. Rules live in `tenantry::service`.
 
+mod api_keys;
 mod audit;
 mod auth;
 mod caller;
@@ -9,6 +10,7 @@ mod docs;
 mod dto;
 pub mod error;
 mod extract;
+mod imports;
 mod invitations;
 mod members;
 mod meta;
@@ -24,6 +26,7 @@ use app::ssr::AppState;
 use axum::Router;
 
 pub use caller::Caller;
+pub use imports::{read_upload as read_import_upload, UPLOAD_LIMIT};
 
 /// Every API route, plus a JSON 404 for anything else under `/api`. Attempt limits are the
 /// service layer's (`tenantry::service` counts them for every adapter alike).
@@ -41,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .merge(password_reset::router())
         .merge(roles::router())
         .merge(permissions::router())
+        .merge(api_keys::router())
+        .merge(imports::router())
         .fallback(|| async { error::ApiError::not_found() })
 }
 

@@ -1,17 +1,56 @@
 use app::ssr::AppState;
-use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
-use tenantry::service::CreateUserInput;
+use axum::{
+    extract::{Path, State},
+    response::IntoResponse,
+    routing::{get, post},
+    Json, Router,
+};
+use tenantry::{
+    domain::TenantId,
+    service::{AddMemberInput, CreateUserInput},
+};
 use utoipa::ToSchema;
 
 use super::{
     caller::Caller,
     dto::{self, BadRequestOut, Detail, DetailFieldsOut, PageOut, UserOut},
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     extract::{JsonObject, Meta, Pagination},
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/users/", get(list).post(create))
+    Router::new().route("/users/", get(list).post(create)).route("/tenants/{tenant_id}/users/", post(add_member))
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AddMemberRequest {
+    /// An existing account.
+    user_id: uuid::Uuid,
+    /// A role of the tenant (built-in or its own); none when omitted.
+    #[schema(example = "VIEWER")]
+    role: Option<String>,
+    /// E-mail the account's owner that they joined (default true).
+    send_notification: Option<bool>,
+}
+
+/// Adds an existing account to a tenant by its id. Platform superusers only; tenant admins
+/// invite people by e-mail.
+#[utoipa::path(post, path = "/api/tenants/{tenant_id}/users/", tag = "users", operation_id = "add_member", security(("bearer" = [])),
+    params(("tenant_id" = uuid::Uuid, Path)), request_body = AddMemberRequest,
+    responses(
+        (status = 201, body = UserOut),
+        (status = 400, body = BadRequestOut),
+        (status = 401, body = Detail),
+        (status = 403, description = "Not a platform superuser", body = Detail),
+        (status = 404, body = Detail),
+        (status = 409, description = "Already a member", body = DetailFieldsOut),
+    ))]
+pub async fn add_member(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<impl IntoResponse> {
+    let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
+    let input = AddMemberInput { user_id: body.raw("user_id"), role: body.raw("role"), send_notification: body.flag("send_notification") };
+    let profile = state.services.add_member(&actor, tenant, input, &meta).await?;
+    Ok(dto::created(UserOut::from(&profile)))
 }
 
 #[derive(ToSchema)]

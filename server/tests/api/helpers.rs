@@ -51,7 +51,8 @@ impl Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}"));
+        // 204 and friends carry no body.
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}")) };
         Self { status, headers, body }
     }
 
@@ -87,6 +88,32 @@ impl TestApp {
         let mut request = self.client.post(self.url(path)).json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        let mut request = self.client.patch(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    /// A DELETE with its reply (the body is `null` for 204).
+    pub async fn remove(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = self.client.delete(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    /// A request authenticated by an API key in the `X-API-Key` header.
+    pub async fn with_key(&self, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, self.url(path)).header("x-api-key", key);
+        if let Some(body) = body {
+            request = request.json(&body);
         }
         Reply::from(request.send().await.unwrap()).await
     }

@@ -1,7 +1,10 @@
 //! API tests: the real server on a random port over a fresh database (the backend named by
 //! `TENANTRY_TEST_DB`), driven over HTTP with reqwest.
 
+mod api_keys;
 mod audit;
+mod custom_roles;
+mod imports;
 mod auth;
 mod invitations;
 mod members;

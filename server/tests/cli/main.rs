@@ -1,4 +1,5 @@
 //! The operator subcommands of the real binary.
 
 mod email;
+mod keys_and_imports;
 mod rls;

@@ -1,7 +1,10 @@
 //! Service-layer tests: every rule, on the backend named by `TENANTRY_TEST_DB`.
 
+mod api_keys;
 mod audit;
 mod auth;
+mod custom_roles;
+mod imports;
 mod invitations;
 mod members;
 mod password_reset;
@@ -54,7 +57,7 @@ pub fn login_input(email: &str, password: &str) -> LoginInput {
 }
 
 pub fn has_role(actor: &Actor, role: Role) -> bool {
-    actor.roles.contains(&role)
+    actor.roles.contains(&role.into())
 }
 
 pub fn id_of(actor: &Actor) -> UserId {

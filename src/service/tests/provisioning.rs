@@ -29,7 +29,8 @@ async fn a_partner_provisions_a_tenant_whose_first_admin_joins_by_invitation() {
     assert_eq!(token_mailed_to(&services, "invitation", "owner@acme.test").await, issued.token);
     let input = AcceptInvitationInput { token: Raw::text(&issued.token), password: Raw::text(PASSWORD), ..Default::default() };
     let owner = services.accept_invitation(input, &meta()).await.unwrap();
-    assert_eq!((owner.tenant_id, owner.roles), (Some(tenant.id), vec![Role::Admin]));
+    assert_eq!(owner.tenant_id, Some(tenant.id));
+    assert_eq!(owner.roles, vec![Role::Admin]);
 }
 
 #[tokio::test]
@@ -65,4 +66,37 @@ async fn partners_manage_only_the_tenants_they_created() {
     services.delete_provisioned_tenant(&first, mine.id, &meta()).await.unwrap();
     assert!(matches!(services.provisioned_tenant(&first, mine.id).await, Err(ServiceError::NotFound)));
     assert!(services.provisioned_tenant(&second, theirs.id).await.is_ok());
+}
+
+/// A partner receives its tenant's first invitation token too (issue 15): the same rules hold —
+/// wrong passwords for an existing account spend it after five, and its mail is limited.
+#[tokio::test]
+async fn a_provisioning_token_is_spent_after_five_wrong_passwords_like_any_invitation() {
+    let services = testing::services().await;
+    let (victim_tenant, _) = tenant_with_admin(&services, "Victim").await;
+    let partner = partner(&services, "partner@reseller.test").await;
+    let (_, issued) = services.provision_tenant(&partner, provision("Bait Inc", "admin@victim.example.com"), &meta()).await.unwrap();
+    let guess = |password: &str| AcceptInvitationInput { token: Raw::text(&issued.token), password: Raw::text(password), ..Default::default() };
+    for attempt in 1..=4 {
+        let error = services.accept_invitation(guess(&format!("guess {attempt} wrong")), &meta()).await.unwrap_err();
+        assert!(matches!(&error, ServiceError::Validation(f) if f.get("password").is_some()), "{error:?}");
+    }
+    assert!(matches!(services.accept_invitation(guess("guess 5 wrong"), &meta()).await, Err(ServiceError::Gone { .. })));
+    assert!(matches!(services.accept_invitation(guess(PASSWORD), &meta()).await, Err(ServiceError::Gone { .. })), "spent, even for the right password");
+    services.settled().await;
+    let seen = services.db().read().await.unwrap().audit_actions(victim_tenant.id).await.unwrap();
+    assert_eq!(seen.iter().filter(|a| *a == "invitation_password_failed").count(), 5, "{seen:?}");
+}
+
+#[tokio::test]
+async fn provisioning_mail_counts_against_the_recipients_hourly_limit() {
+    let services = testing::services_with(&[("RATE_LIMIT_DISABLED", "0"), ("INVITATIONS_PER_RECIPIENT_PER_HOUR", "2")]).await;
+    let partner = partner(&services, "partner@reseller.test").await;
+    for name in ["One Inc", "Two Inc"] {
+        services.provision_tenant(&partner, provision(name, "target@example.com"), &meta()).await.unwrap();
+    }
+    let third = services.provision_tenant(&partner, provision("Three Inc", "target@example.com"), &meta()).await;
+    assert!(matches!(third, Err(ServiceError::RateLimited { .. })), "{third:?}");
+    let made = services.provisioned_tenants(&partner, PageRequest::first()).await.unwrap();
+    assert_eq!(made.count, 2, "the refused one left no tenant behind");
 }

@@ -70,7 +70,7 @@ async fn assignments_filter_by_user_and_role_within_the_tenant() {
     assert_eq!(page.items[0].user_email, "bob@acme.com");
     let by_user = AssignmentFilter { user: Raw::text(admin.user_id.to_string()), ..Default::default() };
     let page = services.list_assignments(&admin, by_user, PageRequest::first()).await.unwrap();
-    assert_eq!(page.items.iter().map(|a| a.role.0).collect::<Vec<_>>(), vec![Role::Admin]);
+    assert_eq!(page.items.iter().map(|a| a.role.0.clone()).collect::<Vec<_>>(), vec![Role::Admin]);
     let all = services.list_assignments(&admin, AssignmentFilter::default(), PageRequest::first()).await.unwrap();
     assert_eq!(all.count, 2, "the other tenant's admin is not listed");
 }

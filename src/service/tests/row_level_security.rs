@@ -29,7 +29,8 @@ async fn tenants_in(conn: &mut PgConnection, table: &str, column: &str) -> Vec<U
         .unwrap_or_else(|e| panic!("reading {table}: {e}"))
 }
 
-/// Two tenants, each with an admin, a member, a role, an invitation, its mail and audit rows:
+/// Two tenants, each with an admin, a member, a role, an invitation, its mail and audit rows, a
+/// custom role, an API key and an import job:
 /// something of B's in every tenant-owned table.
 async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
     let mut ids = Vec::new();
@@ -38,6 +39,13 @@ async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
         member(services, &admin, &format!("member@{}.example.com", name.to_lowercase())).await;
         let invite = InviteInput { email: Raw::text(&format!("new@{}.example.com", name.to_lowercase())), role: Raw::text("VIEWER") };
         services.invite(&admin, None, invite, &meta()).await.expect("invite");
+        // A custom role, an API key and a previewed import job (with its rows).
+        let role = crate::service::RoleInput { name: Raw::text("ops"), permissions: crate::service::RawList::Items(vec!["members:read".into()]), ..Default::default() };
+        services.create_role(&admin, role, &meta()).await.expect("role");
+        let key = crate::service::ApiKeyInput { name: Raw::text("k"), scopes: crate::service::RawList::Items(vec!["members:read".into()]), ..Default::default() };
+        services.create_api_key(&admin, key, &meta()).await.expect("key");
+        let rows = vec![crate::service::ImportRow { email: Some(format!("later@{}.example.com", name.to_lowercase())), ..Default::default() }];
+        services.preview_import(&admin, crate::service::ImportInput { rows, ..Default::default() }).await.expect("import job");
         ids.push(tenant.id.0);
     }
     (ids[0], ids[1])

@@ -12,7 +12,7 @@ async fn an_admin_creates_a_member_with_no_role() {
     assert_eq!(page.count, 2);
     let listed: Vec<_> = page.items.iter().map(|p| (p.user.email.as_str(), p.roles.clone())).collect();
     assert!(listed.contains(&("bob@acme.com", vec![])));
-    assert!(listed.contains(&("admin@acme.example.com", vec![Role::Admin])));
+    assert!(listed.contains(&("admin@acme.example.com", vec![crate::domain::RoleName::BuiltIn(Role::Admin)])));
     let mut tx = services.db().read().await.unwrap();
     assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&"user_created".to_owned()));
 }
