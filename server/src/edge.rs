@@ -109,7 +109,8 @@ const CSP: HeaderName = header::CONTENT_SECURITY_POLICY;
 /// that allows nothing to run. HTML and JSON answers may carry a token or a signed-in person's
 /// data: no cache keeps them.
 pub async fn security_headers(State(edge): State<Edge>, request: Request, next: Next) -> Response {
-    let is_docs = request.uri().path().starts_with("/api/docs");
+    let path = request.uri().path().to_owned();
+    let is_docs = path.starts_with("/api/docs");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -122,12 +123,18 @@ pub async fn security_headers(State(edge): State<Edge>, request: Request, next: 
     if edge.hsts {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     if !headers.contains_key(CSP) {
+        if content_type.starts_with("text/html") && !is_docs {
+            // Every page sets its own policy; one that did not will not load its scripts.
+            tracing::warn!(%path, status = response.status().as_u16(), "an HTML answer without its page's Content-Security-Policy");
+        }
+        let headers = response.headers_mut();
         // Swagger UI runs its own inline scripts; it still may not be framed.
         let policy = if is_docs { "frame-ancestors 'none'" } else { "default-src 'none'; frame-ancestors 'none'; base-uri 'none'" };
         headers.insert(CSP, HeaderValue::from_static(policy));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let headers = response.headers_mut();
     let personal = content_type.starts_with("text/html") || content_type.starts_with("application/json") || content_type.starts_with("text/csv");
     if personal && !is_docs {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
