@@ -20,6 +20,12 @@ pub struct Config {
     pub password_reset_ttl: Duration,
     pub rate_limit: RateLimitConfig,
     pub time_zone: String,
+    /// The plan a self-service sign-up gets (`SIGNUP_DEFAULT_PLAN`); none by default, as in the
+    /// Django service (no plan: no limits).
+    pub signup_default_plan: Option<String>,
+    /// `TENANT_BASE_DOMAIN`: with it, `<slug>.<domain>` is inside that tenant (lower case, no
+    /// leading dot).
+    pub tenant_base_domain: Option<String>,
     pub email: EmailConfig,
     /// Mark the session cookie `Secure` (on by default in production and when the base URL is
     /// https).
@@ -193,6 +199,8 @@ impl Config {
                 reset_mails_per_ip_per_hour: number(&get, "RESET_MAILS_PER_IP_PER_HOUR", 20)?,
             },
             time_zone: get("TIME_ZONE").unwrap_or_else(|| "America/Jamaica".into()),
+            tenant_base_domain: get("TENANT_BASE_DOMAIN").map(|d| d.trim().trim_start_matches('.').trim_end_matches('.').to_ascii_lowercase()).filter(|d| !d.is_empty()),
+            signup_default_plan: get("SIGNUP_DEFAULT_PLAN").map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()),
             email,
             secure_cookies,
             trusted_proxies,

@@ -88,6 +88,12 @@ pub enum ServiceError {
     /// 429: too many attempts; retry after the given number of seconds.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// 403 (`code: quota_exceeded`): the change would take the tenant past a limit of its plan.
+    #[error("quota exceeded: {detail}")]
+    QuotaExceeded { detail: String, quota: String, limit: i64, usage: i64 },
+    /// 429 (`code: quota_exceeded`): a per-day quota is used up until `retry_after_secs` from now.
+    #[error("daily quota exceeded: {detail}")]
+    DailyQuotaExceeded { detail: String, quota: String, limit: i64, retry_after_secs: u64 },
     /// 503: a dependency (the database) is down.
     #[error("unavailable: {0}")]
     Unavailable(String),

@@ -90,6 +90,8 @@ impl From<tenantry::ServiceError> for AppError {
                 ErrorKind::RateLimited,
                 format!("Too many attempts. Try again in {retry_after_secs} seconds."),
             ),
+            E::QuotaExceeded { detail, .. } => AppError::new(ErrorKind::Forbidden, detail),
+            E::DailyQuotaExceeded { detail, .. } => AppError::new(ErrorKind::RateLimited, detail),
             E::Unavailable(_) => AppError::new(ErrorKind::Unavailable, "The service is temporarily unavailable. Try again shortly."),
             E::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error in a server function");

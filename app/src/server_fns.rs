@@ -54,6 +54,8 @@ pub(crate) mod context {
         pub services: Services,
         pub session: Session,
         pub meta: RequestMeta,
+        /// The tenant of the request's host, if it came to one.
+        pub host: Option<tenantry::domain::TenantId>,
     }
 
     pub async fn call() -> Result<Call, AppError> {
@@ -62,12 +64,12 @@ pub(crate) mod context {
         let session: Session = leptos_axum::extract()
             .await
             .map_err(|e| AppError::new(ErrorKind::Internal, format!("session unavailable: {e}")))?;
-        Ok(Call { services: state.services, session, meta: request_meta(&parts) })
+        Ok(Call { services: state.services, session, meta: request_meta(&parts), host: crate::ssr::host_tenant(&parts) })
     }
 
     impl Call {
         pub async fn actor(&self) -> Result<Option<Actor>, AppError> {
-            Ok(session_actor(&self.services, &self.session).await?)
+            Ok(session_actor(&self.services, &self.session, self.host).await?)
         }
     }
 
@@ -162,7 +164,7 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
 async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
     use tenantry::service::{LoginInput, Raw};
     let call = context::call().await?;
-    let input = LoginInput { email: Raw::text(email.clone()), password: Raw::text(password) };
+    let input = LoginInput { email: Raw::text(email.clone()), password: Raw::text(password), tenant: call.host };
     let profile = call
         .services
         .authenticate(input, &call.meta)

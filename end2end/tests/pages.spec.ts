@@ -122,6 +122,16 @@ const PAGES: Record<string, Partial<Record<Visitor, Visit[]>>> = {
     ],
     viewer: [{ label: 'import', url: '/import', heading: 'Import members' }],
   },
+  '/settings': {
+    'signed-out': [toLogin('settings', '/settings')],
+    admin: [{ label: 'settings', url: '/settings', heading: 'Settings' }],
+    viewer: [{ label: 'settings', url: '/settings', heading: 'Settings' }],
+  },
+  '/usage': {
+    'signed-out': [toLogin('usage', '/usage')],
+    admin: [{ label: 'usage', url: '/usage', heading: 'Plan and usage' }],
+    viewer: [{ label: 'usage', url: '/usage', heading: 'Plan and usage' }],
+  },
   '*': { 'signed-out': [{ label: 'not-found', url: '/no-such-page', heading: 'Page not found' }] },
 };
 

@@ -99,6 +99,13 @@ pub enum Command {
         #[arg(long)]
         no_emails: bool,
     },
+    /// Whether a subdomain is free (and five free ones like it).
+    CheckSubdomain { subdomain: String },
+    /// Five free subdomains for an organisation's name.
+    SuggestSubdomains { name: String },
+    /// Plans: list them, or create/change one.
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Time one argon2id hash with the production parameters (used by the benchmark).
     #[command(hide = true)]
     BenchArgon2,
@@ -155,6 +162,34 @@ pub enum ApiKeyCommand {
     },
     /// Revoke a key at once.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Every plan with its limits and features.
+    List,
+    /// Creates the plan when it does not exist, else changes the limits and features given.
+    Set {
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        price_monthly: Option<f64>,
+        #[arg(long)]
+        max_users: Option<i64>,
+        #[arg(long)]
+        max_assets: Option<i64>,
+        #[arg(long)]
+        max_devices: Option<i64>,
+        #[arg(long = "storage-quota-gb", alias = "storage-quota")]
+        storage_quota_gb: Option<i64>,
+        /// Any other limit, `max_tasks=20` (`max_tasks=none` removes it); repeat for more.
+        #[arg(long = "limit", value_name = "NAME=N")]
+        limits: Vec<String>,
+        /// `custom_branding=on` or `=off`; repeat for more.
+        #[arg(long = "feature", value_name = "NAME=on|off")]
+        features: Vec<String>,
+    },
 }
 
 /// A service error as one readable line for the terminal.

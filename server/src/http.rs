@@ -61,6 +61,7 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
         )
         .merge(pages)
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::host::resolve_host_tenant))
         .with_state(state)
         .layer(
             ServiceBuilder::new()

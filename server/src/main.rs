@@ -34,6 +34,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Invitation(command) => invitation(config, command).await,
         Command::EnableRls { disable } => enable_rls(config, !disable).await,
         Command::ApiKey(command) => api_key(config, command).await,
+        Command::Plan(command) => plan(config, command).await,
+        Command::CheckSubdomain { subdomain } => {
+            let services = Services::start(config).await?;
+            let check = services.check_subdomain(&subdomain).await.map_err(cli_error)?;
+            match &check.reason {
+                None => println!("{} is available.", check.subdomain),
+                Some(reason) => println!("{} is not available: {reason}", check.subdomain),
+            }
+            println!("Free: {}", check.suggestions.join(", "));
+            if check.available { Ok(()) } else { std::process::exit(1) }
+        }
+        Command::SuggestSubdomains { name } => {
+            let services = Services::start(config).await?;
+            for suggestion in services.suggest_subdomains(&name).await.map_err(cli_error)? {
+                println!("{suggestion}");
+            }
+            Ok(())
+        }
         Command::ImportUsers { tenant, file, mode, dry_run, no_emails } => tenantry_server::import_cli::run(config, &tenant, &file, &mode, dry_run, !no_emails).await,
         Command::BenchArgon2 => {
             let hasher = tenantry::auth::PasswordHasher::new();
@@ -148,6 +166,62 @@ async fn invitation(config: Config, command: tenantry_server::cli::InvitationCom
             }
             let purged = services.purge_expired_invitations().await.map_err(cli_error)?;
             println!("Purged {purged} expired invitation(s).");
+        }
+    }
+    Ok(())
+}
+
+async fn plan(config: Config, command: tenantry_server::cli::PlanCommand) -> anyhow::Result<()> {
+    use serde_json::{json, Map, Value};
+    use tenantry::service::{PlanInput, Raw};
+    use tenantry_server::cli::PlanCommand as C;
+    let services = Services::start(config).await?;
+    let show = |plan: &tenantry::store::Plan| {
+        let limits: Vec<String> = plan.limits.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let price = plan.price_monthly.map(|p| format!(" ${p}/month")).unwrap_or_default();
+        println!("{} ({}){price}: {}; features: {}", plan.name, plan.display_name, limits.join(" "), plan.features.0.join(", "));
+    };
+    match command {
+        C::List => {
+            let mut tx = services.db().read().await?;
+            for plan in tx.plans().await? {
+                show(&plan);
+            }
+        }
+        C::Set { name, display_name, price_monthly, max_users, max_assets, max_devices, storage_quota_gb, limits, features } => {
+            let mut limit_map = Map::new();
+            for (key, value) in [("max_users", max_users), ("max_assets", max_assets), ("max_devices", max_devices), ("storage_quota_gb", storage_quota_gb)] {
+                if let Some(n) = value {
+                    limit_map.insert(key.into(), json!(n));
+                }
+            }
+            for pair in &limits {
+                let (key, value) = pair.split_once('=').ok_or_else(|| anyhow::anyhow!("--limit takes NAME=N, not {pair:?}"))?;
+                let value = match value.trim() {
+                    "none" | "unlimited" => Value::Null,
+                    n => json!(n.parse::<i64>().map_err(|_| anyhow::anyhow!("--limit {key}: {n:?} is not a whole number"))?),
+                };
+                limit_map.insert(key.trim().into(), value);
+            }
+            let mut feature_map = Map::new();
+            for pair in &features {
+                let (key, value) = pair.split_once('=').ok_or_else(|| anyhow::anyhow!("--feature takes NAME=on|off, not {pair:?}"))?;
+                let on = match value.trim() {
+                    "on" | "true" => true,
+                    "off" | "false" => false,
+                    other => anyhow::bail!("--feature {key}: use on or off, not {other:?}"),
+                };
+                feature_map.insert(key.trim().into(), json!(on));
+            }
+            let input = PlanInput {
+                name: Raw::text(name.clone()),
+                display_name: display_name.map(Raw::text).unwrap_or_default(),
+                price_monthly: price_monthly.map(|p| json!(p)),
+                limits: (!limit_map.is_empty()).then_some(Value::Object(limit_map)),
+                features: (!feature_map.is_empty()).then_some(Value::Object(feature_map)),
+            };
+            let plan = services.update_plan(None, &name, input, true).await.map_err(cli_error)?;
+            show(&plan);
         }
     }
     Ok(())

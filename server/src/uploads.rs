@@ -11,7 +11,8 @@ use tower_sessions::Session;
 
 /// `POST /import/upload`: checks the CSV and keeps it as an import in preview, then shows it.
 pub async fn import(State(state): State<AppState>, session: Session, request: Request) -> Redirect {
-    let actor = match session_actor(&state.services, &session).await {
+    let host = request.extensions().get::<app::ssr::HostTenantId>().map(|h| h.0);
+    let actor = match session_actor(&state.services, &session, host).await {
         Ok(Some(actor)) => actor,
         _ => return Redirect::to("/login"),
     };

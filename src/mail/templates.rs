@@ -122,6 +122,24 @@ pub fn joined_tenant(to: &str, tenant_name: &str, role: Option<&str>) -> NewEmai
     NewEmail { tenant_id: None, kind: "joined_tenant", to: to.to_owned(), subject, text_body, html_body, link: None }
 }
 
+/// To a tenant's admins: a quota crossed one of its alert thresholds.
+pub fn quota_alert(to: &str, tenant_name: &str, quota: &str, threshold: i64, usage: i64, limit: i64) -> NewEmail {
+    let subject = format!("{tenant_name} has used {threshold}% of its {quota}");
+    let text_body = format!(
+        "{tenant_name} now uses {usage} of {limit} ({quota}), past the {threshold}% alert threshold.\n\n\
+         At the limit, new additions are refused until the plan is raised or some are freed.\n"
+    );
+    let html_body = format!(
+        "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;color:#1b2430;max-width:560px;margin:auto;padding:24px\">\
+         <h1 style=\"font-size:20px\">{tenant} has used {threshold}% of its {quota}</h1>\
+         <p><strong>{tenant}</strong> now uses {usage} of {limit} ({quota}), past the {threshold}% alert threshold.</p>\
+         <p>At the limit, new additions are refused until the plan is raised or some are freed.</p></body></html>",
+        tenant = escape(tenant_name),
+        quota = escape(quota),
+    );
+    NewEmail { tenant_id: None, kind: "quota_alert", to: to.to_owned(), subject, text_body, html_body, link: None }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

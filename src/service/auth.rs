@@ -17,6 +17,8 @@ use crate::{
 pub struct LoginInput {
     pub email: Raw,
     pub password: Raw,
+    /// The tenant whose own host the sign-in came to: it lands there, and only its members may.
+    pub tenant: Option<TenantId>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,7 +73,11 @@ impl Services {
 
         let mut tx = self.db().write().await?;
         let tenants = tx.tenants_of_user(user.id).await?;
-        let tenant = tenants.iter().find(|t| t.status == "active").map(|t| t.id);
+        let tenant = match input.tenant {
+            Some(wanted) if user.is_superuser || tenants.iter().any(|t| t.id == wanted && t.status == "active") => Some(wanted),
+            Some(_) => return Err(ServiceError::forbidden("This account is not a member of this organisation. Sign in on the main site, or ask its administrators for an invitation.")),
+            None => tenants.iter().find(|t| t.status == "active").map(|t| t.id),
+        };
         if tenant.is_none() && !tenants.is_empty() && !user.is_superuser {
             return Err(ServiceError::unauthenticated("Your organisation's account is suspended."));
         }

@@ -312,6 +312,9 @@ impl Services {
             };
             results.push(result);
         }
+        let mut tx = self.db().write_in(tenant).await?;
+        self.update_alerts(&mut tx, tenant, meta).await?;
+        tx.commit().await?;
         self.wake_mailer();
         Ok(ImportReport::from_results(results))
     }
@@ -360,6 +363,13 @@ impl Services {
         // is invited, whatever the mode.
         let invite = context.options.mode == ImportMode::Invite || existing.is_some();
         let status = if invite { RowStatus::Invited } else { RowStatus::Created };
+        // Quotas apply per row: each one takes a seat.
+        tx.lock_tenant(context.tenant).await?;
+        match self.ensure_room(tx, context.tenant, &crate::domain::Resource::users(), 1).await {
+            Ok(()) => {}
+            Err(ServiceError::QuotaExceeded { detail, .. }) => return Ok(failed(number, email, FieldErrors::single("quota", detail))),
+            Err(other) => return Err(other),
+        }
         if dry_run {
             return Ok(RowResult { row: number, email, status, errors: None });
         }

@@ -126,6 +126,10 @@ impl Services {
                 return Err(ServiceError::conflict("email", "This person is already a member of this organisation."));
             }
         }
+        // A pending invitation counts as a seat; inviting the same address again replaces it.
+        tx.lock_tenant(tenant).await?;
+        let seat = if tx.has_pending_invitation(tenant, &email, now()).await? { 0 } else { 1 };
+        self.ensure_room(&mut tx, tenant, &crate::domain::Resource::users(), seat).await?;
         let issued = self.create_invitation_in(&mut tx, tenant, &email, &role, actor.user_id).await?;
         let id = issued.invitation.id;
         actor
@@ -133,6 +137,7 @@ impl Services {
             .write(&mut tx, Some(tenant), "invitation_created", "invitation", Some(id.to_string()),
                 json!({"email": email.as_str(), "role": role.as_str()}))
             .await?;
+        self.update_alerts(&mut tx, tenant, meta).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(issued)
@@ -307,6 +312,10 @@ impl Services {
         };
 
         let mut tx = self.db().write().await?;
+        // Its seat was counted when it was sent; a tenant since taken below its usage (a forced
+        // downgrade) admits nobody more.
+        tx.lock_tenant(invitation.tenant_id).await?;
+        self.ensure_room(&mut tx, invitation.tenant_id, &crate::domain::Resource::users(), 0).await?;
         let at = now();
         let user_id = match &account {
             Account::Existing(id) => *id,

@@ -283,7 +283,17 @@ impl Services {
     pub async fn run_jobs(&self, poll: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let wakeup = self.job_wakeup();
+        // Retention (tenants' `data_retention_days`) runs beside the jobs, at most hourly.
+        let mut retention_due = std::time::Instant::now();
         loop {
+            if std::time::Instant::now() >= retention_due {
+                retention_due = std::time::Instant::now() + Duration::from_secs(3600);
+                match self.apply_audit_retention().await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "audit retention applied"),
+                    Err(error) => tracing::error!(error = %error, "audit retention failed"),
+                }
+            }
             match self.run_next_job().await {
                 Ok(true) => continue,
                 Ok(false) => {}
@@ -360,6 +370,7 @@ impl Services {
             }
             match self.import_batch(&mut tx, job, &context, &rows).await {
                 Ok(()) => {
+                    self.update_alerts(&mut tx, tenant, &meta).await?;
                     tx.renew_job_lease(job.id, now() + ChronoDuration::from_std(LEASE).unwrap_or_default()).await?;
                     tx.commit().await?;
                 }

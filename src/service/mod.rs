@@ -16,7 +16,10 @@ mod members;
 mod password_reset;
 pub mod policy;
 mod provisioning;
+mod quotas;
 mod roles;
+mod settings;
+mod subdomains;
 mod tenants;
 mod users;
 
@@ -35,6 +38,9 @@ pub use invitations::{AcceptInvitationInput, InvitationFilter, InvitationPreview
 pub use members::Membership;
 pub use password_reset::ResetPreview;
 pub use provisioning::{ProvisionInput, ProvisionUpdate};
+pub use quotas::{FeatureReport, PlanChange, PlanInput, QuotaReport, DEFAULT_ALERT_THRESHOLDS};
+pub use subdomains::{HostTenant, SubdomainCheck};
+pub use settings::{parse_color, parse_logo_url, Branding, TenantSettingsInput, SETTINGS_MAX_BYTES};
 pub use roles::{AssignRoleInput, AssignmentFilter, RoleInput, RoleView};
 pub use tenants::{SignUpInput, SignUpOutcome};
 pub use users::{AddMemberInput, CreateUserInput, Profile};

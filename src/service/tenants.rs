@@ -46,6 +46,9 @@ impl Services {
         });
         let first_name = input.first_name.optional(&mut errors, "first_name", PersonName::parse);
         let last_name = input.last_name.optional(&mut errors, "last_name", PersonName::parse);
+        if slug.as_ref().is_some_and(TenantSlug::is_reserved) {
+            errors.add("name", "This name is reserved for the service; choose another.");
+        }
         errors.into_result()?;
         let (name, slug, email, password) = (name.unwrap(), slug.unwrap(), email.unwrap(), password.unwrap());
         let first_name = first_name.flatten().unwrap_or_default();
@@ -78,6 +81,18 @@ impl Services {
         })?;
         tx.insert_membership(tenant.id, admin.id, at).await?;
         tx.assign_role(tenant.id, admin.id, &RoleName::BuiltIn(Role::Admin), None, at).await?;
+        let tenant = match &self.config().signup_default_plan {
+            // A configured plan that does not exist is a set-up mistake: sign-up still works.
+            Some(plan) if tx.plan(plan).await?.is_some() => {
+                tx.set_tenant_plan(tenant.id, Some(plan), &Default::default(), at).await?;
+                tx.tenant(tenant.id).await?.ok_or(ServiceError::NotFound)?
+            }
+            Some(plan) => {
+                tracing::warn!(plan, "SIGNUP_DEFAULT_PLAN names no plan; the tenant has none");
+                tenant
+            }
+            None => tenant,
+        };
         let audit = Audit { meta, actor: Some((&admin.id, &admin.email)), key: None };
         audit
             .write(&mut tx, Some(tenant.id), "tenant_created", "tenant", Some(tenant.id.to_string()),

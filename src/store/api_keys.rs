@@ -28,6 +28,8 @@ pub struct ApiKey {
 pub struct KeyLookup {
     pub key: ApiKey,
     pub tenant_status: String,
+    /// Whether the tenant has a plan or limit overrides (then its daily call quota may apply).
+    pub tenant_has_limits: bool,
     pub creator: User,
 }
 
@@ -37,6 +39,8 @@ struct KeyLookupRow {
     #[sqlx(flatten)]
     key: ApiKey,
     tenant_status: String,
+    tenant_plan: Option<String>,
+    tenant_limit_overrides: String,
     c_first_name: String,
     c_last_name: String,
     c_is_superuser: bool,
@@ -62,7 +66,8 @@ impl From<KeyLookupRow> for KeyLookup {
             platform_role: row.c_platform_role,
             created_at: row.c_created_at,
         };
-        Self { key: row.key, tenant_status: row.tenant_status, creator }
+        let tenant_has_limits = row.tenant_plan.is_some() || row.tenant_limit_overrides.trim() != "{}";
+        Self { key: row.key, tenant_status: row.tenant_status, tenant_has_limits, creator }
     }
 }
 
@@ -118,6 +123,7 @@ impl Tx {
         let row: Option<KeyLookupRow> = on!(self, c => sqlx::query_as(
             "SELECT k.id, k.tenant_id, k.name, k.prefix, k.scopes, k.created_by, u.email AS created_by_email, k.created_at, \
                     k.expires_at, k.revoked_at, k.last_used_at, k.last_used_ip, t.status AS tenant_status, \
+                    t.plan_name AS tenant_plan, t.limit_overrides AS tenant_limit_overrides, \
                     u.first_name AS c_first_name, u.last_name AS c_last_name, u.is_superuser AS c_is_superuser, \
                     u.is_active AS c_is_active, u.timezone AS c_timezone, u.auth_version AS c_auth_version, \
                     u.platform_role AS c_platform_role, u.created_at AS c_created_at \

@@ -198,3 +198,27 @@ enum Arg {
     Time(DateTime<Utc>),
     Int(i64),
 }
+
+impl Tx {
+    /// Deletes up to `batch` of a tenant's events older than `before`; returns how many.
+    #[tracing::instrument(skip_all)]
+    pub async fn purge_audit_before(&mut self, tenant: TenantId, before: DateTime<Utc>, batch: i64) -> Result<u64, sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE tenant_id = $1 AND created_at < $2 ORDER BY created_at LIMIT $3)")
+            .bind(tenant).bind(before).bind(batch).execute(c).await.map(|r| r.rows_affected()))
+    }
+
+    /// Tenants whose settings name a `data_retention_days`, with it.
+    #[tracing::instrument(skip_all)]
+    pub async fn tenants_with_retention(&mut self) -> Result<Vec<(TenantId, i64)>, sqlx::Error> {
+        let rows: Vec<(TenantId, String)> = on!(self, c => sqlx::query_as(
+            "SELECT id, settings FROM tenants WHERE settings LIKE '%data_retention_days%'").fetch_all(c).await)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, settings)| {
+                let days = serde_json::from_str::<Value>(&settings).ok()?.get("data_retention_days")?.as_i64()?;
+                (days > 0).then_some((id, days))
+            })
+            .collect())
+    }
+}

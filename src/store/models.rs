@@ -10,13 +10,64 @@ pub struct Tenant {
     pub name: String,
     pub slug: String,
     pub status: String,
-    pub plan: String,
+    /// The tenant's plan; `None`: no plan, no limits.
+    pub plan: Option<String>,
     pub created_at: DateTime<Utc>,
     /// The partner (platform user) who provisioned this tenant, if any.
     pub created_by_partner: Option<UserId>,
     pub contact_email: Option<String>,
     pub phone_number: Option<String>,
     pub industry: Option<String>,
+    /// Limits set for this tenant over its plan's: name → number, or `None` for unlimited.
+    #[sqlx(try_from = "String")]
+    pub limit_overrides: JsonColumn<std::collections::BTreeMap<String, Option<i64>>>,
+    /// Features switched on or off for this tenant whatever its plan says.
+    #[sqlx(try_from = "String")]
+    pub feature_overrides: JsonColumn<std::collections::BTreeMap<String, bool>>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub settings: JsonColumn<serde_json::Map<String, serde_json::Value>>,
+    #[sqlx(try_from = "Option<String>")]
+    pub branding: JsonColumn<Option<serde_json::Map<String, serde_json::Value>>>,
+    pub custom_domain: Option<String>,
+}
+
+/// A JSON document kept as text (the same on both backends), decoded at the store's edge.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JsonColumn<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> TryFrom<String> for JsonColumn<T> {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&value).map(JsonColumn).map_err(|e| format!("stored JSON: {e}"))
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> TryFrom<Option<String>> for JsonColumn<Option<T>> {
+    type Error = String;
+
+    fn try_from(value: Option<String>) -> Result<Self, Self::Error> {
+        match value {
+            None => Ok(JsonColumn(None)),
+            Some(text) => serde_json::from_str(&text).map(|v| JsonColumn(Some(v))).map_err(|e| format!("stored JSON: {e}")),
+        }
+    }
+}
+
+/// A subscription plan: a row, editable by the platform.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Plan {
+    pub name: String,
+    pub display_name: String,
+    pub price_monthly: Option<f64>,
+    #[sqlx(try_from = "String")]
+    pub limits: JsonColumn<std::collections::BTreeMap<String, i64>>,
+    #[sqlx(try_from = "String")]
+    pub features: JsonColumn<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// What a partner records about a tenant it provisions.

@@ -29,6 +29,9 @@ pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("api_keys", "tenant_id"),
     ("jobs", "tenant_id"),
     ("job_rows", "tenant_id"),
+    ("tenant_usage", "tenant_id"),
+    ("quota_alerts", "tenant_id"),
+    ("api_call_counts", "tenant_id"),
 ];
 
 /// The SQL that `enable-rls` prints and runs. Idempotent: running it again replaces the

@@ -99,6 +99,14 @@ impl Tx {
             .bind(tenant).fetch_all(c).await)
     }
 
+    /// The e-mail addresses of the tenant's ADMINs (who hear about its quotas).
+    #[tracing::instrument(skip_all)]
+    pub async fn admin_emails(&mut self, tenant: TenantId) -> Result<Vec<String>, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar(
+            "SELECT u.email FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.tenant_id = $1 AND r.role = 'ADMIN' ORDER BY u.email")
+            .bind(tenant).fetch_all(c).await)
+    }
+
     /// The member who has held ADMIN longest.
     #[tracing::instrument(skip_all)]
     pub async fn first_admin(&mut self, tenant: TenantId) -> Result<Option<UserId>, sqlx::Error> {

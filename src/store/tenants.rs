@@ -3,7 +3,20 @@ use chrono::{DateTime, Utc};
 use super::{on, PageRequest, Tenant, TenantContact, Tx};
 use crate::domain::{TenantId, TenantName, TenantSlug, UserId};
 
-const COLUMNS: &str = "id, name, slug, status, plan, created_at, created_by_partner, contact_email, phone_number, industry";
+const COLUMNS: &str = "id, name, slug, status, plan_name AS plan, created_at, created_by_partner, contact_email, phone_number, industry, \
+                       limit_overrides, feature_overrides, display_name, description, settings, branding, custom_domain";
+/// [`COLUMNS`] of a `tenants t` in a join.
+const T_COLUMNS: &str = "t.id, t.name, t.slug, t.status, t.plan_name AS plan, t.created_at, t.created_by_partner, t.contact_email, t.phone_number, t.industry, \
+                         t.limit_overrides, t.feature_overrides, t.display_name, t.description, t.settings, t.branding, t.custom_domain";
+
+/// A change of a tenant's own settings: `None` leaves a field as it is.
+pub struct TenantSettingsRow<'a> {
+    pub display_name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub contact_email: Option<Option<String>>,
+    pub settings: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    pub branding: Option<Option<&'a serde_json::Map<String, serde_json::Value>>>,
+}
 
 impl Tx {
     #[tracing::instrument(skip_all)]
@@ -35,6 +48,12 @@ impl Tx {
     }
 
     #[tracing::instrument(skip_all)]
+    pub async fn tenant_by_custom_domain(&mut self, domain: &str) -> Result<Option<Tenant>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE custom_domain = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(domain).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
     pub async fn all_tenants(&mut self, page: PageRequest) -> Result<(Vec<Tenant>, i64), sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY created_at, id LIMIT $1 OFFSET $2");
         let rows = on!(self, c => sqlx::query_as(&sql).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
@@ -45,10 +64,8 @@ impl Tx {
     /// The tenants a user belongs to, oldest membership first.
     #[tracing::instrument(skip_all)]
     pub async fn tenants_of_user(&mut self, user: UserId) -> Result<Vec<Tenant>, sqlx::Error> {
-        let sql = "SELECT t.id, t.name, t.slug, t.status, t.plan, t.created_at, t.created_by_partner, t.contact_email, t.phone_number, t.industry \
-                   FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
-                   WHERE m.user_id = $1 ORDER BY m.created_at, t.id";
-        on!(self, c => sqlx::query_as(sql).bind(user).fetch_all(c).await)
+        let sql = format!("SELECT {T_COLUMNS} FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = $1 ORDER BY m.created_at, t.id");
+        on!(self, c => sqlx::query_as(&sql).bind(user).fetch_all(c).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -64,6 +81,29 @@ impl Tx {
     pub async fn rename_tenant(&mut self, id: TenantId, name: &TenantName, slug: &TenantSlug, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query("UPDATE tenants SET name = $2, slug = $3, updated_at = $4 WHERE id = $1")
             .bind(id).bind(name.as_str()).bind(slug.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets the fields of `change` that are `Some` (an inner `None` clears a field).
+    #[tracing::instrument(skip_all)]
+    pub async fn update_tenant_settings(&mut self, id: TenantId, change: &TenantSettingsRow<'_>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let text = |v: Option<&serde_json::Map<String, serde_json::Value>>| v.map(|m| serde_json::to_string(m).unwrap_or_else(|_| "{}".into()));
+        on!(self, c => sqlx::query(
+            "UPDATE tenants SET \
+               display_name = CASE WHEN $2 THEN $3 ELSE display_name END, \
+               description = CASE WHEN $4 THEN $5 ELSE description END, \
+               contact_email = CASE WHEN $6 THEN $7 ELSE contact_email END, \
+               settings = COALESCE($8, settings), \
+               branding = CASE WHEN $9 THEN $10 ELSE branding END, \
+               updated_at = $11 WHERE id = $1")
+            .bind(id)
+            .bind(change.display_name.is_some()).bind(change.display_name.clone().flatten())
+            .bind(change.description.is_some()).bind(change.description.clone().flatten())
+            .bind(change.contact_email.is_some()).bind(change.contact_email.clone().flatten())
+            .bind(text(change.settings))
+            .bind(change.branding.is_some()).bind(change.branding.and_then(|b| text(b)))
+            .bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -54,7 +54,8 @@ pub async fn audit_log(action: String, actor: String, since: String, until: Stri
         .await
         .map_err(|e| AppError::new(ErrorKind::Internal, format!("session unavailable: {e}")))?;
     let services = state.services;
-    let Some(caller) = crate::ssr::session_actor(&services, &session).await? else { return Ok(None) };
+    let parts = expect_context::<axum::http::request::Parts>();
+    let Some(caller) = crate::ssr::session_actor(&services, &session, crate::ssr::host_tenant(&parts)).await? else { return Ok(None) };
     let tenant = services.current_tenant(&caller).await?;
     let raw = |value: String| Raw::from_form(Some(value).filter(|v| !v.trim().is_empty()));
     let filter = AuditFilter { action: raw(action), actor: raw(actor), since: raw(since), until: raw(until) };

@@ -1,4 +1,5 @@
 use leptos::{form::ActionForm, prelude::*};
+use serde::{Deserialize, Serialize};
 
 use crate::server_fns::{LogOut, SwitchTenant, TenantChoice};
 
@@ -13,6 +14,7 @@ pub fn Header(
     #[prop(optional)] tenants: Vec<TenantChoice>,
 ) -> impl IntoView {
     let log_out = ServerAction::<LogOut>::new();
+    let brand = Resource::new(|| (), |_| current_brand());
     let switch = ServerAction::<SwitchTenant>::new();
     let switcher = (tenants.len() > 1).then(|| {
         view! {
@@ -28,6 +30,11 @@ pub fn Header(
     view! {
         <header class="top">
             <a class="brand" href="/">"Tenantry"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    brand.await.ok().flatten().filter(|b| b.company_name.is_some() || b.logo_url.is_some() || b.primary_color.is_some()).map(|b| view! { <Brand brand=b/> })
+                })}
+            </Suspense>
             {match switcher {
                 Some(switcher) => switcher.into_any(),
                 None => view! { <span class="tenant">{tenant}</span> }.into_any(),
@@ -35,7 +42,8 @@ pub fn Header(
             <nav>
                 <a href="/">"People"</a>
                 <a href="/roles">"Roles"</a>
-                {is_admin.then(|| view! { <a href="/invitations">"Invitations"</a> <a href="/import">"Import"</a> <a href="/api-keys">"API keys"</a> <a href="/audit">"Audit log"</a> })}
+                <a href="/usage">"Plan"</a>
+                {is_admin.then(|| view! { <a href="/invitations">"Invitations"</a> <a href="/import">"Import"</a> <a href="/api-keys">"API keys"</a> <a href="/audit">"Audit log"</a> <a href="/settings">"Settings"</a> })}
                 {is_superuser.then(|| view! { <a href="/platform">"Platform"</a> })}
             </nav>
             <span class="who">{email}</span>
@@ -45,4 +53,50 @@ pub fn Header(
         </header>
     }
     .into_any()
+}
+
+/// An organisation's branding as pages show it (only with the `custom_branding` feature).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrandView {
+    pub tenant_name: String,
+    pub company_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub primary_color: Option<String>,
+}
+
+/// The branding of the organisation this request is in: the one whose own host it came to
+/// (`acme.example.com`), else the signed-in person's current one.
+#[server(prefix = "/fn", endpoint = "brand")]
+pub async fn current_brand() -> Result<Option<BrandView>, crate::error::AppError> {
+    let call = crate::server_fns::context::call().await?;
+    let tenant = match call.host {
+        Some(id) => call.services.db().read().await.map_err(tenantry::ServiceError::from)?.tenant(id).await.map_err(tenantry::ServiceError::from)?,
+        None => match call.actor().await? {
+            Some(actor) => call.services.current_tenant(&actor).await?,
+            None => None,
+        },
+    };
+    let Some(tenant) = tenant else { return Ok(None) };
+    let brand = call.services.branding_of(&tenant).await?;
+    Ok(Some(BrandView {
+        tenant_name: tenant.display_name.clone().unwrap_or_else(|| tenant.name.clone()),
+        company_name: brand.as_ref().and_then(|b| b.company_name.clone()),
+        logo_url: brand.as_ref().and_then(|b| b.logo_url.clone()),
+        primary_color: brand.and_then(|b| b.primary_color),
+    }))
+}
+
+/// The organisation's logo, name and colour (through the page's nonce'd style sheet: the
+/// colour was checked as `#rrggbb` when saved).
+#[component]
+pub fn Brand(brand: BrandView) -> impl IntoView {
+    let name = brand.company_name.clone().unwrap_or_else(|| brand.tenant_name.clone());
+    let style = brand.primary_color.clone().map(|c| format!(":root {{ --brand: {c}; }}"));
+    view! {
+        {style.map(|css| view! { <leptos_meta::Style>{css}</leptos_meta::Style> })}
+        <span class="brand-mark">
+            {brand.logo_url.clone().map(|src| view! { <img class="brand-logo" src=src alt=""/> })}
+            <span class="brand-name">{name}</span>
+        </span>
+    }
 }

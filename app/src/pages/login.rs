@@ -10,9 +10,16 @@ pub fn Login() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let query = use_query_map();
     let error = last_error(action.value());
+    // On an organisation's own address the page is theirs: its name, logo and colour.
+    let brand = Resource::new(|| (), |_| super::layout::current_brand());
     view! {
         <Title text="Sign in"/>
         <main class="narrow">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    brand.await.ok().flatten().map(|b| view! { <p class="sign-in-brand"><super::layout::Brand brand=b/></p> })
+                })}
+            </Suspense>
             <h1>"Sign in"</h1>
             {move || query.read().get("reset").map(|_| view! {
                 <div class="banner ok" role="status">"Your password was changed. Sign in with the new one."</div>

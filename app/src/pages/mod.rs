@@ -12,7 +12,9 @@ mod login;
 mod platform;
 mod reset;
 mod roles;
+mod settings;
 mod signup;
+mod usage;
 
 pub use api_keys::ApiKeys;
 pub use audit::Audit;
@@ -24,7 +26,9 @@ pub use reset::PasswordReset;
 pub use login::Login;
 pub use platform::Platform;
 pub use roles::Roles;
+pub use settings::Settings;
 pub use signup::SignUp;
+pub use usage::Usage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

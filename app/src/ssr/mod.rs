@@ -11,6 +11,16 @@ use std::net::{IpAddr, SocketAddr};
 use axum::{extract::ConnectInfo, http::{header, request::Parts}};
 use tenantry::service::RequestMeta;
 
+/// The tenant whose own host the request came to (`<slug>.<TENANT_BASE_DOMAIN>` or its custom
+/// domain); set by the server's host layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostTenantId(pub tenantry::domain::TenantId);
+
+/// The tenant of the request's host, if any.
+pub fn host_tenant(parts: &Parts) -> Option<tenantry::domain::TenantId> {
+    parts.extensions.get::<HostTenantId>().map(|HostTenantId(id)| *id)
+}
+
 /// The client's address as the server resolved it (behind a trusted proxy, the address the
 /// proxy reported); set on every request by the server's outermost layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +31,8 @@ pub struct ClientIp(pub IpAddr);
 /// the wasm module; nothing may frame the page, and forms post only to us.
 pub fn page_policy(nonce: &str) -> String {
     format!(
-        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; style-src 'self' 'nonce-{nonce}'; \
+         img-src 'self' data: https:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
 }
 

@@ -15,11 +15,13 @@ pub const SESSION_TENANT: &str = "tenant_id";
 /// session.
 pub const SESSION_VERSION: &str = "auth_version";
 
-/// The signed-in caller of this session, if any (and if the account still may act).
-pub async fn session_actor(services: &Services, session: &Session) -> ServiceResult<Option<Actor>> {
+/// The signed-in caller of this session, if any (and if the account still may act). On a
+/// tenant's own host (`acme.example.com`, see `TENANT_BASE_DOMAIN`) the caller acts in that
+/// tenant, or not at all when not a member.
+pub async fn session_actor(services: &Services, session: &Session, host: Option<TenantId>) -> ServiceResult<Option<Actor>> {
     let user: Option<UserId> = session.get(SESSION_USER).await.ok().flatten();
     let Some(user) = user else { return Ok(None) };
-    let tenant: Option<TenantId> = session.get(SESSION_TENANT).await.ok().flatten();
+    let tenant: Option<TenantId> = host.or(session.get(SESSION_TENANT).await.ok().flatten());
     let version: i32 = session.get(SESSION_VERSION).await.ok().flatten().unwrap_or(0);
     Ok(services.actor_for(user, tenant).await?.filter(|actor| actor.user.auth_version == version))
 }

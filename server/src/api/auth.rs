@@ -11,7 +11,7 @@ use super::{
     caller::Caller,
     dto::{BadRequestOut, Detail, LoginOut, MeOut, TokenPairOut},
     error::ApiResult,
-    extract::{JsonObject, Meta},
+    extract::{HostTenant, JsonObject, Meta},
 };
 
 pub fn router() -> Router<AppState> {
@@ -43,10 +43,11 @@ pub struct RefreshRequest {
         (status = 200, body = LoginOut),
         (status = 400, body = BadRequestOut),
         (status = 401, description = "Wrong e-mail or password (same answer and timing either way)", body = Detail),
+        (status = 403, description = "On a tenant's own host: the account is not a member there", body = Detail),
         (status = 429, body = Detail),
     ))]
-pub async fn login(State(state): State<AppState>, Meta(meta): Meta, body: JsonObject) -> ApiResult<Json<LoginOut>> {
-    let input = LoginInput { email: body.raw_any(&["email", "username"]), password: body.raw("password") };
+pub async fn login(State(state): State<AppState>, Meta(meta): Meta, HostTenant(host): HostTenant, body: JsonObject) -> ApiResult<Json<LoginOut>> {
+    let input = LoginInput { email: body.raw_any(&["email", "username"]), password: body.raw("password"), tenant: host };
     let (pair, profile) = state.services.login(input, &meta).await?;
     Ok(Json(LoginOut::new(pair, &profile)))
 }

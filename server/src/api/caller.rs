@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Self(state.services.actor_from_access_token(token).await?));
         }
         if let Ok(session) = Session::from_request_parts(parts, state).await {
-            if let Some(actor) = session_actor(&state.services, &session).await? {
+            if let Some(actor) = session_actor(&state.services, &session, app::ssr::host_tenant(parts)).await? {
                 return Ok(Self(actor));
             }
         }

@@ -6,14 +6,14 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api_keys, audit, imports, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, tenants, users};
+use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tenantry API", description = "Multi-tenant onboarding and access. Paths, fields and status codes follow the Django service Tenantry replaces."),
     paths(
         meta::health, meta::timezone,
-        tenants::sign_up, tenants::list,
+        tenants::sign_up, tenants::list, tenants::read, tenants::update, tenants::check_subdomain,
         auth::login, auth::refresh, auth::logout, auth::me,
         password_reset::request, password_reset::confirm,
         invitations::invite_into_tenant, invitations::invite, invitations::accept,
@@ -26,6 +26,7 @@ use super::{api_keys, audit, imports, auth, invitations, members, meta, password
         platform::suspend, platform::reactivate,
         audit::list,
         api_keys::create, api_keys::list, api_keys::revoke,
+        plans::list, plans::create, plans::update, plans::usage, plans::set_usage, plans::check, plans::change_plan, plans::features, plans::set_features,
         provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove,
     ),
     modifiers(&BearerAuth),
@@ -39,6 +40,7 @@ use super::{api_keys, audit, imports, auth, invitations, members, meta, password
         (name = "provisioning", description = "Partner provisioning of tenants"),
         (name = "audit", description = "The audit trail of a tenant"),
         (name = "api_keys", description = "API keys: a tenant's machine credentials"),
+        (name = "plans", description = "Plans, quotas, usage and feature flags"),
     )
 )]
 pub struct ApiDoc;

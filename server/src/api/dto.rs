@@ -122,7 +122,9 @@ pub struct TenantOut {
     pub slug: String,
     /// `active` or `suspended`.
     pub status: String,
-    pub plan: String,
+    /// The tenant's plan (`basic`, `professional`, `enterprise` or an operator's own), or
+    /// `null`: no plan, no limits.
+    pub plan: Option<String>,
     /// RFC 3339 with offset.
     #[schema(format = DateTime)]
     pub created_at: String,

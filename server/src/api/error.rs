@@ -67,6 +67,16 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
                 return response;
             }
+            ServiceError::QuotaExceeded { detail, quota, limit, usage } => (
+                StatusCode::FORBIDDEN,
+                json!({ "detail": detail, "code": "quota_exceeded", "quota": quota, "limit": limit, "usage": usage }),
+            ),
+            ServiceError::DailyQuotaExceeded { detail, quota, limit, retry_after_secs } => {
+                let body = json!({ "detail": detail, "code": "quota_exceeded", "quota": quota, "limit": limit });
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                return response;
+            }
             ServiceError::Unavailable(reason) => {
                 tracing::error!(%reason, "dependency unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, json!({ "detail": reason }))

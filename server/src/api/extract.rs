@@ -89,6 +89,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     }
 }
 
+/// The tenant of the request's host (`TENANT_BASE_DOMAIN`), if it came to one.
+pub struct HostTenant(pub Option<tenantry::domain::TenantId>);
+
+impl<S: Send + Sync> FromRequestParts<S> for HostTenant {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(app::ssr::host_tenant(parts)))
+    }
+}
+
 /// `?page=N` (1-based). A page that is not a positive number is a 404, as in DRF.
 pub struct Pagination {
     pub request: PageRequest,

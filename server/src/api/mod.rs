@@ -16,6 +16,7 @@ mod members;
 mod meta;
 mod password_reset;
 mod permissions;
+mod plans;
 mod platform;
 mod provisioning;
 mod roles;
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(permissions::router())
         .merge(api_keys::router())
         .merge(imports::router())
+        .merge(plans::router())
         .fallback(|| async { error::ApiError::not_found() })
 }
 

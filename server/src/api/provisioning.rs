@@ -40,7 +40,7 @@ pub struct ProvisionedTenantOut {
     pub name: String,
     pub slug: String,
     pub status: String,
-    pub plan: String,
+    pub plan: Option<String>,
     pub email: Option<String>,
     pub phone_number: Option<String>,
     pub industry: Option<String>,

@@ -1,17 +1,135 @@
 use app::ssr::AppState;
-use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
-use tenantry::service::SignUpInput;
+use axum::{
+    extract::{Path, State},
+    response::IntoResponse,
+    routing::get,
+    Json, Router,
+};
+use serde::Serialize;
+use serde_json::Value;
+use tenantry::{
+    domain::TenantId,
+    service::{SignUpInput, TenantSettingsInput},
+    store::Tenant,
+};
 use utoipa::ToSchema;
 
 use super::{
     caller::Caller,
-    dto::{self, BadRequestOut, Detail, DetailFieldsOut, PageOut, TenantCreatedOut, TenantOut},
-    error::ApiResult,
+    dto::{self, BadRequestOut, Detail, DetailFieldsOut, FieldErrorsOut, PageOut, TenantCreatedOut, TenantOut},
+    error::{ApiError, ApiResult},
     extract::{JsonObject, Meta, Pagination},
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/tenants/", get(list).post(sign_up))
+    Router::new()
+        .route("/tenants/", get(list).post(sign_up))
+        .route("/tenants/check-subdomain/", get(check_subdomain))
+        .route("/tenants/{tenant_id}/", get(read).patch(update))
+}
+
+/// Whether a subdomain is free.
+#[derive(Serialize, ToSchema)]
+pub struct SubdomainOut {
+    #[schema(example = "acme-corp")]
+    pub subdomain: String,
+    pub available: bool,
+    /// Why not, when it is not.
+    pub reason: Option<String>,
+    /// Five free subdomains like it.
+    #[schema(example = json!(["acme-corp-app", "acme-corp-hq", "acme-corp-team", "acme-corp-io", "acme-corp-co"]))]
+    pub suggestions: Vec<String>,
+}
+
+/// Whether a subdomain (a tenant's slug) is free, why not, and five free ones like it.
+/// Reserved names (`www`, `api`, `admin` …) are never available. Anyone may ask.
+#[utoipa::path(get, path = "/api/tenants/check-subdomain/", tag = "tenants", operation_id = "check_subdomain",
+    params(("subdomain" = String, Query, example = "acme-corp")),
+    responses((status = 200, body = SubdomainOut), (status = 400, body = FieldErrorsOut)))]
+pub async fn check_subdomain(State(state): State<AppState>, parts: axum::http::request::Parts) -> ApiResult<Json<SubdomainOut>> {
+    let query = super::extract::QueryInput::of(&parts);
+    let raw = match query.raw("subdomain") {
+        tenantry::service::Raw::Text(text) => text,
+        _ => return Err(tenantry::ServiceError::field("subdomain", tenantry::domain::REQUIRED).into()),
+    };
+    let check = state.services.check_subdomain(&raw).await?;
+    Ok(Json(SubdomainOut { subdomain: check.subdomain, available: check.available, reason: check.reason, suggestions: check.suggestions }))
+}
+
+/// A tenant with its own settings.
+#[derive(Serialize, ToSchema)]
+pub struct TenantDetailOut {
+    #[serde(flatten)]
+    pub tenant: TenantOut,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub contact_email: Option<String>,
+    /// Free-form settings; the known keys (`timezone`, `notifications`, `notification_email`,
+    /// `data_retention_days`, `theme`, `quota_alert_thresholds`) are checked.
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Map<String, Value>,
+    /// `{company_name, logo_url, primary_color}` or `null`.
+    #[schema(value_type = Option<Object>)]
+    pub branding: Option<serde_json::Map<String, Value>>,
+    pub custom_domain: Option<String>,
+}
+
+impl From<&Tenant> for TenantDetailOut {
+    fn from(tenant: &Tenant) -> Self {
+        Self {
+            tenant: tenant.into(),
+            display_name: tenant.display_name.clone(),
+            description: tenant.description.clone(),
+            contact_email: tenant.contact_email.clone(),
+            settings: tenant.settings.0.clone(),
+            branding: tenant.branding.0.clone(),
+            custom_domain: tenant.custom_domain.clone(),
+        }
+    }
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TenantUpdateRequest {
+    #[schema(max_length = 100)]
+    display_name: Option<String>,
+    #[schema(max_length = 1000)]
+    description: Option<String>,
+    #[schema(format = Email)]
+    contact_email: Option<String>,
+    /// Keys to set (`null` removes one); at most 16 KiB in all.
+    #[schema(value_type = Option<Object>, example = json!({"timezone": "America/New_York", "data_retention_days": 365}))]
+    settings: Option<Value>,
+    /// Needs the `custom_branding` feature.
+    #[schema(value_type = Option<Object>, example = json!({"company_name": "Acme", "logo_url": "https://cdn.acme.com/logo.png", "primary_color": "#1f6feb"}))]
+    branding: Option<Value>,
+}
+
+/// A tenant with its settings. Its members; a superuser.
+#[utoipa::path(get, path = "/api/tenants/{tenant_id}/", tag = "tenants", operation_id = "read_tenant", security(("bearer" = []), ("api_key" = [])),
+    params(("tenant_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = TenantDetailOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail)))]
+pub async fn read(State(state): State<AppState>, Caller(actor): Caller, Path(tenant_id): Path<String>) -> ApiResult<Json<TenantDetailOut>> {
+    let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
+    Ok(Json((&state.services.tenant_details(&actor, tenant).await?).into()))
+}
+
+/// Changes the tenant's own settings (the fields given). `tenant:write` (ADMIN); branding
+/// needs the `custom_branding` feature (403).
+#[utoipa::path(patch, path = "/api/tenants/{tenant_id}/", tag = "tenants", operation_id = "update_tenant", security(("bearer" = []), ("api_key" = [])),
+    params(("tenant_id" = uuid::Uuid, Path)), request_body = TenantUpdateRequest,
+    responses((status = 200, body = TenantDetailOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail),
+        (status = 404, body = Detail)))]
+pub async fn update(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<Json<TenantDetailOut>> {
+    let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
+    let input = TenantSettingsInput {
+        display_name: body.raw("display_name"),
+        description: body.raw("description"),
+        contact_email: body.raw("contact_email"),
+        settings: body.0.get("settings").cloned(),
+        branding: body.0.get("branding").cloned(),
+    };
+    Ok(Json((&state.services.update_tenant_settings(&actor, tenant, input, &meta).await?).into()))
 }
 
 /// Body of `POST /api/tenants/` (documentation; the handler reads fields one by one so that

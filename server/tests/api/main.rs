@@ -8,6 +8,7 @@ mod imports;
 mod auth;
 mod invitations;
 mod members;
+mod plans;
 mod provisioning;
 mod helpers;
 mod roles;

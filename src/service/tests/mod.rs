@@ -9,6 +9,7 @@ mod invitations;
 mod members;
 mod password_reset;
 mod provisioning;
+mod quotas;
 mod roles;
 mod row_level_security;
 mod security;
@@ -53,7 +54,7 @@ pub async fn member(services: &Services, admin: &Actor, email: &str) -> Actor {
 }
 
 pub fn login_input(email: &str, password: &str) -> LoginInput {
-    LoginInput { email: Raw::text(email), password: Raw::text(password) }
+    LoginInput { email: Raw::text(email), password: Raw::text(password), tenant: None }
 }
 
 pub fn has_role(actor: &Actor, role: Role) -> bool {

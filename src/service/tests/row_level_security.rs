@@ -30,10 +30,13 @@ async fn tenants_in(conn: &mut PgConnection, table: &str, column: &str) -> Vec<U
 }
 
 /// Two tenants, each with an admin, a member, a role, an invitation, its mail and audit rows, a
-/// custom role, an API key and an import job:
+/// custom role, an API key and an import job, reported usage, a fired quota alert and a counted
+/// API call:
 /// something of B's in every tenant-owned table.
 async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
     let mut ids = Vec::new();
+    let (root, _) = services.create_superuser("root@platform.test", Some(super::PASSWORD)).await.expect("superuser");
+    let root = services.actor_for(root.id, None).await.unwrap().unwrap();
     for name in ["Alpha", "Beta"] {
         let (tenant, admin) = tenant_with_admin(services, name).await;
         member(services, &admin, &format!("member@{}.example.com", name.to_lowercase())).await;
@@ -43,7 +46,14 @@ async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
         let role = crate::service::RoleInput { name: Raw::text("ops"), permissions: crate::service::RawList::Items(vec!["members:read".into()]), ..Default::default() };
         services.create_role(&admin, role, &meta()).await.expect("role");
         let key = crate::service::ApiKeyInput { name: Raw::text("k"), scopes: crate::service::RawList::Items(vec!["members:read".into()]), ..Default::default() };
-        services.create_api_key(&admin, key, &meta()).await.expect("key");
+        let key = services.create_api_key(&admin, key, &meta()).await.expect("key");
+        // A plan with limits: reported usage, a fired alert, and a counted API call.
+        let limits = serde_json::json!({"max_assets": 10, "max_api_calls_per_day": 100});
+        let change = crate::service::PlanChange { plan: Raw::text("basic"), limits: Some(limits), force: false };
+        services.change_plan(&root, tenant.id, change, &meta()).await.expect("plan");
+        let usage = serde_json::json!({"assets": 9}).as_object().unwrap().clone();
+        services.set_usage(&admin, tenant.id, &usage, &meta()).await.expect("usage");
+        services.actor_from_api_key(&key.secret, &meta()).await.expect("a key call");
         let rows = vec![crate::service::ImportRow { email: Some(format!("later@{}.example.com", name.to_lowercase())), ..Default::default() }];
         services.preview_import(&admin, crate::service::ImportInput { rows, ..Default::default() }).await.expect("import job");
         ids.push(tenant.id.0);

@@ -1,0 +1,94 @@
+//! A tenant's slug is its subdomain: whether one is free, what to offer instead, and which
+//! tenant a request's host names (with `TENANT_BASE_DOMAIN`, or a tenant's custom domain).
+
+use super::Services;
+use crate::{domain::TenantSlug, store::Tenant, ServiceError, ServiceResult};
+
+/// `GET /api/tenants/check-subdomain/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubdomainCheck {
+    pub subdomain: String,
+    pub available: bool,
+    /// Why not, when it is not.
+    pub reason: Option<String>,
+    /// Five free subdomains like it.
+    pub suggestions: Vec<String>,
+}
+
+/// What a request's host says about its tenant.
+#[derive(Debug, Clone)]
+pub enum HostTenant {
+    /// Not under the base domain (or no base domain set), and no tenant's custom domain.
+    None,
+    /// The base domain itself (or `www.` of it).
+    Apex,
+    Tenant(Box<Tenant>),
+    /// Under the base domain, but no tenant has that subdomain.
+    Unknown,
+}
+
+const SUGGESTIONS: usize = 5;
+
+impl Services {
+    /// Whether a subdomain is free, why not, and five free ones like it. Anyone may ask.
+    #[tracing::instrument(skip_all)]
+    pub async fn check_subdomain(&self, raw: &str) -> ServiceResult<SubdomainCheck> {
+        let slug = TenantSlug::parse_subdomain(raw).map_err(|m| ServiceError::field("subdomain", m))?;
+        let mut tx = self.db().read().await?;
+        let reason = if slug.is_reserved() {
+            Some("This subdomain is reserved for the service.".to_owned())
+        } else if tx.tenant_by_slug(slug.as_str()).await?.is_some() {
+            Some("An organisation already uses this subdomain.".to_owned())
+        } else {
+            None
+        };
+        let mut suggestions = Vec::new();
+        for variant in slug.variants() {
+            if suggestions.len() == SUGGESTIONS {
+                break;
+            }
+            if tx.tenant_by_slug(variant.as_str()).await?.is_none() {
+                suggestions.push(variant.as_str().to_owned());
+            }
+        }
+        Ok(SubdomainCheck { subdomain: slug.as_str().to_owned(), available: reason.is_none(), reason, suggestions })
+    }
+
+    /// Five free subdomains for an organisation's name (the CLI's `suggest-subdomains`): its
+    /// slug first when free.
+    pub async fn suggest_subdomains(&self, name: &str) -> ServiceResult<Vec<String>> {
+        let name = crate::domain::TenantName::parse(name).map_err(|m| ServiceError::field("name", m))?;
+        let slug = TenantSlug::from_name(&name).map_err(|m| ServiceError::field("name", m))?;
+        let slug = TenantSlug::parse_subdomain(slug.as_str()).map_err(|m| ServiceError::field("name", m))?;
+        let check = self.check_subdomain(slug.as_str()).await?;
+        let mut out: Vec<String> = check.available.then(|| check.subdomain.clone()).into_iter().collect();
+        out.extend(check.suggestions);
+        out.truncate(SUGGESTIONS);
+        Ok(out)
+    }
+
+    /// The tenant a request's `Host` names: `<slug>.<TENANT_BASE_DOMAIN>`, or a tenant's
+    /// custom domain. Without a base domain only custom domains count.
+    pub async fn tenant_for_host(&self, host: &str) -> ServiceResult<HostTenant> {
+        let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+        let host = host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host.as_str(), |(h, _)| h).to_owned();
+        if let Some(base) = self.config().tenant_base_domain.as_deref() {
+            if host == base || host == format!("www.{base}") {
+                return Ok(HostTenant::Apex);
+            }
+            if let Some(label) = host.strip_suffix(&format!(".{base}")) {
+                if label.contains('.') {
+                    return Ok(HostTenant::Unknown);
+                }
+                return Ok(match self.db().read().await?.tenant_by_slug(label).await? {
+                    Some(tenant) if tenant.status == "active" => HostTenant::Tenant(Box::new(tenant)),
+                    _ => HostTenant::Unknown,
+                });
+            }
+        }
+        Ok(match self.db().read().await?.tenant_by_custom_domain(&host).await? {
+            Some(tenant) if tenant.status == "active" => HostTenant::Tenant(Box::new(tenant)),
+            _ => HostTenant::None,
+        })
+    }
+}

@@ -1,0 +1,341 @@
+//! Plans, quotas, feature flags, settings and branding, subdomains.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::*;
+use crate::{
+    domain::FlagSource,
+    service::{CreateUserInput, InviteInput, PlanChange, PlanInput, TenantSettingsInput},
+    testing, ServiceError,
+};
+
+async fn superuser(services: &Services) -> Actor {
+    let (root, _) = services.create_superuser("root@platform.test", Some(PASSWORD)).await.unwrap();
+    services.actor_for(root.id, None).await.unwrap().unwrap()
+}
+
+async fn set_plan(services: &Services, root: &Actor, tenant: crate::domain::TenantId, plan: &str, limits: Option<Value>, force: bool) -> Result<(), ServiceError> {
+    let change = PlanChange { plan: Raw::text(plan), limits, force };
+    services.change_plan(root, tenant, change, &meta()).await.map(drop)
+}
+
+fn invite(email: &str) -> InviteInput {
+    InviteInput { email: Raw::text(email), role: Raw::Missing }
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    value.as_object().unwrap().clone()
+}
+
+#[tokio::test]
+async fn three_plans_are_seeded_and_a_tenant_without_one_has_no_limits() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let plans = services.list_plans(&admin).await.unwrap();
+    let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["basic", "professional", "enterprise"]);
+    let basic = &plans[0];
+    assert_eq!(basic.limits.0["max_users"], 10);
+    assert_eq!(basic.limits.0["storage_quota_gb"], 10);
+    assert_eq!(basic.price_monthly, Some(29.0));
+    assert_eq!(basic.features.0, ["basic_dashboard", "standard_support"]);
+    assert_eq!(plans[2].limits.0["max_devices"], 100);
+    assert!(plans[2].features.0.contains(&"custom_branding".to_owned()));
+    assert_eq!(tenant.plan, None);
+    let report = services.quota_usage(&admin, tenant.id).await.unwrap();
+    assert_eq!(report.plan, None);
+    assert_eq!(report.usage["users"], 1);
+    assert!(report.limits.values().all(Option::is_none));
+    assert_eq!(report.percentages["users"], None);
+    for i in 0..12 {
+        services.invite(&admin, None, invite(&format!("p{i}@example.com")), &meta()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_last_seat_goes_once_and_the_refusal_names_the_limit() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_users": 3})), false).await.unwrap();
+    member(&services, &admin, "bob@acme.com").await;
+    // Two seats used (admin, bob); one left, and twenty people try for it at once.
+    let services = Arc::new(services);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (services, admin) = (services.clone(), admin.clone());
+            tokio::spawn(async move { services.invite(&admin, None, invite(&format!("racer{i}@example.com")), &meta()).await })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(ServiceError::QuotaExceeded { quota, limit, usage, detail }) => {
+                assert_eq!((quota.as_str(), limit, usage), ("max_users", 3, 3));
+                assert!(detail.contains("max_users") && detail.contains("basic"), "{detail}");
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(won, 1, "exactly one invitation took the last seat");
+    // Every other way in is refused too, and inviting the same pending address again is not a new seat.
+    let denied = services.create_user(&admin, CreateUserInput { email: Raw::text("carol@acme.com"), password: Raw::text(PASSWORD), ..Default::default() }, &meta()).await;
+    assert!(matches!(denied, Err(ServiceError::QuotaExceeded { .. })), "{denied:?}");
+    let report = services.quota_usage(&admin, tenant.id).await.unwrap();
+    assert_eq!((report.usage["users"], report.limits["max_users"], report.percentages["users"]), (3, Some(3), Some(100.0)));
+    let pending = services.db().read().await.unwrap().outbox().await.unwrap().iter().filter(|e| e.kind == "invitation").count();
+    assert_eq!(pending, 1);
+}
+
+#[tokio::test]
+async fn a_downgrade_below_usage_is_refused_unless_forced_then_nobody_more_joins() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    set_plan(&services, &root, tenant.id, "professional", None, false).await.unwrap();
+    for i in 0..3 {
+        member(&services, &admin, &format!("m{i}@acme.com")).await;
+    }
+    let issued = services.invite(&admin, None, invite("late@example.com"), &meta()).await.unwrap();
+    // 5 seats used; a plan of 2 would be exceeded.
+    let error = set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_users": 2})), false).await.unwrap_err();
+    match error {
+        ServiceError::Conflict { detail, fields } => {
+            assert!(detail.contains("max_users (5 used, limit 2)"), "{detail}");
+            assert!(fields.get("max_users").is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(services.tenant_details(&admin, tenant.id).await.unwrap().plan.as_deref(), Some("professional"), "unchanged");
+    set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_users": 2})), true).await.unwrap();
+    let accept = crate::service::AcceptInvitationInput { token: Raw::text(&issued.token), password: Raw::text(PASSWORD), ..Default::default() };
+    assert!(matches!(services.accept_invitation(accept, &meta()).await, Err(ServiceError::QuotaExceeded { .. })), "over quota: the pending one cannot join");
+    assert!(matches!(services.invite(&admin, None, invite("new@example.com"), &meta()).await, Err(ServiceError::QuotaExceeded { .. })));
+    let actions = services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap();
+    assert_eq!(actions.iter().filter(|a| *a == "plan_changed").count(), 2);
+    // Tenant admins may not change their own plan.
+    assert!(matches!(set_plan(&services, &admin, tenant.id, "enterprise", None, false).await, Err(ServiceError::Forbidden(_))));
+    let unknown = set_plan(&services, &root, tenant.id, "platinum", None, false).await.unwrap_err();
+    assert!(matches!(unknown, ServiceError::Validation(f) if f.get("plan").is_some()));
+}
+
+#[tokio::test]
+async fn alerts_fire_once_per_crossing_and_rearm_below() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_assets": 10})), false).await.unwrap();
+    let alerts = || async {
+        let mut tx = services.db().read().await.unwrap();
+        let mails = tx.outbox().await.unwrap().iter().filter(|e| e.kind == "quota_alert").count();
+        let rows = tx.audit_actions(tenant.id).await.unwrap().iter().filter(|a| *a == "quota_threshold_reached").count();
+        (mails, rows)
+    };
+    services.set_usage(&admin, tenant.id, &object(json!({"assets": 5})), &meta()).await.unwrap();
+    assert_eq!(alerts().await, (0, 0));
+    services.set_usage(&admin, tenant.id, &object(json!({"assets": 8})), &meta()).await.unwrap();
+    assert_eq!(alerts().await, (1, 1), "80% crossed: the admin is mailed once");
+    services.set_usage(&admin, tenant.id, &object(json!({"assets": 9})), &meta()).await.unwrap();
+    assert_eq!(alerts().await, (1, 1), "still above: no second mail");
+    services.set_usage(&admin, tenant.id, &object(json!({"assets": 10})), &meta()).await.unwrap();
+    assert_eq!(alerts().await, (2, 2), "100% is its own threshold");
+    services.set_usage(&admin, tenant.id, &object(json!({"assets": 2})), &meta()).await.unwrap();
+    services.set_usage(&admin, tenant.id, &object(json!({"assets": 8})), &meta()).await.unwrap();
+    assert_eq!(alerts().await, (3, 3), "dropping below re-armed 80%");
+    let report = services.quota_usage(&admin, tenant.id).await.unwrap();
+    assert_eq!((report.usage["assets"], report.percentages["assets"]), (8, Some(80.0)));
+}
+
+#[tokio::test]
+async fn the_host_reports_usage_and_checks_room_through_tenantry() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let bob = member(&services, &admin, "bob@acme.com").await;
+    set_plan(&services, &root, tenant.id, "basic", None, false).await.unwrap();
+    let report = services.set_usage(&admin, tenant.id, &object(json!({"assets": 99, "devices": 3, "storage_gb": 5})), &meta()).await.unwrap();
+    assert_eq!(report.limits["max_assets"], Some(100));
+    assert_eq!(report.percentages["storage_gb"], Some(50.0));
+    assert_eq!(services.check_usage(&bob, tenant.id, Raw::text("assets"), None).await.unwrap(), ("assets".into(), 99, Some(100)));
+    let over = services.check_usage(&bob, tenant.id, Raw::text("assets"), Some(&json!(2))).await;
+    assert!(matches!(over, Err(ServiceError::QuotaExceeded { limit: 100, usage: 99, .. })), "{over:?}");
+    assert!(matches!(services.set_usage(&bob, tenant.id, &object(json!({"assets": 1})), &meta()).await, Err(ServiceError::Forbidden(_))));
+    let bad = services.set_usage(&admin, tenant.id, &object(json!({"users": 3, "assets": -1, "Bad Name": 1})), &meta()).await.unwrap_err();
+    let ServiceError::Validation(fields) = bad else { panic!() };
+    assert_eq!(fields.iter().count(), 3);
+    let (other, _) = tenant_with_admin(&services, "Globex").await;
+    assert!(matches!(services.quota_usage(&admin, other.id).await, Err(ServiceError::NotFound)));
+    assert!(matches!(services.set_usage(&admin, other.id, &object(json!({"assets": 1})), &meta()).await, Err(ServiceError::NotFound)));
+}
+
+#[tokio::test]
+async fn feature_overrides_sit_on_the_plan_and_say_where_they_come_from() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    set_plan(&services, &root, tenant.id, "professional", None, false).await.unwrap();
+    let features = services.tenant_features(&admin, tenant.id).await.unwrap();
+    assert_eq!(features["analytics"], (true, FlagSource::Plan));
+    assert_eq!(features["custom_branding"], (false, FlagSource::Plan));
+    let changed = services.set_features(&root, tenant.id, &object(json!({"custom_branding": true, "analytics": false})), &meta()).await.unwrap();
+    assert_eq!(changed["custom_branding"], (true, FlagSource::Override));
+    assert_eq!(changed["analytics"], (false, FlagSource::Override));
+    let back = services.set_features(&root, tenant.id, &object(json!({"analytics": null})), &meta()).await.unwrap();
+    assert_eq!(back["analytics"], (true, FlagSource::Plan));
+    assert!(matches!(services.set_features(&admin, tenant.id, &object(json!({"analytics": true})), &meta()).await, Err(ServiceError::Forbidden(_))));
+    let bad = services.set_features(&root, tenant.id, &object(json!({"analytics": "yes", "Bad": true})), &meta()).await.unwrap_err();
+    assert!(matches!(bad, ServiceError::Validation(f) if f.iter().count() == 2));
+}
+
+#[tokio::test]
+async fn plans_are_rows_the_platform_edits() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let input = PlanInput { name: Raw::text("startup"), limits: Some(json!({"max_users": 5, "max_tasks": 20})), features: Some(json!(["api_access"])), ..Default::default() };
+    assert!(matches!(services.create_plan(Some(&admin), input.clone()).await, Err(ServiceError::Forbidden(_))));
+    let plan = services.create_plan(Some(&root), input.clone()).await.unwrap();
+    assert_eq!(plan.limits.0["max_tasks"], 20);
+    assert!(matches!(services.create_plan(Some(&root), input).await, Err(ServiceError::Conflict { .. })));
+    let change = PlanInput { limits: Some(json!({"max_tasks": null, "max_users": 6})), features: Some(json!({"analytics": true})), ..Default::default() };
+    let updated = services.update_plan(Some(&root), "startup", change, false).await.unwrap();
+    assert_eq!(updated.limits.0.get("max_tasks"), None);
+    assert_eq!(updated.limits.0["max_users"], 6);
+    assert_eq!(updated.features.0, ["analytics", "api_access"]);
+    let bad = PlanInput { name: Raw::text("Gold Plan"), limits: Some(json!({"users": 5, "max_x": -1})), features: Some(json!([1])), price_monthly: Some(json!("cheap")), ..Default::default() };
+    let ServiceError::Validation(fields) = services.create_plan(Some(&root), bad).await.unwrap_err() else { panic!() };
+    assert!(fields.get("name").is_some() && fields.get("limits").unwrap().len() == 2 && fields.get("features").is_some() && fields.get("price_monthly").is_some());
+    assert!(matches!(services.update_plan(Some(&root), "nope", PlanInput::default(), false).await, Err(ServiceError::NotFound)));
+    let made = services.update_plan(None, "cli-made", PlanInput { limits: Some(json!({"max_users": 1})), ..Default::default() }, true).await.unwrap();
+    assert_eq!(made.limits.0["max_users"], 1);
+}
+
+#[tokio::test]
+async fn settings_are_checked_and_branding_needs_its_feature() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let bob = member(&services, &admin, "bob@acme.com").await;
+    let input = || TenantSettingsInput {
+        display_name: Raw::text("Acme Worldwide"),
+        settings: Some(json!({"timezone": "America/New_York", "data_retention_days": 90, "notifications": {"email": true, "in_app": false}})),
+        ..Default::default()
+    };
+    assert!(matches!(services.update_tenant_settings(&bob, tenant.id, input(), &meta()).await, Err(ServiceError::Forbidden(_))));
+    let saved = services.update_tenant_settings(&admin, tenant.id, input(), &meta()).await.unwrap();
+    assert_eq!(saved.display_name.as_deref(), Some("Acme Worldwide"));
+    assert_eq!(saved.settings.0["timezone"], "America/New_York");
+    // A second change keeps the keys it does not name; null removes one.
+    let more = TenantSettingsInput { settings: Some(json!({"theme": "dark", "data_retention_days": null})), ..Default::default() };
+    let saved = services.update_tenant_settings(&admin, tenant.id, more, &meta()).await.unwrap();
+    assert_eq!(saved.settings.0.get("timezone"), Some(&json!("America/New_York")));
+    assert_eq!(saved.settings.0.get("data_retention_days"), None);
+    assert_eq!(saved.display_name.as_deref(), Some("Acme Worldwide"), "not given, not changed");
+    let branding = || TenantSettingsInput { branding: Some(json!({"company_name": "Acme", "primary_color": "#1F6FEB", "logo_url": "https://cdn.acme.com/l.png"})), ..Default::default() };
+    assert!(matches!(services.update_tenant_settings(&admin, tenant.id, branding(), &meta()).await, Err(ServiceError::Forbidden(_))), "no custom_branding yet");
+    services.set_features(&root, tenant.id, &object(json!({"custom_branding": true})), &meta()).await.unwrap();
+    let branded = services.update_tenant_settings(&admin, tenant.id, branding(), &meta()).await.unwrap();
+    let shown = services.branding_of(&branded).await.unwrap().unwrap();
+    assert_eq!(shown.primary_color.as_deref(), Some("#1f6feb"));
+    assert_eq!(shown.company_name.as_deref(), Some("Acme"));
+    let bad = TenantSettingsInput {
+        contact_email: Raw::text("nope"),
+        settings: Some(json!({"timezone": "Nowhere/Land", "big": "x".repeat(17 * 1024)})),
+        branding: Some(json!({"primary_color": "red;}body{display:none", "logo_url": "javascript:alert(1)"})),
+        ..Default::default()
+    };
+    let ServiceError::Validation(fields) = services.update_tenant_settings(&admin, tenant.id, bad, &meta()).await.unwrap_err() else { panic!() };
+    assert!(fields.get("contact_email").is_some() && fields.get("settings.timezone").is_some());
+    assert!(fields.get("branding.primary_color").is_some() && fields.get("branding.logo_url").is_some());
+    let huge = TenantSettingsInput { settings: Some(json!({"big": "x".repeat(17 * 1024)})), ..Default::default() };
+    let ServiceError::Validation(fields) = services.update_tenant_settings(&admin, tenant.id, huge, &meta()).await.unwrap_err() else { panic!() };
+    assert!(fields.get("settings").unwrap()[0].contains("16 KiB"));
+    // Losing the feature hides the branding, which stays stored.
+    services.set_features(&root, tenant.id, &object(json!({"custom_branding": false})), &meta()).await.unwrap();
+    let row = services.tenant_details(&admin, tenant.id).await.unwrap();
+    assert!(services.branding_of(&row).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_worker_applies_each_tenants_retention_and_records_it() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let (other, _) = tenant_with_admin(&services, "Globex").await;
+    // Age every event of both tenants by 40 days.
+    let mut tx = services.db().write().await.unwrap();
+    let old = crate::service::now() - chrono::Duration::days(40);
+    crate::store::on!(&mut tx, c => sqlx::query("UPDATE audit_log SET created_at = $1").bind(old).execute(c).await.map(drop)).unwrap();
+    tx.commit().await.unwrap();
+    let keep_30 = TenantSettingsInput { settings: Some(json!({"data_retention_days": 30})), ..Default::default() };
+    services.update_tenant_settings(&admin, tenant.id, keep_30, &meta()).await.unwrap();
+    let removed = services.apply_audit_retention().await.unwrap();
+    assert!(removed >= 1);
+    let actions = services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap();
+    assert_eq!(actions, ["audit_retention_applied", "tenant_updated"], "only the newer events stay, and the record of the purge");
+    assert!(!services.db().read().await.unwrap().audit_actions(other.id).await.unwrap().is_empty(), "other tenants keep theirs");
+    assert_eq!(services.apply_audit_retention().await.unwrap(), 0, "nothing more to remove");
+}
+
+#[tokio::test]
+async fn subdomains_are_checked_reserved_and_suggested() {
+    let services = testing::services_with(&[("TENANT_BASE_DOMAIN", "example.com")]).await;
+    let (tenant, _) = tenant_with_admin(&services, "Acme Corp").await;
+    let taken = services.check_subdomain("acme-corp").await.unwrap();
+    assert!(!taken.available && taken.reason.as_deref().unwrap().contains("already"));
+    assert_eq!(taken.suggestions.len(), 5);
+    assert!(taken.suggestions.iter().all(|s| s.starts_with("acme-corp-")));
+    let reserved = services.check_subdomain("www").await.unwrap();
+    assert!(!reserved.available && reserved.reason.unwrap().contains("reserved"));
+    assert!(services.check_subdomain("fresh-name").await.unwrap().available);
+    assert!(matches!(services.check_subdomain("no way").await, Err(ServiceError::Validation(_))));
+    assert_eq!(services.suggest_subdomains("Fresh Name").await.unwrap()[0], "fresh-name");
+    assert_eq!(services.suggest_subdomains("Acme Corp").await.unwrap().len(), 5);
+    let reserved_signup = services.sign_up(sign_up_input("Admin", "x@admin.test"), &meta()).await.unwrap_err();
+    assert!(matches!(reserved_signup, ServiceError::Validation(f) if f.get("name").unwrap()[0].contains("reserved")));
+    // Hosts: the tenant's subdomain, the apex, and an unknown one.
+    assert!(matches!(services.tenant_for_host("acme-corp.example.com:3000").await.unwrap(), crate::service::HostTenant::Tenant(t) if t.id == tenant.id));
+    assert!(matches!(services.tenant_for_host("Example.com").await.unwrap(), crate::service::HostTenant::Apex));
+    assert!(matches!(services.tenant_for_host("nobody.example.com").await.unwrap(), crate::service::HostTenant::Unknown));
+    assert!(matches!(services.tenant_for_host("a.b.example.com").await.unwrap(), crate::service::HostTenant::Unknown));
+    assert!(matches!(services.tenant_for_host("elsewhere.org").await.unwrap(), crate::service::HostTenant::None));
+}
+
+#[tokio::test]
+async fn signing_in_on_a_tenants_host_lands_there_and_refuses_strangers() {
+    let services = testing::services().await;
+    let (acme, admin) = tenant_with_admin(&services, "Acme").await;
+    let (globex, _) = tenant_with_admin(&services, "Globex").await;
+    let mut input = login_input(&admin.email, PASSWORD);
+    input.tenant = Some(acme.id);
+    let (_, profile) = services.login(input, &meta()).await.unwrap();
+    assert_eq!(profile.tenant_id, Some(acme.id));
+    let mut stranger = login_input(&admin.email, PASSWORD);
+    stranger.tenant = Some(globex.id);
+    let refused = services.login(stranger, &meta()).await.unwrap_err();
+    assert!(matches!(&refused, ServiceError::Forbidden(d) if d.contains("not a member")), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_keys_daily_calls_are_counted_against_its_plan() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let key = crate::service::ApiKeyInput { name: Raw::text("k"), scopes: crate::service::RawList::Items(vec!["members:read".into()]), ..Default::default() };
+    let issued = services.create_api_key(&admin, key, &meta()).await.unwrap();
+    for _ in 0..5 {
+        services.actor_from_api_key(&issued.secret, &meta()).await.expect("no limit without a plan");
+    }
+    set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_api_calls_per_day": 2})), false).await.unwrap();
+    services.actor_from_api_key(&issued.secret, &meta()).await.unwrap();
+    services.actor_from_api_key(&issued.secret, &meta()).await.unwrap();
+    match services.actor_from_api_key(&issued.secret, &meta()).await {
+        Err(ServiceError::DailyQuotaExceeded { quota, limit, retry_after_secs, .. }) => {
+            assert_eq!((quota.as_str(), limit), ("max_api_calls_per_day", 2));
+            assert!((1..=86_400).contains(&retry_after_secs));
+        }
+        other => panic!("{other:?}"),
+    }
+}
