@@ -60,13 +60,34 @@ def wrk(url, headers=(), script=None):
     return rps, p50, p99, int(non2xx.group(1)) if non2xx else 0
 
 
-def start(database_url, port, workdir):
+def server_env(database_url, port):
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": database_url, "BIND_ADDR": f"127.0.0.1:{port}", "RATE_LIMIT_DISABLED": "1",
         "LEPTOS_SITE_ROOT": os.path.join(ROOT, "target", "site"), "LEPTOS_OUTPUT_NAME": "tenantry",
         "LEPTOS_ENV": "PROD", "RUST_LOG": "warn", "SECRET_KEY": "bench-secret-bench-secret-bench-secret",
     })
+    return env
+
+
+def superuser_token(base, database_url, port, workdir):
+    email = f"root-{uuid.uuid4().hex[:8]}@bench.test"
+    env = server_env(database_url, port)
+    env["SUPERUSER_PASSWORD"] = PASSWORD
+    subprocess.run([BIN, "create-superuser", "--email", email], cwd=workdir, env=env, check=True, capture_output=True)
+    return request(base, "POST", "/api/auth/login/", {"email": email, "password": PASSWORD})["access"]
+
+
+def post_lua(workdir, name, body):
+    path = os.path.join(workdir, name)
+    with open(path, "w") as script:
+        body = json.dumps(body).replace('"', '\\"')
+        script.write(f'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n')
+    return path
+
+
+def start(database_url, port, workdir):
+    env = server_env(database_url, port)
     log = open(os.path.join(workdir, f"server-{port}.log"), "w")
     proc = subprocess.Popen([BIN, "serve"], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -122,6 +143,17 @@ def run_backend(name, database_url, port, workdir):
                 '  return wrk.format(nil, nil, nil, body)\nend\n'
             )
         rows.append(("POST /api/users/invite/", wrk(base + "/api/users/invite/", [auth], script=invite_lua)))
+        # The same with a plan on the tenant: every invitation counts members and pending
+        # invitations against max_users in its transaction (set high enough never to refuse).
+        root = superuser_token(base, database_url, port, workdir)
+        request(base, "POST", f"/api/tenants/{tenant_id}/plan/", {"plan": "enterprise", "limits": {"max_users": 100000000}}, root)
+        rows.append(("POST /api/users/invite/ (plan: quota checked)", wrk(base + "/api/users/invite/", [auth], script=invite_lua)))
+        rows.append(("GET /api/tenants/{id}/quotas/usage/", wrk(f"{base}/api/tenants/{tenant_id}/quotas/usage/", [auth])))
+        # Enumeration: a known account and an unknown one should cost the same.
+        for label, who in [("known account, wrong password", email), ("unknown account", f"nobody-{uuid.uuid4().hex[:8]}@bench.test")]:
+            rows.append((f"POST /api/auth/login/ ({label})", wrk(base + "/api/auth/login/", script=post_lua(workdir, f"login-{len(rows)}.lua", {"email": who, "password": "not the password"}))))
+        for label, who in [("known account", email), ("unknown account", f"nobody-{uuid.uuid4().hex[:8]}@bench.test")]:
+            rows.append((f"POST /api/auth/password-reset/ ({label})", wrk(base + "/api/auth/password-reset/", script=post_lua(workdir, f"reset-{len(rows)}.lua", {"email": who}))))
         page_token = request(base, "POST", "/api/users/invite/", {"email": f"page-{uuid.uuid4().hex[:8]}@invite.test"}, token)["token"]
         rows.append(("GET /invite?token= (page)", wrk(f"{base}/invite?token={page_token}")))
         tokens = [request(base, "POST", "/api/users/invite/", {"email": f"accept-{i}-{uuid.uuid4().hex[:6]}@invite.test"}, token)["token"]
@@ -271,6 +303,12 @@ def main():
         print(f"\nLogin: {login:.0f}/s = {100 * login / (cores * 1000 / hash_ms):.0f}% of the argon2 limit. "
               f"Server RSS: {idle:.1f} MB idle, {loaded:.1f} MB after load.")
         by_route = {route: result[0] for route, result in rows}
+        with_quota = by_route["POST /api/users/invite/ (plan: quota checked)"] / by_route["POST /api/users/invite/"]
+        print(f"Invitations with the quota check: {100 * with_quota:.0f}% of the throughput without a plan.")
+        for kind, known, unknown in [("Login", "POST /api/auth/login/ (known account, wrong password)", "POST /api/auth/login/ (unknown account)"),
+                                     ("Reset request", "POST /api/auth/password-reset/ (known account)", "POST /api/auth/password-reset/ (unknown account)")]:
+            p50 = {route: result[1] for route, result in rows}
+            print(f"{kind} p50: known {p50[known]:.2f} ms, unknown {p50[unknown]:.2f} ms.")
         for jwt_route, key_route in [("GET /api/me/", "GET /api/me/ (API key)"), ("GET /api/users/ (50 users)", "GET /api/users/ (50 users, API key)")]:
             print(f"{key_route}: {100 * by_route[key_route] / by_route[jwt_route]:.0f}% of the JWT route's throughput.")
         seconds, succeeded, failed = imported

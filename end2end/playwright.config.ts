@@ -25,6 +25,8 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // Tenants' own hosts (TENANT_BASE_DOMAIN=tenantry.test in .ci/e2e) reach the test server.
+        '--host-resolver-rules=MAP *.tenantry.test 127.0.0.1',
       ],
     },
   },

@@ -46,7 +46,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
                 <Route path=path!("/signup") view=pages::SignUp/>
-                <Route path=path!("/login") view=pages::Login/>
+                <Route path=path!("/login") view=pages::Login ssr=SsrMode::Async/>
                 <Route path=path!("/logout") view=pages::Logout/>
                 <Route path=path!("/invite") view=pages::Invite ssr=SsrMode::Async/>
                 <Route path=path!("/password-reset") view=pages::PasswordReset ssr=SsrMode::Async/>

@@ -1,4 +1,8 @@
+import { execFileSync } from 'child_process';
+import path from 'path';
 import { expect, Page, TestInfo } from '@playwright/test';
+
+const ROOT = path.resolve(__dirname, '../..');
 
 export const PASSWORD = 'correct horse battery';
 
@@ -66,4 +70,19 @@ export async function invite(page: Page, info: TestInfo, email: string, role: st
   await page.getByLabel('Role').selectOption(role);
   await page.getByRole('button', { name: 'Send invitation' }).click();
   await expect(page.locator('table.invitations')).toContainText(email);
+}
+
+/** `tenantry-server create-superuser` against the SQLite file .ci/e2e started the server on. */
+export function createSuperuser(email: string) {
+  const log = process.env.E2E_SERVER_LOG;
+  if (!log) throw new Error('E2E_SERVER_LOG is not set: run the tests through .ci/e2e');
+  const work = path.dirname(log);
+  const database = process.env.E2E_DATABASE_URL ?? `sqlite://${path.join(work, 'e2e.sqlite')}?mode=rwc`;
+  const server = process.env.E2E_SERVER_BIN ?? path.join(ROOT, 'target/release/tenantry-server');
+  execFileSync(server, ['create-superuser', '--email', email], {
+    cwd: work, // the server's own folder: the same .tenantry-secret, no stray .env
+    env: { ...process.env, DATABASE_URL: database, EMAIL_PROVIDER: 'log', SUPERUSER_PASSWORD: PASSWORD, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
 }

@@ -8,11 +8,10 @@
 // The pages come from the router: every `path!("…")` in app/src/lib.rs must have an entry in PAGES
 // below, so a new page fails here until someone says who sees it and how to reach it.
 // Screenshots of every visit land in target/e2e-screenshots/<project>/<visitor>/.
-import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { Browser, BrowserContext, expect, Page, test, TestInfo } from '@playwright/test';
-import { PASSWORD, invite, jsEnabled, mailedLink, open, signUp, unique, watchConsole } from './helpers';
+import { PASSWORD, createSuperuser, invite, jsEnabled, mailedLink, open, signUp, unique, watchConsole } from './helpers';
 import { axeProblems, layoutProblems } from './page-checks';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -267,17 +266,3 @@ async function setUp(browser: Browser, info: TestInfo, pages: Record<Visitor, Pa
   return { adminTenant: org.name, inviteNew, inviteExisting, inviteUsed, reset };
 }
 
-/** `tenantry-server create-superuser` against the SQLite file .ci/e2e started the server on. */
-function createSuperuser(email: string) {
-  const log = process.env.E2E_SERVER_LOG;
-  if (!log) throw new Error('E2E_SERVER_LOG is not set: run the tests through .ci/e2e');
-  const work = path.dirname(log);
-  const database = process.env.E2E_DATABASE_URL ?? `sqlite://${path.join(work, 'e2e.sqlite')}?mode=rwc`;
-  const server = process.env.E2E_SERVER_BIN ?? path.join(ROOT, 'target/release/tenantry-server');
-  execFileSync(server, ['create-superuser', '--email', email], {
-    cwd: work, // the server's own folder: the same .tenantry-secret, no stray .env
-    env: { ...process.env, DATABASE_URL: database, EMAIL_PROVIDER: 'log', SUPERUSER_PASSWORD: PASSWORD, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 30_000,
-  });
-}

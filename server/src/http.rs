@@ -55,6 +55,7 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
     let app = Router::new()
         .merge(api::docs())
         .nest("/api", api::router())
+        .route("/brand.css", axum::routing::get(crate::uploads::brand_css))
         .route(
             "/import/upload",
             axum::routing::post(crate::uploads::import).layer(axum::extract::DefaultBodyLimit::max(api::UPLOAD_LIMIT)),

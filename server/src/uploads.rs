@@ -1,6 +1,7 @@
-//! File uploads from the pages, which server functions (URL-encoded forms) cannot carry: the
-//! import page's CSV. A plain multipart form posts here with the browser session; the answer
-//! is a redirect back to the page, so it works without JavaScript.
+//! What the pages need beside their server functions: the import page's CSV upload (server
+//! functions take URL-encoded forms only; a plain multipart form posts here with the browser
+//! session and is answered with a redirect back, so it works without JavaScript), and the
+//! brand style sheet.
 
 use app::ssr::{session_actor, AppState};
 use axum::{
@@ -36,4 +37,17 @@ fn back_with(error: tenantry::ServiceError) -> Redirect {
     };
     let text: String = text.chars().take(300).collect();
     Redirect::to(&format!("/import?error={}", form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()))
+}
+
+/// `GET /brand.css?color=rrggbb`: an organisation's colour as `--brand`, a style sheet of our own
+/// origin (the pages' policy admits no inline style). Only six hex digits get through; the
+/// answer depends on nothing else, so it is cached for good.
+pub async fn brand_css(axum::extract::RawQuery(query): axum::extract::RawQuery) -> axum::response::Response {
+    use axum::{http::{header, StatusCode}, response::IntoResponse};
+    let color = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).find(|(k, _)| k == "color").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    if color.len() != 6 || !color.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/css")], "/* color=rrggbb */").into_response();
+    }
+    let css = format!(":root {{ --brand: #{}; }}\n", color.to_ascii_lowercase());
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], css).into_response()
 }

@@ -3,6 +3,7 @@
 
 mod contact;
 mod email;
+mod hostname;
 mod ids;
 mod names;
 mod password;
@@ -15,6 +16,7 @@ mod token;
 
 pub use contact::{Industry, PhoneNumber};
 pub use email::Email;
+pub use hostname::CustomDomain;
 pub use ids::{AssignmentId, TenantId, UserId};
 pub use names::{PersonName, TenantName};
 pub use password::{NewPassword, PlainPassword};

@@ -184,8 +184,9 @@ pub async fn send_tests(mailer: &Mailer, to: &str, base_url: &str) -> Vec<Item> 
         role: Some("VIEWER"),
         link: &format!("{base_url}/invite?token=check-email-test-not-a-real-token"),
         expires_in_days: 7,
+        brand: None,
     });
-    let reset = templates::password_reset(to, &format!("{base_url}/reset-password?token=check-email-test-not-a-real-token"), 60);
+    let reset = templates::password_reset(to, &format!("{base_url}/reset-password?token=check-email-test-not-a-real-token"), 60, None);
     let mut items = Vec::new();
     for (name, email) in [(TEST_INVITATION, invitation), (TEST_RESET, reset)] {
         items.push(match mailer.send(Outgoing::from(&email)).await {

@@ -19,12 +19,41 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn html_page(heading: &str, paragraphs: &[String], link: &str, button: &str, footer: &str) -> String {
+/// How a mail shows the organisation it speaks for: its custom branding (checked when saved,
+/// and checked again here, since this is where it meets HTML: only an `https:` logo and a
+/// `#rrggbb` colour get in, and the name is escaped like any user text).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MailBrand<'a> {
+    pub company_name: Option<&'a str>,
+    pub logo_url: Option<&'a str>,
+    pub primary_color: Option<&'a str>,
+}
+
+impl<'a> MailBrand<'a> {
+    fn color(&self) -> Option<&'a str> {
+        self.primary_color.filter(|c| c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    fn logo(&self) -> Option<&'a str> {
+        self.logo_url.filter(|url| url.starts_with("https://") && !url.chars().any(|c| c.is_whitespace() || c.is_control()))
+    }
+
+    fn name(&self) -> Option<&'a str> {
+        self.company_name.map(str::trim).filter(|n| !n.is_empty())
+    }
+}
+
+fn html_page(brand: Option<&MailBrand<'_>>, heading: &str, paragraphs: &[String], link: &str, button: &str, footer: &str) -> String {
     let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
+    let color = brand.and_then(MailBrand::color).unwrap_or("#1f4e79");
+    let logo = brand
+        .and_then(MailBrand::logo)
+        .map(|src| format!("<p><img src=\"{}\" alt=\"{}\" style=\"max-height:48px\"></p>", escape(src), escape(brand.and_then(MailBrand::name).unwrap_or(""))))
+        .unwrap_or_default();
     format!(
         "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;color:#1b2430;max-width:560px;margin:auto;padding:24px\">\
-         <h1 style=\"font-size:20px\">{heading}</h1>{body}\
-         <p><a href=\"{link}\" style=\"display:inline-block;background:#1f4e79;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{button}</a></p>\
+         {logo}<h1 style=\"font-size:20px\">{heading}</h1>{body}\
+         <p><a href=\"{link}\" style=\"display:inline-block;background:{color};color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{button}</a></p>\
          <p style=\"color:#5b6675;font-size:13px\">Or paste this link into your browser:<br>{link}</p>\
          <p style=\"color:#5b6675;font-size:13px\">{footer}</p></body></html>",
         link = escape(link),
@@ -38,23 +67,30 @@ pub struct Invitation<'a> {
     pub role: Option<&'a str>,
     pub link: &'a str,
     pub expires_in_days: i64,
+    /// The organisation's branding, when its plan gives it `custom_branding`.
+    pub brand: Option<MailBrand<'a>>,
 }
 
 pub fn invitation(invite: &Invitation<'_>) -> NewEmail {
     let who = invite.inviter.unwrap_or("An administrator");
     let role = invite.role.map(|r| format!(" as {r}")).unwrap_or_default();
-    let subject = format!("You're invited to join {} on Tenantry", invite.tenant_name);
+    // A branded organisation speaks under its company name; otherwise the mail names Tenantry.
+    let (name, on) = match invite.brand.as_ref().and_then(MailBrand::name) {
+        Some(company) => (company, String::new()),
+        None => (invite.tenant_name, " on Tenantry".to_owned()),
+    };
+    let subject = format!("You're invited to join {name}{on}");
     let text_body = format!(
-        "{who} invited you to join {tenant}{role} on Tenantry.\n\n\
+        "{who} invited you to join {name}{role}{on}.\n\n\
          Accept the invitation: {link}\n\n\
          The link works once and expires in {days} days. If you did not expect this, ignore this message.\n",
-        tenant = invite.tenant_name,
         link = invite.link,
         days = invite.expires_in_days,
     );
     let html_body = html_page(
-        &format!("Join {}", escape(invite.tenant_name)),
-        &[format!("{} invited you to join <strong>{}</strong>{} on Tenantry.", escape(who), escape(invite.tenant_name), escape(&role))],
+        invite.brand.as_ref(),
+        &format!("Join {}", escape(name)),
+        &[format!("{} invited you to join <strong>{}</strong>{}{}.", escape(who), escape(name), escape(&role), on)],
         invite.link,
         "Accept the invitation",
         &format!("The link works once and expires in {} days. If you did not expect this, ignore this message.", invite.expires_in_days),
@@ -62,16 +98,19 @@ pub fn invitation(invite: &Invitation<'_>) -> NewEmail {
     NewEmail { tenant_id: None, kind: "invitation", to: invite.to.to_owned(), subject, text_body, html_body, link: Some(invite.link.to_owned()) }
 }
 
-pub fn password_reset(to: &str, link: &str, expires_in_minutes: i64) -> NewEmail {
-    let subject = "Reset your Tenantry password".to_owned();
+/// `brand`: the branding of the organisation the account belongs to, when it is the only one.
+pub fn password_reset(to: &str, link: &str, expires_in_minutes: i64, brand: Option<&MailBrand<'_>>) -> NewEmail {
+    let name = brand.and_then(MailBrand::name).unwrap_or("Tenantry");
+    let subject = format!("Reset your {name} password");
     let text_body = format!(
-        "Someone (hopefully you) asked to reset the password of {to} on Tenantry.\n\n\
+        "Someone (hopefully you) asked to reset the password of {to} on {name}.\n\n\
          Choose a new password: {link}\n\n\
          The link works once and expires in {expires_in_minutes} minutes. If you did not ask, ignore this message: your password stays as it is.\n"
     );
     let html_body = html_page(
+        brand,
         "Reset your password",
-        &[format!("Someone (hopefully you) asked to reset the password of <strong>{}</strong> on Tenantry.", escape(to))],
+        &[format!("Someone (hopefully you) asked to reset the password of <strong>{}</strong> on {}.", escape(to), escape(name))],
         link,
         "Choose a new password",
         &format!("The link works once and expires in {expires_in_minutes} minutes. If you did not ask, ignore this message: your password stays as it is."),
@@ -90,6 +129,7 @@ pub fn account_created(to: &str, how: &str, link: &str, expires_in_days: i64) ->
          That ends the password that was set and signs every session out. The link works once and expires in {expires_in_days} days.\n"
     );
     let html_body = html_page(
+        None,
         "An account was created for you",
         &[
             format!("A Tenantry account for <strong>{}</strong> was created {}.", escape(to), escape(how)),
@@ -153,11 +193,31 @@ mod tests {
             role: Some("VIEWER"),
             link: "http://h/invite?token=abc",
             expires_in_days: 7,
+            brand: None,
         });
         assert!(!email.html_body.contains("<script>"));
         assert!(email.html_body.contains("Ada &amp; Co"));
         assert!(email.text_body.contains("http://h/invite?token=abc"));
         assert!(email.html_body.contains("http://h/invite?token=abc"));
         assert_eq!(email.link.as_deref(), Some("http://h/invite?token=abc"));
+        assert!(email.subject.ends_with("on Tenantry"));
+    }
+
+    #[test]
+    fn a_brand_names_the_company_and_colours_the_button_but_cannot_inject_markup_or_css() {
+        let brand = MailBrand { company_name: Some("Acme <b>Ltd</b>"), logo_url: Some("https://cdn.acme.test/logo.png?a=1&b=\"2"), primary_color: Some("#0a7e3d") };
+        let email = invitation(&Invitation { to: "x@y.com", tenant_name: "acme", inviter: None, role: None, link: "http://h/invite?token=abc", expires_in_days: 7, brand: Some(brand) });
+        assert_eq!(email.subject, "You're invited to join Acme <b>Ltd</b>", "subjects are plain text");
+        assert!(email.html_body.contains("Acme &lt;b&gt;Ltd&lt;/b&gt;") && !email.html_body.contains("<b>"));
+        assert!(email.html_body.contains("background:#0a7e3d"));
+        assert!(email.html_body.contains("src=\"https://cdn.acme.test/logo.png?a=1&amp;b=&quot;2\""));
+        assert!(!email.text_body.contains("Tenantry"));
+        let hostile = MailBrand { company_name: None, logo_url: Some("javascript:alert(1)"), primary_color: Some("red;background:url(https://evil.test/x)") };
+        let reset = password_reset("x@y.com", "http://h/password-reset?token=abc", 60, Some(&hostile));
+        assert!(!reset.html_body.contains("javascript:") && !reset.html_body.contains("evil.test") && !reset.html_body.contains("<img"));
+        assert!(reset.html_body.contains("background:#1f4e79"), "an invalid colour falls back to ours");
+        assert_eq!(reset.subject, "Reset your Tenantry password");
+        let branded = password_reset("x@y.com", "http://h/password-reset?token=abc", 60, Some(&brand));
+        assert_eq!(branded.subject, "Reset your Acme <b>Ltd</b> password");
     }
 }

@@ -455,6 +455,10 @@ impl Services {
     async fn enqueue_invitation_mail(&self, tx: &mut Tx, invitation: &Invitation, token: &str) -> ServiceResult<()> {
         let link = format!("{}/invite?token={token}", self.config().frontend_base_url);
         let days = (self.config().invitation_ttl.as_secs() / 86_400).max(1) as i64;
+        let brand = match tx.tenant(invitation.tenant_id).await? {
+            Some(tenant) => self.branding_in(tx, &tenant).await?,
+            None => None,
+        };
         let mut email = templates::invitation(&templates::Invitation {
             to: &invitation.email,
             tenant_name: &invitation.tenant_name,
@@ -462,6 +466,7 @@ impl Services {
             role: invitation.role.as_deref(),
             link: &link,
             expires_in_days: days,
+            brand: brand.as_ref().map(|b| b.for_mail()),
         });
         email.tenant_id = Some(invitation.tenant_id);
         self.enqueue_mail(tx, email).await

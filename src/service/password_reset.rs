@@ -42,9 +42,17 @@ impl Services {
             let ttl = services.config().password_reset_ttl;
             let mut tx = services.db().write().await?;
             let link = services.new_reset_link(&mut tx, user.id, ttl).await?;
-            services.enqueue_mail(&mut tx, templates::password_reset(&user.email, &link, (ttl.as_secs() / 60) as i64)).await?;
+            let tenants = tx.tenants_of_user(user.id).await?;
+            // The mail speaks for the account's organisation when there is exactly one; an
+            // account in several is nobody's in particular, and gets Tenantry's own mail.
+            let brand = match tenants.as_slice() {
+                [only] => services.branding_in(&mut tx, only).await?,
+                _ => None,
+            };
+            let mail = templates::password_reset(&user.email, &link, (ttl.as_secs() / 60) as i64, brand.as_ref().map(|b| b.for_mail()).as_ref());
+            services.enqueue_mail(&mut tx, mail).await?;
             let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)), key: None };
-            for tenant in tx.tenants_of_user(user.id).await? {
+            for tenant in tenants {
                 audit.write(&mut tx, Some(tenant.id), "password_reset_requested", "user", Some(user.id.to_string()), json!({})).await?;
             }
             tx.commit().await?;

@@ -310,7 +310,7 @@ impl Services {
 
     /// Whether the caller may change the plan and features of `tenant`: a superuser, or the
     /// partner that provisioned it.
-    async fn plan_manager(&self, actor: &Actor, tenant: TenantId) -> ServiceResult<Tenant> {
+    pub(crate) async fn plan_manager(&self, actor: &Actor, tenant: TenantId) -> ServiceResult<Tenant> {
         let row = self.db().read().await?.tenant(tenant).await?;
         let may = |t: &Tenant| actor.is_superuser || (actor.platform_role().is_some() && t.created_by_partner == Some(actor.user_id));
         match row {

@@ -42,6 +42,15 @@ impl Branding {
         let text = |key: &str| stored.get(key).and_then(Value::as_str).map(str::to_owned);
         Some(Self { company_name: text("company_name"), logo_url: text("logo_url"), primary_color: text("primary_color") })
     }
+
+    /// The same, as the mail templates take it.
+    pub fn for_mail(&self) -> crate::mail::templates::MailBrand<'_> {
+        crate::mail::templates::MailBrand {
+            company_name: self.company_name.as_deref(),
+            logo_url: self.logo_url.as_deref(),
+            primary_color: self.primary_color.as_deref(),
+        }
+    }
 }
 
 fn short_text(raw: &str, max: usize) -> Result<Option<String>, String> {
@@ -230,7 +239,16 @@ impl Services {
             return Ok(None);
         }
         let mut tx = self.db().read().await?;
-        Ok(if self.has_feature(&mut tx, tenant, "custom_branding").await? { Branding::of(tenant) } else { None })
+        self.branding_in(&mut tx, tenant).await
+    }
+
+    /// [`Self::branding_of`] inside a transaction (the mails written with an invitation or a
+    /// reset token).
+    pub(crate) async fn branding_in(&self, tx: &mut crate::store::Tx, tenant: &Tenant) -> ServiceResult<Option<Branding>> {
+        if tenant.branding.0.is_none() {
+            return Ok(None);
+        }
+        Ok(if self.has_feature(tx, tenant, "custom_branding").await? { Branding::of(tenant) } else { None })
     }
 }
 

@@ -1,8 +1,14 @@
 //! A tenant's slug is its subdomain: whether one is free, what to offer instead, and which
 //! tenant a request's host names (with `TENANT_BASE_DOMAIN`, or a tenant's custom domain).
 
-use super::Services;
-use crate::{domain::TenantSlug, store::Tenant, ServiceError, ServiceResult};
+use serde_json::json;
+
+use super::{now, Actor, Raw, RequestMeta, Services};
+use crate::{
+    domain::{CustomDomain, TenantId, TenantSlug},
+    store::Tenant,
+    FieldErrors, ServiceError, ServiceResult,
+};
 
 /// `GET /api/tenants/check-subdomain/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +71,50 @@ impl Services {
         out.extend(check.suggestions);
         out.truncate(SUGGESTIONS);
         Ok(out)
+    }
+
+    /// `PUT /api/tenants/{id}/domain/`: the tenant's own domain (`""` removes it). Like a plan,
+    /// a domain is the operator's to give (it routes sign-ins, and nobody may squat another's):
+    /// superusers and the partner that provisioned the tenant. One tenant per domain (409);
+    /// names under `TENANT_BASE_DOMAIN` are subdomains already (400).
+    #[tracing::instrument(skip_all)]
+    pub async fn set_custom_domain(&self, actor: &Actor, tenant: TenantId, domain: Raw, meta: &RequestMeta) -> ServiceResult<Tenant> {
+        self.plan_manager(actor, tenant).await?;
+        let mut errors = FieldErrors::new();
+        let base = self.config().tenant_base_domain.clone();
+        let domain = domain
+            .required(&mut errors, "custom_domain", |raw| {
+                if raw.trim().is_empty() {
+                    return Ok(None);
+                }
+                let domain = CustomDomain::parse(raw)?;
+                match base.as_deref() {
+                    Some(base) if domain.is_within(base) => Err(format!("Names under {base} are the organisations' subdomains; use the slug instead.")),
+                    _ => Ok(Some(domain)),
+                }
+            })
+            .flatten();
+        errors.into_result()?;
+        let taken = || ServiceError::conflict("custom_domain", "Another organisation already uses this domain.");
+        let mut tx = self.db().write_in(tenant).await?;
+        let before = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
+        if let Some(domain) = &domain {
+            if tx.tenant_by_custom_domain(domain.as_str()).await?.is_some_and(|t| t.id != tenant) {
+                return Err(taken());
+            }
+        }
+        // Two operators giving one domain at once: the unique index decides.
+        tx.set_custom_domain(tenant, domain.as_ref().map(CustomDomain::as_str), now())
+            .await
+            .map_err(|e| if crate::error::is_unique_violation(&e) { taken() } else { e.into() })?;
+        actor
+            .audit(meta)
+            .write(&mut tx, Some(tenant), "custom_domain_changed", "tenant", Some(tenant.to_string()),
+                json!({"old": before.custom_domain, "new": domain.as_ref().map(CustomDomain::as_str)}))
+            .await?;
+        let updated = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        Ok(updated)
     }
 
     /// The tenant a request's `Host` names: `<slug>.<TENANT_BASE_DOMAIN>`, or a tenant's

@@ -107,6 +107,13 @@ impl Tx {
         Ok(())
     }
 
+    /// A tenant's own domain, or none.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_custom_domain(&mut self, id: TenantId, domain: Option<&str>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE tenants SET custom_domain = $2, updated_at = $3 WHERE id = $1")
+            .bind(id).bind(domain).bind(now).execute(c).await.map(drop))
+    }
+
     /// `active` or `suspended`.
     #[tracing::instrument(skip_all)]
     pub async fn set_tenant_status(&mut self, id: TenantId, status: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {

@@ -234,7 +234,7 @@ fn Page(view: SettingsView, save: ServerAction<SaveSettings>) -> impl IntoView {
                             <div class="row">
                                 <div class="field">
                                     <label for="field-company_name">"Company name"</label>
-                                    <input id="field-company_name" name="company_name" type="text" prop:value=move || company.get()
+                                    <input id="field-company_name" name="company_name" type="text" value=move || company.get()
                                         on:input=move |ev| company.set(event_target_value(&ev))/>
                                     <p class="error" role="alert">{move || error.get().and_then(|e| e.field("company_name"))}</p>
                                 </div>
@@ -242,7 +242,7 @@ fn Page(view: SettingsView, save: ServerAction<SaveSettings>) -> impl IntoView {
                             </div>
                             <div class="field">
                                 <label for="field-primary_color">"Primary colour"</label>
-                                <input id="field-primary_color" name="primary_color" type="text" placeholder="#1f6feb" prop:value=move || color.get()
+                                <input id="field-primary_color" name="primary_color" type="text" placeholder="#1f6feb" value=move || color.get()
                                     on:input=move |ev| color.set(event_target_value(&ev))/>
                                 <p class="hint">"#rrggbb"</p>
                                 <p class="error" role="alert">{move || error.get().and_then(|e| e.field("primary_color"))}</p>
@@ -283,14 +283,12 @@ fn TextField(
     }
 }
 
-/// What the sign-in page and the header will show. The saved colour reaches the swatch through
-/// the page's nonce'd style sheet (no inline style passes the page's policy); with JavaScript,
-/// each keystroke recolours it through the DOM.
+/// What the sign-in page and the header will show. The saved colour reaches the swatch as
+/// `--brand` from the brand style sheet the header loads (no inline style passes the page's
+/// policy); with JavaScript, each keystroke recolours it through the DOM.
 #[component]
 fn BrandPreview(company: RwSignal<String>, color: RwSignal<String>) -> impl IntoView {
     let swatch = NodeRef::<leptos::html::Span>::new();
-    let saved = color.get_untracked();
-    let saved = tenantry_color(&saved);
     Effect::new(move |_| {
         let typed = color.get();
         if let (Some(el), Some(valid)) = (swatch.get(), tenantry_color(&typed)) {
@@ -298,7 +296,6 @@ fn BrandPreview(company: RwSignal<String>, color: RwSignal<String>) -> impl Into
         }
     });
     view! {
-        {saved.map(|c| view! { <leptos_meta::Style>{format!(".brand-swatch {{ background-color: {c}; }}")}</leptos_meta::Style> })}
         <div class="brand-preview" aria-label="Branding preview">
             <span class="brand-swatch" node_ref=swatch aria-hidden="true"></span>
             <strong class="brand-name">{move || { let c = company.get(); if c.trim().is_empty() { "Your company".to_owned() } else { c } }}</strong>

@@ -2,7 +2,7 @@ use app::ssr::AppState;
 use axum::{
     extract::{Path, State},
     response::IntoResponse,
-    routing::get,
+    routing::{get, put},
     Json, Router,
 };
 use serde::Serialize;
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/tenants/", get(list).post(sign_up))
         .route("/tenants/check-subdomain/", get(check_subdomain))
         .route("/tenants/{tenant_id}/", get(read).patch(update))
+        .route("/tenants/{tenant_id}/domain/", put(set_domain))
 }
 
 /// Whether a subdomain is free.
@@ -130,6 +131,30 @@ pub async fn update(State(state): State<AppState>, Caller(actor): Caller, Meta(m
         branding: body.0.get("branding").cloned(),
     };
     Ok(Json((&state.services.update_tenant_settings(&actor, tenant, input, &meta).await?).into()))
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CustomDomainRequest {
+    /// A bare domain name; `null` or `""` removes it.
+    #[schema(example = "login.acme.com")]
+    custom_domain: Option<String>,
+}
+
+/// Gives the tenant its own domain (or takes it away): with `TENANT_BASE_DOMAIN` set, requests
+/// to it are inside the tenant. Superusers and the partner that provisioned the tenant; one
+/// tenant per domain (409).
+#[utoipa::path(put, path = "/api/tenants/{tenant_id}/domain/", tag = "tenants", operation_id = "set_custom_domain", security(("bearer" = [])),
+    params(("tenant_id" = uuid::Uuid, Path)), request_body = CustomDomainRequest,
+    responses((status = 200, body = TenantDetailOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail),
+        (status = 404, body = Detail), (status = 409, description = "Another tenant has this domain", body = DetailFieldsOut)))]
+pub async fn set_domain(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<Json<TenantDetailOut>> {
+    let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
+    let domain = match body.0.get("custom_domain") {
+        Some(Value::Null) => tenantry::service::Raw::text(""),
+        _ => body.raw("custom_domain"),
+    };
+    Ok(Json((&state.services.set_custom_domain(&actor, tenant, domain, &meta).await?).into()))
 }
 
 /// Body of `POST /api/tenants/` (documentation; the handler reads fields one by one so that

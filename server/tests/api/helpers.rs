@@ -100,6 +100,14 @@ impl TestApp {
         Reply::from(request.send().await.unwrap()).await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        let mut request = self.client.put(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.unwrap()).await
+    }
+
     /// A DELETE with its reply (the body is `null` for 204).
     pub async fn remove(&self, path: &str, token: Option<&str>) -> Reply {
         let mut request = self.client.delete(self.url(path));

@@ -150,3 +150,40 @@ async fn subdomains_and_the_tenants_own_host() {
     let page = app.client.get(app.url("/login")).header("host", "acme-corp.example.test").send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_operator_gives_a_tenant_its_own_domain_and_sign_in_there_lands_in_it() {
+    let app = spawn_with(&[("TENANT_BASE_DOMAIN", "example.test")]).await;
+    let root = root(&app).await;
+    let acme = app.sign_up("Acme").await;
+    let globex = app.sign_up("Globex").await;
+    let path = format!("/api/tenants/{}/domain/", acme.id);
+    assert_eq!(app.put(&path, None, json!({"custom_domain": "login.acme.org"})).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.put(&path, Some(&acme.access), json!({"custom_domain": "login.acme.org"})).await.status, StatusCode::FORBIDDEN, "not the tenant's own admin");
+    assert_eq!(app.put(&path, Some(&globex.access), json!({"custom_domain": "login.acme.org"})).await.status, StatusCode::NOT_FOUND);
+    for bad in [json!({}), json!({"custom_domain": "https://login.acme.org/"}), json!({"custom_domain": "acme.example.test"}), json!({"custom_domain": 5})] {
+        let refused = app.put(&path, Some(&root), bad.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(!refused.field("custom_domain").is_empty(), "{bad}: {}", refused.body);
+    }
+    let set = app.put(&path, Some(&root), json!({"custom_domain": "Login.Acme.org"})).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.body["custom_domain"], "login.acme.org");
+    assert_eq!(app.get(&format!("/api/tenants/{}/", acme.id), Some(&acme.access)).await.body["custom_domain"], "login.acme.org");
+    let clash = app.put(&format!("/api/tenants/{}/domain/", globex.id), Some(&root), json!({"custom_domain": "login.acme.org"})).await;
+    assert_eq!(clash.status, StatusCode::CONFLICT);
+    assert!(!clash.field("custom_domain").is_empty());
+    // Sign-in on that host lands in Acme; Globex's admin is refused there.
+    let on_host = |path: &str| app.client.post(app.url(path)).header("host", "login.acme.org");
+    let login = on_host("/api/auth/login/").json(&json!({"email": acme.admin_email, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    assert_eq!(login.json::<serde_json::Value>().await.unwrap()["tenant_id"], acme.id.as_str());
+    let stranger = on_host("/api/auth/login/").json(&json!({"email": globex.admin_email, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
+    // null removes it: the host is nobody's again.
+    let removed = app.put(&path, Some(&root), json!({"custom_domain": null})).await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert!(removed.body["custom_domain"].is_null());
+    let login = on_host("/api/auth/login/").json(&json!({"email": globex.admin_email, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+}

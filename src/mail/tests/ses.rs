@@ -17,7 +17,7 @@ async fn ses_mailer_sends_through_an_ses_compatible_server_and_returns_its_messa
     let server = SesServer::start();
     server.create_domain_identity("acme.test").await;
     let mailer = ses_mailer(&server, "no-reply@acme.test").await;
-    let email = templates::password_reset("jane@example.com", "http://127.0.0.1:3000/reset-password?token=tok_xyz", 60);
+    let email = templates::password_reset("jane@example.com", "http://127.0.0.1:3000/reset-password?token=tok_xyz", 60, None);
 
     let message_id = mailer.send(Outgoing::from(&email)).await.expect("moto accepts mail from a verified domain");
 
@@ -34,7 +34,7 @@ async fn ses_mailer_sends_through_an_ses_compatible_server_and_returns_its_messa
 async fn ses_mailer_reports_the_rejection_when_the_sender_domain_is_not_verified() {
     let server = SesServer::start();
     let mailer = ses_mailer(&server, "no-reply@unverified.test").await;
-    let email = templates::password_reset("jane@example.com", "http://h/reset-password?token=tok_xyz", 60);
+    let email = templates::password_reset("jane@example.com", "http://h/reset-password?token=tok_xyz", 60, None);
 
     let error = mailer.send(Outgoing::from(&email)).await.expect_err("moto rejects an unverified sender");
 

@@ -12,6 +12,7 @@ fn invitation(to: &str) -> crate::store::NewEmail {
         role: Some("ANALYST"),
         link: "http://127.0.0.1:3000/invite?token=tok_abc123",
         expires_in_days: 7,
+        brand: None,
     })
 }
 

@@ -259,6 +259,49 @@ async fn settings_are_checked_and_branding_needs_its_feature() {
     assert!(services.branding_of(&row).await.unwrap().is_none());
 }
 
+/// The newest outbox mail of `kind` to `to`, after background writes.
+async fn mailed(services: &Services, kind: &str, to: &str) -> crate::store::OutboxEmail {
+    services.settled().await;
+    let outbox = services.db().read().await.unwrap().outbox().await.unwrap();
+    outbox.into_iter().rev().find(|e| e.kind == kind && e.to_address == to).unwrap_or_else(|| panic!("no {kind} mail to {to}"))
+}
+
+#[tokio::test]
+async fn a_branded_organisation_sends_its_invitations_and_its_members_resets_under_its_name_and_colour() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    services.set_features(&root, tenant.id, &object(json!({"custom_branding": true})), &meta()).await.unwrap();
+    let brand = json!({"company_name": "Acme <Rockets>", "primary_color": "#0A7E3D", "logo_url": "https://cdn.acme.test/logo.png"});
+    services.update_tenant_settings(&admin, tenant.id, TenantSettingsInput { branding: Some(brand), ..Default::default() }, &meta()).await.unwrap();
+
+    services.invite(&admin, None, invite("new@acme.test"), &meta()).await.unwrap();
+    let mail = mailed(&services, "invitation", "new@acme.test").await;
+    assert_eq!(mail.subject, "You're invited to join Acme <Rockets>");
+    assert!(mail.html_body.contains("Acme &lt;Rockets&gt;") && !mail.html_body.contains("<Rockets>"));
+    assert!(mail.html_body.contains("background:#0a7e3d") && mail.html_body.contains("https://cdn.acme.test/logo.png"));
+
+    // A member of that organisation only: the reset speaks for it too.
+    member(&services, &admin, "bob@acme.test").await;
+    services.request_password_reset(Raw::text("bob@acme.test"), &meta()).await.unwrap();
+    assert_eq!(mailed(&services, "password_reset", "bob@acme.test").await.subject, "Reset your Acme <Rockets> password");
+
+    // An account in two organisations, and an organisation without the feature: Tenantry's own.
+    let (globex, globex_admin) = tenant_with_admin(&services, "Globex").await;
+    let both = id_of(&member(&services, &admin, "both@acme.test").await).to_string();
+    let both = services.add_member(&root, globex.id, crate::service::AddMemberInput { user_id: Raw::text(&both), role: Raw::Missing, send_notification: Raw::text("false") }, &meta()).await;
+    assert!(both.is_ok(), "{both:?}");
+    services.request_password_reset(Raw::text("both@acme.test"), &meta()).await.unwrap();
+    assert_eq!(mailed(&services, "password_reset", "both@acme.test").await.subject, "Reset your Tenantry password");
+    services.invite(&globex_admin, None, invite("new@globex.test"), &meta()).await.unwrap();
+    let plain = mailed(&services, "invitation", "new@globex.test").await;
+    assert!(plain.subject.ends_with("on Tenantry") && plain.html_body.contains("background:#1f4e79"));
+    // Losing the feature: the next invitation is plain again.
+    services.set_features(&root, tenant.id, &object(json!({"custom_branding": false})), &meta()).await.unwrap();
+    services.invite(&admin, None, invite("later@acme.test"), &meta()).await.unwrap();
+    assert!(!mailed(&services, "invitation", "later@acme.test").await.subject.contains("Rockets"));
+}
+
 #[tokio::test]
 async fn the_worker_applies_each_tenants_retention_and_records_it() {
     let services = testing::services().await;
@@ -301,6 +344,34 @@ async fn subdomains_are_checked_reserved_and_suggested() {
     assert!(matches!(services.tenant_for_host("nobody.example.com").await.unwrap(), crate::service::HostTenant::Unknown));
     assert!(matches!(services.tenant_for_host("a.b.example.com").await.unwrap(), crate::service::HostTenant::Unknown));
     assert!(matches!(services.tenant_for_host("elsewhere.org").await.unwrap(), crate::service::HostTenant::None));
+}
+
+#[tokio::test]
+async fn an_operator_gives_a_tenant_its_own_domain_which_then_names_it() {
+    let services = testing::services_with(&[("TENANT_BASE_DOMAIN", "example.com")]).await;
+    let root = superuser(&services).await;
+    let (acme, admin) = tenant_with_admin(&services, "Acme").await;
+    let (globex, _) = tenant_with_admin(&services, "Globex").await;
+    let set = |actor: &Actor, tenant, domain: &str| {
+        let (services, actor, domain) = (services.clone(), actor.clone(), domain.to_owned());
+        async move { services.set_custom_domain(&actor, tenant, Raw::text(domain), &meta()).await }
+    };
+    assert!(matches!(set(&admin, acme.id, "login.acme.test").await, Err(ServiceError::Forbidden(_))), "a tenant's admin does not claim domains");
+    assert!(matches!(set(&admin, globex.id, "login.acme.test").await, Err(ServiceError::NotFound)), "nor sees another tenant");
+    let saved = set(&root, acme.id, " Login.Acme.TEST. ").await.unwrap();
+    assert_eq!(saved.custom_domain.as_deref(), Some("login.acme.test"));
+    assert!(matches!(services.tenant_for_host("login.acme.test:443").await.unwrap(), crate::service::HostTenant::Tenant(t) if t.id == acme.id));
+    assert!(matches!(set(&root, globex.id, "login.acme.test").await, Err(ServiceError::Conflict { fields, .. }) if fields.get("custom_domain").is_some()));
+    assert!(set(&root, acme.id, "login.acme.test").await.is_ok(), "giving it again to its owner is no clash");
+    for bad in ["https://acme.test", "acme", "x.example.com"] {
+        assert!(matches!(set(&root, acme.id, bad).await, Err(ServiceError::Validation(f)) if f.get("custom_domain").is_some()), "{bad}");
+    }
+    let missing = services.set_custom_domain(&root, acme.id, Raw::Missing, &meta()).await;
+    assert!(matches!(missing, Err(ServiceError::Validation(f)) if f.get("custom_domain").is_some()));
+    assert!(set(&root, acme.id, "").await.unwrap().custom_domain.is_none(), "empty removes it");
+    assert!(matches!(services.tenant_for_host("login.acme.test").await.unwrap(), crate::service::HostTenant::None));
+    let actions = services.db().read().await.unwrap().audit_actions(acme.id).await.unwrap();
+    assert_eq!(actions.iter().filter(|a| a.as_str() == "custom_domain_changed").count(), 3);
 }
 
 #[tokio::test]
