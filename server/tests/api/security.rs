@@ -228,3 +228,33 @@ async fn an_invitation_token_survives_only_five_wrong_passwords_over_the_api() {
     let right = app.post("/api/users/accept-invite/", None, json!({"token": token, "password": PASSWORD})).await;
     assert_eq!(right.status, StatusCode::GONE, "{}", right.body);
 }
+
+#[tokio::test]
+async fn wrong_passwords_through_login_and_accept_invite_share_one_limit_that_never_locks_the_owner_out() {
+    let app = spawn_with(&[("TRUSTED_PROXIES", "127.0.0.1/32"), ("RATE_LIMIT_DISABLED", "0"), ("RATE_LIMIT_PER_ACCOUNT_PER_MINUTE", "3")]).await;
+    let victim = app.sign_up("Victim").await;
+    let attacker = app.sign_up("Attacker").await;
+    let token = app.post("/api/users/invite/", Some(&attacker.access), json!({"email": victim.admin_email})).await.body["token"].as_str().unwrap().to_owned();
+    let from = |client: &'static str, path: &str, body: Value| app.client.post(app.url(path)).header("x-forwarded-for", client).json(&body).send();
+    let attacker_ip = "203.0.113.7";
+    for _ in 0..2 {
+        let guess = from(attacker_ip, "/api/auth/login/", json!({"email": victim.admin_email, "password": "wrong guess!"})).await.unwrap();
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+    let guess = from(attacker_ip, "/api/users/accept-invite/", json!({"token": token, "password": "wrong guess!"})).await.unwrap();
+    assert_eq!(guess.status(), StatusCode::BAD_REQUEST);
+    // The fourth check of this account from that address is refused on either path, even with the right password.
+    for (path, body) in [("/api/users/accept-invite/", json!({"token": token, "password": PASSWORD})), ("/api/auth/login/", json!({"email": victim.admin_email, "password": PASSWORD}))] {
+        let refused = from(attacker_ip, path, body).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "{path}");
+        assert!(refused.headers().get(header::RETRY_AFTER).is_some(), "{path}");
+    }
+    // The owner, from their own address, signs in at once.
+    let owner = from("198.51.100.20", "/api/auth/login/", json!({"email": victim.admin_email, "password": PASSWORD})).await.unwrap();
+    assert_eq!(owner.status(), StatusCode::OK);
+    // Every failed check is in the victim's own audit trail.
+    let failed_logins = app.get("/api/audit-logs/?action=login_failed", Some(&victim.access)).await;
+    assert!(failed_logins.body["count"].as_i64().unwrap() >= 2, "{}", failed_logins.body);
+    let failed_accepts = app.get("/api/audit-logs/?action=invitation_password_failed", Some(&victim.access)).await;
+    assert!(failed_accepts.body["count"].as_i64().unwrap() >= 1, "{}", failed_accepts.body);
+}
