@@ -131,10 +131,7 @@ def run_backend(name, database_url, port, workdir):
         for i in range(49):
             request(base, "POST", "/api/users/", {"email": f"user{i}-{uuid.uuid4().hex[:6]}@bench.test", "password": PASSWORD}, token)
         assert request(base, "GET", "/api/users/", token=token)["count"] == 50
-        login_lua = os.path.join(workdir, "login.lua")
-        with open(login_lua, "w") as script:
-            body = json.dumps({"email": email, "password": PASSWORD}).replace('"', '\\"')
-            script.write(f'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n')
+        login_lua = post_lua(workdir, "login.lua", {"email": email, "password": PASSWORD})
         auth = f"Authorization: Bearer {token}"
         rows = [
             ("no-database page (baseline): GET /login", wrk(base + "/login")),

@@ -45,9 +45,10 @@ fn back_with(error: tenantry::ServiceError) -> Redirect {
 pub async fn brand_css(axum::extract::RawQuery(query): axum::extract::RawQuery) -> axum::response::Response {
     use axum::{http::{header, StatusCode}, response::IntoResponse};
     let color = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).find(|(k, _)| k == "color").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    if color.len() != 6 || !color.bytes().all(|b| b.is_ascii_hexdigit()) {
+    // The same check as when branding is saved; `#` cannot travel unescaped in a query.
+    let Ok(color) = tenantry::domain::parse_color(&format!("#{color}")) else {
         return (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/css")], "/* color=rrggbb */").into_response();
-    }
-    let css = format!(":root {{ --brand: #{}; }}\n", color.to_ascii_lowercase());
+    };
+    let css = format!(":root {{ --brand: {color}; }}\n");
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], css).into_response()
 }

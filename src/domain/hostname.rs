@@ -1,6 +1,6 @@
 /// A tenant's own domain (`login.acme.com`): a DNS name of at least two labels, each 1–63
 /// lower-case letters, digits and inner hyphens, 253 characters at most, and not an address.
-/// A port, a trailing dot or upper case are tidied away; a scheme or a path are refused.
+/// A trailing dot and upper case are tidied away; a scheme, a port or a path are refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomDomain(String);
 

@@ -1,6 +1,7 @@
 //! Domain types that parse instead of validate: once you hold an `Email` it is a valid,
 //! normalised address. No I/O here.
 
+mod brand;
 mod contact;
 mod email;
 mod hostname;
@@ -14,6 +15,7 @@ mod role;
 mod slug;
 mod token;
 
+pub use brand::parse_color;
 pub use contact::{Industry, PhoneNumber};
 pub use email::Email;
 pub use hostname::CustomDomain;

@@ -30,8 +30,8 @@ pub struct MailBrand<'a> {
 }
 
 impl<'a> MailBrand<'a> {
-    fn color(&self) -> Option<&'a str> {
-        self.primary_color.filter(|c| c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+    fn color(&self) -> Option<String> {
+        self.primary_color.and_then(|c| crate::domain::parse_color(c).ok())
     }
 
     fn logo(&self) -> Option<&'a str> {
@@ -45,7 +45,7 @@ impl<'a> MailBrand<'a> {
 
 fn html_page(brand: Option<&MailBrand<'_>>, heading: &str, paragraphs: &[String], link: &str, button: &str, footer: &str) -> String {
     let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
-    let color = brand.and_then(MailBrand::color).unwrap_or("#1f4e79");
+    let color = brand.and_then(MailBrand::color).unwrap_or_else(|| "#1f4e79".to_owned());
     let logo = brand
         .and_then(MailBrand::logo)
         .map(|src| format!("<p><img src=\"{}\" alt=\"{}\" style=\"max-height:48px\"></p>", escape(src), escape(brand.and_then(MailBrand::name).unwrap_or(""))))

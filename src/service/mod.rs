@@ -40,7 +40,7 @@ pub use password_reset::ResetPreview;
 pub use provisioning::{ProvisionInput, ProvisionUpdate};
 pub use quotas::{FeatureReport, PlanChange, PlanInput, QuotaReport, DEFAULT_ALERT_THRESHOLDS};
 pub use subdomains::{HostTenant, SubdomainCheck};
-pub use settings::{parse_color, parse_logo_url, Branding, TenantSettingsInput, SETTINGS_MAX_BYTES};
+pub use settings::{parse_logo_url, Branding, TenantSettingsInput, SETTINGS_MAX_BYTES};
 pub use roles::{AssignRoleInput, AssignmentFilter, RoleInput, RoleView};
 pub use tenants::{SignUpInput, SignUpOutcome};
 pub use users::{AddMemberInput, CreateUserInput, Profile};

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::{now, Actor, Raw, RequestMeta, Services};
 use crate::{
-    domain::{Email, Permission, TenantId},
+    domain::{parse_color, Email, Permission, TenantId},
     store::Tenant,
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -62,13 +62,6 @@ fn short_text(raw: &str, max: usize) -> Result<Option<String>, String> {
         return Err("This field may not contain control characters.".into());
     }
     Ok((!text.is_empty()).then(|| text.to_owned()))
-}
-
-/// `#rrggbb` (any case, stored lower): nothing else can reach a style sheet.
-pub fn parse_color(raw: &str) -> Result<String, String> {
-    let text = raw.trim();
-    let ok = text.len() == 7 && text.starts_with('#') && text[1..].bytes().all(|b| b.is_ascii_hexdigit());
-    if ok { Ok(text.to_ascii_lowercase()) } else { Err("Enter a colour as #rrggbb, e.g. #1f6feb.".into()) }
 }
 
 /// An https URL with a host and nothing that could leave an attribute.

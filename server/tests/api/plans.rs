@@ -187,3 +187,17 @@ async fn an_operator_gives_a_tenant_its_own_domain_and_sign_in_there_lands_in_it
     let login = on_host("/api/auth/login/").json(&json!({"email": globex.admin_email, "password": PASSWORD})).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_brand_style_sheet_takes_six_hex_digits_and_nothing_else() {
+    let app = spawn().await;
+    let sheet = app.client.get(app.url("/brand.css?color=0A7E3D")).send().await.unwrap();
+    assert_eq!(sheet.status(), StatusCode::OK);
+    assert!(sheet.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert_eq!(sheet.text().await.unwrap(), ":root { --brand: #0a7e3d; }\n");
+    for hostile in ["red", "0a7e3d;}body{display:none", "0a7e3", "%230a7e3d", ""] {
+        let refused = app.client.get(app.url(&format!("/brand.css?color={hostile}"))).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{hostile}");
+        assert!(!refused.text().await.unwrap().contains("--brand"), "{hostile}");
+    }
+}
