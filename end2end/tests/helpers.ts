@@ -1,6 +1,6 @@
 import { execFileSync } from 'child_process';
 import path from 'path';
-import { expect, Page, TestInfo } from '@playwright/test';
+import { Browser, expect, Page, TestInfo } from '@playwright/test';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -61,6 +61,19 @@ export async function signUp(page: Page, info: TestInfo, prefix: string) {
   await page.getByRole('button', { name: 'Create organisation' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(org.name);
   return org;
+}
+
+/** A page in a browser context of its own (its own cookies), with JavaScript as the project says. */
+export async function newPage(browser: Browser, info: TestInfo): Promise<Page> {
+  const context = await browser.newContext({ javaScriptEnabled: jsEnabled(info) });
+  return context.newPage();
+}
+
+/** The invitee of `email` opens the mailed link in `page` and accepts it as a new account. */
+export async function acceptInvitation(page: Page, info: TestInfo, email: string) {
+  await open(page, info, await mailedLink(email));
+  await page.getByLabel('Choose a password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Accept invitation' }).click();
 }
 
 /** An admin invites `email` with `role` from the invitations page. */

@@ -1,10 +1,5 @@
-import { Browser, expect, test, TestInfo } from '@playwright/test';
-import { PASSWORD, invite, mailedLink, open, signUp, unique, watchConsole } from './helpers';
-
-async function newPage(browser: Browser, info: TestInfo) {
-  const context = await browser.newContext({ javaScriptEnabled: info.project.use.javaScriptEnabled !== false });
-  return context.newPage();
-}
+import { expect, test } from '@playwright/test';
+import { acceptInvitation, invite, newPage, open, signUp, unique, watchConsole } from './helpers';
 
 test('an admin makes a custom role and grants it; the member gains exactly its permissions', async ({ browser, page }, info) => {
   const errors = watchConsole(page);
@@ -12,9 +7,7 @@ test('an admin makes a custom role and grants it; the member gains exactly its p
   const bob = unique('Bob');
   await invite(page, info, bob.email, 'VIEWER');
   const bobPage = await newPage(browser, info);
-  await open(bobPage, info, await mailedLink(bob.email));
-  await bobPage.getByLabel('Choose a password').fill(PASSWORD);
-  await bobPage.getByRole('button', { name: 'Accept invitation' }).click();
+  await acceptInvitation(bobPage, info, bob.email);
   await expect(bobPage.locator('main')).toContainText('Your roles: VIEWER');
   // Without a role that grants it, Bob cannot invite.
   await open(bobPage, info, '/invitations');

@@ -1,10 +1,5 @@
-import { Browser, expect, test, TestInfo } from '@playwright/test';
-import { PASSWORD, createSuperuser, invite, mailedLink, open, signUp, unique, watchConsole } from './helpers';
-
-async function newPage(browser: Browser, info: TestInfo) {
-  const context = await browser.newContext({ javaScriptEnabled: info.project.use.javaScriptEnabled !== false });
-  return context.newPage();
-}
+import { expect, test } from '@playwright/test';
+import { PASSWORD, acceptInvitation, createSuperuser, invite, newPage, open, signUp, unique, watchConsole } from './helpers';
 
 test('an admin brands the organisation and sees it on the sign-in page of its own subdomain; a member sees the usage bars', async ({ browser, page, request }, info) => {
   const errors = watchConsole(page);
@@ -54,9 +49,7 @@ test('an admin brands the organisation and sees it on the sign-in page of its ow
   const bob = unique('Bob');
   await invite(page, info, bob.email, 'VIEWER');
   const bobPage = await newPage(browser, info);
-  await open(bobPage, info, await mailedLink(bob.email));
-  await bobPage.getByLabel('Choose a password').fill(PASSWORD);
-  await bobPage.getByRole('button', { name: 'Accept invitation' }).click();
+  await acceptInvitation(bobPage, info, bob.email);
   await expect(bobPage.locator('main')).toContainText('Your roles: VIEWER');
   await open(bobPage, info, '/usage');
   await expect(bobPage.locator('.plan-name')).toHaveText('basic');

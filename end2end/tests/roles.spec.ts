@@ -1,10 +1,5 @@
-import { Browser, expect, Page, test, TestInfo } from '@playwright/test';
-import { PASSWORD, invite, mailedLink, open, signUp, unique, watchConsole } from './helpers';
-
-async function newPage(browser: Browser, info: TestInfo) {
-  const context = await browser.newContext({ javaScriptEnabled: info.project.use.javaScriptEnabled !== false });
-  return context.newPage();
-}
+import { expect, test } from '@playwright/test';
+import { PASSWORD, acceptInvitation, invite, mailedLink, newPage, open, signUp, unique, watchConsole } from './helpers';
 
 test('a role granted or revoked by an admin shows on the member’s next request; the header switches tenants', async ({ browser, page }, info) => {
   const errors = watchConsole(page);
@@ -14,9 +9,7 @@ test('a role granted or revoked by an admin shows on the member’s next request
 
   const bobPage = await newPage(browser, info);
   const bobErrors = watchConsole(bobPage);
-  await open(bobPage, info, await mailedLink(bob.email));
-  await bobPage.getByLabel('Choose a password').fill(PASSWORD);
-  await bobPage.getByRole('button', { name: 'Accept invitation' }).click();
+  await acceptInvitation(bobPage, info, bob.email);
   await expect(bobPage.locator('main')).toContainText('Your roles: VIEWER');
 
   // The admin grants ANALYST from the people table.
