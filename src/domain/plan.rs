@@ -90,6 +90,11 @@ impl LimitName {
         }
     }
 
+    /// `max_api_calls_per_day`: calls made with the tenant's API keys per UTC day.
+    pub fn api_calls_per_day() -> Self {
+        Self("max_api_calls_per_day".into())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -170,6 +175,16 @@ impl Entitlements {
         self.limits.get(name.as_str()).copied().flatten()
     }
 
+    /// One limit settled as [`Entitlements::resolve`] settles them all, for a caller on a hot
+    /// path that has the plan's limits and the overrides but no use for the rest (an API key's
+    /// daily call quota, looked up with the key).
+    pub fn one_limit(plan_limits: Option<&BTreeMap<String, i64>>, limit_overrides: &BTreeMap<String, Option<i64>>, name: &LimitName) -> Option<i64> {
+        match limit_overrides.get(name.as_str()) {
+            Some(value) => *value,
+            None => plan_limits.and_then(|limits| limits.get(name.as_str()).copied()),
+        }
+    }
+
     pub fn has(&self, feature: &str) -> bool {
         self.features.get(feature).is_some_and(|(on, _)| *on)
     }
@@ -221,6 +236,13 @@ mod tests {
         assert_eq!(e.features["sso_integration"], (false, FlagSource::Plan));
         let none = Entitlements::resolve(None, None, &BTreeMap::new(), &BTreeMap::new(), &BTreeSet::new());
         assert!(none.limits.values().all(Option::is_none) && none.features.is_empty());
+        // One limit on its own comes out as the whole resolution has it.
+        for name in ["max_users", "max_tasks", "max_devices", "max_api_calls_per_day"] {
+            let name = LimitName::parse(name).unwrap();
+            assert_eq!(Entitlements::one_limit(Some(&plan), &limit_overrides, &name), e.limit(&name), "{}", name.as_str());
+            assert_eq!(Entitlements::one_limit(None, &BTreeMap::new(), &name), None);
+        }
+        assert_eq!(Entitlements::one_limit(Some(&plan), &BTreeMap::new(), &LimitName::parse("max_tasks").unwrap()), Some(3));
     }
 
     #[test]

@@ -150,10 +150,8 @@ impl Services {
             return Err(ServiceError::unauthenticated("This API key's organisation is suspended."));
         }
         // The plan's daily call quota, when the tenant has one: one more write per call.
-        if found.tenant_has_limits {
-            if let Some(limit) = self.api_call_limit(key.tenant_id).await? {
-                self.count_api_call(key.tenant_id, limit).await?;
-            }
+        if let Some(limit) = found.daily_call_limit {
+            self.count_api_call(key.tenant_id, limit).await?;
         }
         let ip = meta.ip.map(|ip| ip.to_string());
         let stale = key.last_used_at.is_none_or(|last| at - last >= TOUCH_EVERY) || key.last_used_ip != ip;

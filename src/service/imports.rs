@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{now, roles::find_role, Actor, Audit, Raw, RequestMeta, Services};
+use super::{now, quotas::Room, roles::find_role, Actor, Audit, Raw, RequestMeta, Services};
 use crate::{
     auth::unusable_password,
     domain::{Email, Permission, PersonName, Role, RoleName, TenantId, UserId},
@@ -322,15 +322,16 @@ impl Services {
     /// Imports one checked row in its own transaction.
     async fn import_one(&self, context: &ImportContext<'_>, number: usize, row: &CheckedRow) -> ServiceResult<RowResult> {
         let mut tx = self.db().write_in(context.tenant).await?;
-        let result = self.import_row_in(&mut tx, context, number, row, false).await?;
+        let result = self.import_row_in(&mut tx, context, number, row, false, &mut None).await?;
         tx.commit().await?;
         Ok(result)
     }
 
     /// What a row comes to in `tx`: checked against the tenant (its role, whether the person
-    /// is in already), then written unless `dry_run`. A row that fails its checks writes
-    /// nothing; a database error aborts the caller's transaction.
-    pub(crate) async fn import_row_in(&self, tx: &mut Tx, context: &ImportContext<'_>, number: usize, row: &CheckedRow, dry_run: bool) -> ServiceResult<RowResult> {
+    /// is in already, its seats), then written unless `dry_run`. A row that fails its checks
+    /// writes nothing; a database error aborts the caller's transaction. `seats` starts as
+    /// `None` for each transaction and carries the seat count from one row to the next.
+    pub(crate) async fn import_row_in(&self, tx: &mut Tx, context: &ImportContext<'_>, number: usize, row: &CheckedRow, dry_run: bool, seats: &mut Option<Room>) -> ServiceResult<RowResult> {
         let email = Some(row.email.as_str().to_owned());
         let default_role = match context.options.mode {
             ImportMode::Invite => Some(Role::Viewer.as_str().to_owned()),
@@ -363,14 +364,22 @@ impl Services {
         // is invited, whatever the mode.
         let invite = context.options.mode == ImportMode::Invite || existing.is_some();
         let status = if invite { RowStatus::Invited } else { RowStatus::Created };
-        // Quotas apply per row: each one takes a seat.
+        // Quotas apply per row: each one takes a seat. The seats are counted once per
+        // transaction (the tenant is locked from the first row on) and then kept in `seats`.
         tx.lock_tenant(context.tenant).await?;
-        match self.ensure_room(tx, context.tenant, &crate::domain::Resource::users(), 1).await {
+        if seats.is_none() {
+            *seats = Some(self.room(tx, context.tenant, &crate::domain::Resource::users()).await?);
+        }
+        match seats.as_ref().map_or(Ok(()), |room| room.fits(1)) {
             Ok(()) => {}
             Err(ServiceError::QuotaExceeded { detail, .. }) => return Ok(failed(number, email, FieldErrors::single("quota", detail))),
             Err(other) => return Err(other),
         }
         if dry_run {
+            // A preview counts the seats its earlier rows would take, as the import will.
+            if let Some(room) = seats.as_mut() {
+                room.took(1);
+            }
             return Ok(RowResult { row: number, email, status, errors: None });
         }
         if invite {
@@ -413,6 +422,9 @@ impl Services {
                 mail.tenant_id = Some(context.tenant);
                 self.enqueue_mail(tx, mail).await?;
             }
+        }
+        if let Some(room) = seats.as_mut() {
+            room.took(1);
         }
         Ok(RowResult { row: number, email, status, errors: None })
     }

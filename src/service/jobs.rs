@@ -211,13 +211,14 @@ impl Services {
         let context = ImportContext { tenant: tenant.id, tenant_name: tenant.name.clone(), options, by: None, actor, meta: &meta };
         let repeated = duplicates(rows);
         let mut tx = self.db().read_in(tenant.id).await?;
+        let mut seats = None;
         let mut results = Vec::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {
             let number = index + 1;
             results.push(match (repeated.get(&number), check_row(row)) {
                 (Some(first), _) => RowResult { row: number, email: row.email.clone(), status: RowStatus::Failed, errors: Some(duplicate_error(*first)) },
                 (None, Err(errors)) => RowResult { row: number, email: row.email.clone(), status: RowStatus::Failed, errors: Some(errors) },
-                (None, Ok(checked)) => self.import_row_in(&mut tx, &context, number, &checked, true).await?,
+                (None, Ok(checked)) => self.import_row_in(&mut tx, &context, number, &checked, true, &mut seats).await?,
             });
         }
         Ok(results)
@@ -411,11 +412,13 @@ impl Services {
     }
 
     async fn import_batch(&self, tx: &mut crate::store::Tx, job: &Job, context: &ImportContext<'_>, rows: &[JobRow]) -> ServiceResult<()> {
+        // One seat count per batch: the batch is one transaction.
+        let mut seats = None;
         for row in rows {
             let input: ImportRow = serde_json::from_str(&row.input).unwrap_or_default();
             let number = row.row_number as usize;
             let result = match check_row(&input) {
-                Ok(checked) => self.import_row_in(tx, context, number, &checked, false).await?,
+                Ok(checked) => self.import_row_in(tx, context, number, &checked, false, &mut seats).await?,
                 Err(errors) => RowResult { row: number, email: input.email.clone(), status: RowStatus::Failed, errors: Some(errors) },
             };
             let errors = result.errors.as_ref().map(|e| serde_json::to_string(e).unwrap_or_default());

@@ -51,6 +51,42 @@ pub struct PlanChange {
     pub force: bool,
 }
 
+/// How much of one resource a tenant uses and may use, read inside a write transaction after
+/// the tenant is locked. A caller adding people one by one in that transaction (an import's
+/// batch) reads it once and counts what it adds with [`Room::took`], instead of counting
+/// again per row.
+#[derive(Debug, Clone)]
+pub(crate) struct Room {
+    limit_name: LimitName,
+    plan: Option<String>,
+    /// `None`: unlimited.
+    limit: Option<i64>,
+    used: i64,
+}
+
+impl Room {
+    /// Refuses (403 `quota_exceeded`) `add` more when that would go past the limit.
+    pub(crate) fn fits(&self, add: i64) -> ServiceResult<()> {
+        let Some(limit) = self.limit else { return Ok(()) };
+        if self.used + add <= limit {
+            return Ok(());
+        }
+        let (usage, name) = (self.used, self.limit_name.as_str());
+        let plan = self.plan.as_deref().map(|p| format!("the {p} plan")).unwrap_or_else(|| "this organisation".to_owned());
+        Err(ServiceError::QuotaExceeded {
+            detail: format!("This organisation has reached the {name} limit of {plan} ({usage} of {limit} used). Upgrade the plan or free some up first."),
+            quota: name.to_owned(),
+            limit,
+            usage,
+        })
+    }
+
+    /// `n` more were added in the transaction this was read in.
+    pub(crate) fn took(&mut self, n: i64) {
+        self.used += n;
+    }
+}
+
 /// Thresholds (percent of a limit) that mail a tenant's admins, unless its settings say others.
 pub const DEFAULT_ALERT_THRESHOLDS: [i64; 2] = [80, 100];
 
@@ -148,29 +184,28 @@ impl Services {
     /// invitation of a tenant downgraded with `force`). Call it in the write transaction that
     /// adds, after [`Tx::lock_tenant`].
     pub(crate) async fn ensure_room(&self, tx: &mut Tx, tenant: TenantId, resource: &Resource, add: i64) -> ServiceResult<()> {
+        self.room(tx, tenant, resource).await?.fits(add)
+    }
+
+    /// What `tenant` uses of `resource` and may use, as `tx` sees it. Only the one limit is
+    /// settled (not the whole entitlement), and nothing is counted when it is unlimited.
+    pub(crate) async fn room(&self, tx: &mut Tx, tenant: TenantId, resource: &Resource) -> ServiceResult<Room> {
         let Some(row) = tx.tenant(tenant).await? else { return Err(ServiceError::NotFound) };
-        if row.plan.is_none() && row.limit_overrides.0.is_empty() {
-            return Ok(());
-        }
         let limit_name = resource.limit();
-        let Some(limit) = self.entitlements_of(tx, &row).await?.limit(&limit_name) else { return Ok(()) };
-        let usage = match resource.as_str() {
+        let unlimited = Room { limit_name: limit_name.clone(), plan: row.plan.clone(), limit: None, used: 0 };
+        if row.plan.is_none() && row.limit_overrides.0.is_empty() {
+            return Ok(unlimited);
+        }
+        let plan = match &row.plan {
+            Some(name) => tx.plan(name).await?,
+            None => None,
+        };
+        let Some(limit) = Entitlements::one_limit(plan.as_ref().map(|p| &p.limits.0), &row.limit_overrides.0, &limit_name) else { return Ok(unlimited) };
+        let used = match resource.as_str() {
             Resource::USERS => tx.seats_used(tenant, now()).await?,
             other => tx.reported_usage(tenant).await?.get(other).copied().unwrap_or(0),
         };
-        if usage + add > limit {
-            let plan = row.plan.as_deref().map(|p| format!("the {p} plan")).unwrap_or_else(|| "this organisation".to_owned());
-            return Err(ServiceError::QuotaExceeded {
-                detail: format!(
-                    "This organisation has reached the {} limit of {plan} ({usage} of {limit} used). Upgrade the plan or free some up first.",
-                    limit_name.as_str()
-                ),
-                quota: limit_name.as_str().to_owned(),
-                limit,
-                usage,
-            });
-        }
-        Ok(())
+        Ok(Room { limit: Some(limit), used, ..unlimited })
     }
 
     /// After a change of usage, in its transaction: fires the thresholds newly crossed upward
@@ -558,16 +593,6 @@ impl Services {
             });
         }
         Ok(())
-    }
-
-    /// The plan limit `max_api_calls_per_day` of a tenant, if any.
-    pub(crate) async fn api_call_limit(&self, tenant: TenantId) -> ServiceResult<Option<i64>> {
-        let mut tx = self.db().read().await?;
-        let Some(row) = tx.tenant(tenant).await? else { return Ok(None) };
-        if row.plan.is_none() && row.limit_overrides.0.is_empty() {
-            return Ok(None);
-        }
-        Ok(self.entitlements_of(&mut tx, &row).await?.limit(&LimitName::parse("max_api_calls_per_day").expect("a limit name")))
     }
 }
 

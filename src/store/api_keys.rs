@@ -1,8 +1,10 @@
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, GrantsColumn, Tx, User};
-use crate::domain::{grants_to_text, Grant, TenantId, UserId};
+use super::{on, GrantsColumn, JsonColumn, Tx, User};
+use crate::domain::{grants_to_text, Entitlements, Grant, LimitName, TenantId, UserId};
 
 /// An API key as listed: never the key itself, only its hash is stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,8 +30,9 @@ pub struct ApiKey {
 pub struct KeyLookup {
     pub key: ApiKey,
     pub tenant_status: String,
-    /// Whether the tenant has a plan or limit overrides (then its daily call quota may apply).
-    pub tenant_has_limits: bool,
+    /// The tenant's `max_api_calls_per_day` (override, else plan), settled in the same query
+    /// as the key: a key's call pays for no further read.
+    pub daily_call_limit: Option<i64>,
     pub creator: User,
 }
 
@@ -39,8 +42,10 @@ struct KeyLookupRow {
     #[sqlx(flatten)]
     key: ApiKey,
     tenant_status: String,
-    tenant_plan: Option<String>,
-    tenant_limit_overrides: String,
+    #[sqlx(try_from = "String")]
+    tenant_limit_overrides: JsonColumn<BTreeMap<String, Option<i64>>>,
+    #[sqlx(try_from = "Option<String>")]
+    plan_limits: JsonColumn<Option<BTreeMap<String, i64>>>,
     c_first_name: String,
     c_last_name: String,
     c_is_superuser: bool,
@@ -66,8 +71,8 @@ impl From<KeyLookupRow> for KeyLookup {
             platform_role: row.c_platform_role,
             created_at: row.c_created_at,
         };
-        let tenant_has_limits = row.tenant_plan.is_some() || row.tenant_limit_overrides.trim() != "{}";
-        Self { key: row.key, tenant_status: row.tenant_status, tenant_has_limits, creator }
+        let daily_call_limit = Entitlements::one_limit(row.plan_limits.0.as_ref(), &row.tenant_limit_overrides.0, &LimitName::api_calls_per_day());
+        Self { key: row.key, tenant_status: row.tenant_status, daily_call_limit, creator }
     }
 }
 
@@ -123,11 +128,12 @@ impl Tx {
         let row: Option<KeyLookupRow> = on!(self, c => sqlx::query_as(
             "SELECT k.id, k.tenant_id, k.name, k.prefix, k.scopes, k.created_by, u.email AS created_by_email, k.created_at, \
                     k.expires_at, k.revoked_at, k.last_used_at, k.last_used_ip, t.status AS tenant_status, \
-                    t.plan_name AS tenant_plan, t.limit_overrides AS tenant_limit_overrides, \
+                    t.limit_overrides AS tenant_limit_overrides, p.limits AS plan_limits, \
                     u.first_name AS c_first_name, u.last_name AS c_last_name, u.is_superuser AS c_is_superuser, \
                     u.is_active AS c_is_active, u.timezone AS c_timezone, u.auth_version AS c_auth_version, \
                     u.platform_role AS c_platform_role, u.created_at AS c_created_at \
              FROM api_keys k JOIN tenants t ON t.id = k.tenant_id JOIN users u ON u.id = k.created_by \
+             LEFT JOIN plans p ON p.name = t.plan_name \
              WHERE k.key_hash = $1")
             .bind(key_hash).fetch_optional(c).await)?;
         Ok(row.map(KeyLookup::from))

@@ -76,15 +76,16 @@ impl Tx {
         Ok(())
     }
 
-    /// Members plus pending (unexpired) invitations of addresses that are not members yet: the
-    /// seats a tenant uses.
+    /// Members plus pending (unexpired) invitations: the seats a tenant uses. No address is
+    /// counted twice: an address has at most one open invitation per tenant (a unique index),
+    /// and none once it is a member ([`Tx::insert_membership`] closes it). The second count
+    /// reads only the partial index of open invitations.
     #[tracing::instrument(skip_all)]
     pub async fn seats_used(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
         on!(self, c => sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) + \
-                    (SELECT COUNT(DISTINCT i.email) FROM invitations i \
-                     WHERE i.tenant_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2 \
-                       AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND u.email = i.email))")
+                    (SELECT COUNT(*) FROM invitations \
+                     WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2)")
             .bind(tenant).bind(now).fetch_one(c).await)
     }
 

@@ -155,10 +155,19 @@ impl Tx {
         Ok(())
     }
 
+    /// Makes `user` a member of `tenant` and closes any invitation of theirs to it still open
+    /// (revoked: its link stops working), so that a member never also holds a pending
+    /// invitation. The seat count relies on that: it adds members and pending invitations
+    /// without looking one up in the other (`seats_used`).
     #[tracing::instrument(skip_all)]
     pub async fn insert_membership(&mut self, tenant: TenantId, user: UserId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query(
             "INSERT INTO memberships (tenant_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(tenant).bind(user).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        on!(self, c => sqlx::query(
+            "UPDATE invitations SET revoked_at = $3, updated_at = $3 \
+             WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+               AND email = (SELECT email FROM users WHERE id = $2)")
             .bind(tenant).bind(user).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

@@ -90,6 +90,41 @@ async fn the_last_seat_goes_once_and_the_refusal_names_the_limit() {
     assert_eq!(pending, 1);
 }
 
+/// Seats are members plus open invitations, each person once: an address invited twice, or
+/// invited and then added directly, is one seat; an expired or revoked invitation is none.
+#[tokio::test]
+async fn each_person_takes_one_seat_however_they_came_in() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let seats = |services: &Services| {
+        let (services, admin) = (services.clone(), admin.clone());
+        async move { services.quota_usage(&admin, tenant.id).await.unwrap().usage["users"] }
+    };
+    assert_eq!(seats(&services).await, 1);
+    services.invite(&admin, None, invite("carol@acme.com"), &meta()).await.unwrap();
+    let second = services.invite(&admin, None, invite("carol@acme.com"), &meta()).await.unwrap();
+    assert_eq!(seats(&services).await, 2, "invited twice: one seat");
+    // Added directly while invited: a member now, and the invitation closes with it.
+    let input = CreateUserInput { email: Raw::text("carol@acme.com"), password: Raw::text(PASSWORD), ..Default::default() };
+    services.create_user(&admin, input, &meta()).await.unwrap();
+    assert_eq!(seats(&services).await, 2, "a member and her invitation are one seat");
+    let link = services.invitation_preview(&second.token).await.unwrap();
+    assert!(matches!(link, crate::service::InvitationPreview::Revoked { .. }), "her link no longer works: {link:?}");
+    let filter = crate::service::InvitationFilter { status: Raw::text("pending"), ..Default::default() };
+    let open = services.list_invitations(&admin, filter, crate::store::PageRequest::first()).await.unwrap();
+    assert_eq!(open.count, 0, "carol's invitation is closed");
+    // Expired and revoked invitations hold no seat.
+    let late = services.invite(&admin, None, invite("late@acme.com"), &meta()).await.unwrap();
+    let gone = services.invite(&admin, None, invite("gone@acme.com"), &meta()).await.unwrap();
+    assert_eq!(seats(&services).await, 4);
+    services.expire_invitation(&late.token).await.unwrap();
+    services.revoke_invitation(&admin, gone.invitation.id, &meta()).await.unwrap();
+    assert_eq!(seats(&services).await, 2);
+    // Re-inviting an address whose invitation expired takes its seat back, once.
+    services.invite(&admin, None, invite("late@acme.com"), &meta()).await.unwrap();
+    assert_eq!(seats(&services).await, 3);
+}
+
 #[tokio::test]
 async fn a_downgrade_below_usage_is_refused_unless_forced_then_nobody_more_joins() {
     let services = testing::services().await;
@@ -409,4 +444,43 @@ async fn a_keys_daily_calls_are_counted_against_its_plan() {
         }
         other => panic!("{other:?}"),
     }
+    // The limit may come from the plan itself (three calls are counted today so far)…
+    let metered = PlanInput { name: Raw::text("metered"), display_name: Raw::text("Metered"), limits: Some(json!({"max_api_calls_per_day": 5})), ..Default::default() };
+    services.create_plan(Some(&root), metered).await.unwrap();
+    set_plan(&services, &root, tenant.id, "metered", Some(json!({})), false).await.unwrap();
+    services.actor_from_api_key(&issued.secret, &meta()).await.expect("the 4th call of 5");
+    services.actor_from_api_key(&issued.secret, &meta()).await.expect("the 5th call of 5");
+    assert!(matches!(services.actor_from_api_key(&issued.secret, &meta()).await, Err(ServiceError::DailyQuotaExceeded { limit: 5, .. })));
+    // …and a null override lifts it.
+    set_plan(&services, &root, tenant.id, "metered", Some(json!({"max_api_calls_per_day": null})), false).await.unwrap();
+    services.actor_from_api_key(&issued.secret, &meta()).await.expect("unlimited by override");
+}
+
+/// An import takes seats row by row across its batches, and stops at the limit; its preview
+/// counts the seats its own earlier rows would take, so it says the same beforehand.
+#[tokio::test]
+async fn an_import_stops_at_the_seat_limit_and_its_preview_says_so_first() {
+    use crate::service::{ImportInput, ImportOutcome, ImportRow, RowStatus};
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_users": 120})), false).await.unwrap();
+    let rows: Vec<ImportRow> = (0..150).map(|i| ImportRow { email: Some(format!("p{i:03}@example.com")), ..Default::default() }).collect();
+    let input = ImportInput { rows, ..Default::default() };
+    let preview = services.preview_import(&admin, input.clone()).await.unwrap();
+    let (_, counts, total) = services.job_plan(&admin, &preview.id.to_string(), crate::store::PageRequest::first()).await.unwrap();
+    let count = |status: &str| counts.iter().find(|(s, _)| s.as_deref() == Some(status)).map_or(0, |(_, n)| *n);
+    assert_eq!((total, count("invited"), count("failed")), (150, 119, 31), "{counts:?}");
+    // The import itself: a job of two batches (100, then 50).
+    let ImportOutcome::Job(job) = services.import_members(&admin, tenant.id, input, &meta()).await.unwrap() else { panic!("expected a job") };
+    assert!(services.run_next_job().await.unwrap());
+    let done = services.job(&admin, &job.id.to_string()).await.unwrap();
+    assert_eq!((done.succeeded, done.failed), (119, 31));
+    let results = services.job_results(&admin, &job.id.to_string(), crate::store::PageRequest::number(2)).await.unwrap();
+    let last = results.items.iter().find(|(r, _)| r.row == 150).unwrap();
+    assert_eq!(last.0.status, RowStatus::Failed);
+    let message = &last.0.errors.as_ref().unwrap().get("quota").unwrap()[0];
+    assert!(message.contains("120 of 120"), "{message}");
+    let report = services.quota_usage(&admin, tenant.id).await.unwrap();
+    assert_eq!(report.usage["users"], 120);
 }
