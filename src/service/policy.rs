@@ -132,6 +132,11 @@ impl super::Services {
         if actor.api_key.is_some() {
             return if actor.tenant_id == Some(tenant) { actor.require(permission) } else { Err(ServiceError::NotFound) };
         }
+        // The tenant the caller acts in: its actor was loaded for this request with its roles
+        // there, and only as a member of an active tenant, so there is nothing to read again.
+        if actor.tenant_id == Some(tenant) {
+            return actor.require(permission);
+        }
         let mut tx = self.db().read().await?;
         let there = tx.user_in_tenant(actor.user_id, Some(tenant)).await?.filter(|found| found.is_member).ok_or(ServiceError::NotFound)?;
         let roles = crate::store::split_roles(there.roles.as_deref());
