@@ -129,7 +129,8 @@ impl Services {
         // A pending invitation counts as a seat; inviting the same address again replaces it.
         tx.lock_tenant(tenant).await?;
         let seat = if tx.has_pending_invitation(tenant, &email, now()).await? { 0 } else { 1 };
-        self.ensure_room(&mut tx, tenant, &crate::domain::Resource::users(), seat).await?;
+        let mut room = self.room(&mut tx, tenant, &crate::domain::Resource::users()).await?;
+        room.fits(seat)?;
         let issued = self.create_invitation_in(&mut tx, tenant, &email, &role, actor.user_id).await?;
         let id = issued.invitation.id;
         actor
@@ -137,7 +138,8 @@ impl Services {
             .write(&mut tx, Some(tenant), "invitation_created", "invitation", Some(id.to_string()),
                 json!({"email": email.as_str(), "role": role.as_str()}))
             .await?;
-        self.update_alerts(&mut tx, tenant, meta).await?;
+        room.took(seat);
+        self.alert_after_growth(&mut tx, tenant, &room, meta).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(issued)

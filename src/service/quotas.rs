@@ -58,7 +58,10 @@ pub struct PlanChange {
 #[derive(Debug, Clone)]
 pub(crate) struct Room {
     limit_name: LimitName,
+    tenant_name: String,
     plan: Option<String>,
+    /// The tenant's alert thresholds (percent).
+    thresholds: Vec<i64>,
     /// `None`: unlimited.
     limit: Option<i64>,
     used: i64,
@@ -192,7 +195,7 @@ impl Services {
     pub(crate) async fn room(&self, tx: &mut Tx, tenant: TenantId, resource: &Resource) -> ServiceResult<Room> {
         let Some(row) = tx.tenant(tenant).await? else { return Err(ServiceError::NotFound) };
         let limit_name = resource.limit();
-        let unlimited = Room { limit_name: limit_name.clone(), plan: row.plan.clone(), limit: None, used: 0 };
+        let unlimited = Room { limit_name: limit_name.clone(), tenant_name: row.name.clone(), plan: row.plan.clone(), thresholds: alert_thresholds(&row), limit: None, used: 0 };
         if row.plan.is_none() && row.limit_overrides.0.is_empty() {
             return Ok(unlimited);
         }
@@ -217,13 +220,7 @@ impl Services {
         }
         let limits = self.entitlements_of(tx, &row).await?.limits;
         let usage = self.usage_of(tx, tenant).await?;
-        let thresholds: Vec<i64> = row
-            .settings
-            .0
-            .get("quota_alert_thresholds")
-            .and_then(Value::as_array)
-            .map(|t| t.iter().filter_map(Value::as_i64).collect())
-            .unwrap_or_else(|| DEFAULT_ALERT_THRESHOLDS.to_vec());
+        let thresholds = alert_thresholds(&row);
         let fired: BTreeSet<(String, i64)> = tx.fired_alerts(tenant).await?.into_iter().collect();
         for (name, limit) in &limits {
             let Some(limit) = limit else { continue };
@@ -234,19 +231,42 @@ impl Services {
                 let crossed = pct >= *threshold as f64;
                 let was = fired.contains(&(name.clone(), *threshold));
                 if crossed && !was && tx.fire_alert(tenant, name, *threshold, now()).await? {
-                    Audit { meta, actor: None, key: None }
-                        .write(tx, Some(tenant), "quota_threshold_reached", "tenant", Some(tenant.to_string()),
-                            json!({"quota": name, "threshold": threshold, "usage": used, "limit": limit}))
-                        .await?;
-                    for to in tx.admin_emails(tenant).await? {
-                        let mut mail = crate::mail::templates::quota_alert(&to, &row.name, name, *threshold, used, *limit);
-                        mail.tenant_id = Some(tenant);
-                        self.enqueue_mail(tx, mail).await?;
-                    }
+                    self.announce_alert(tx, tenant, &row.name, name, *threshold, used, *limit, meta).await?;
                 } else if !crossed && was {
                     tx.rearm_alert(tenant, name, *threshold).await?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// After `room`'s resource grew in this transaction (an invitation, a new member): fires
+    /// the thresholds its usage has now reached, as [`Services::update_alerts`] would, but
+    /// from what `room` already holds. Growth cannot drop below a threshold, so nothing is
+    /// re-armed here; a threshold that fired already is a no-op insert.
+    pub(crate) async fn alert_after_growth(&self, tx: &mut Tx, tenant: TenantId, room: &Room, meta: &RequestMeta) -> ServiceResult<()> {
+        let Some(limit) = room.limit else { return Ok(()) };
+        let Some(pct) = percent(room.used, Some(limit)) else { return Ok(()) };
+        let name = room.limit_name.as_str();
+        for threshold in room.thresholds.iter().filter(|t| pct >= **t as f64) {
+            if tx.fire_alert(tenant, name, *threshold, now()).await? {
+                self.announce_alert(tx, tenant, &room.tenant_name, name, *threshold, room.used, limit, meta).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A threshold just reached: an audit row, and a mail to each of the tenant's admins.
+    #[allow(clippy::too_many_arguments)]
+    async fn announce_alert(&self, tx: &mut Tx, tenant: TenantId, tenant_name: &str, quota: &str, threshold: i64, used: i64, limit: i64, meta: &RequestMeta) -> ServiceResult<()> {
+        Audit { meta, actor: None, key: None }
+            .write(tx, Some(tenant), "quota_threshold_reached", "tenant", Some(tenant.to_string()),
+                json!({"quota": quota, "threshold": threshold, "usage": used, "limit": limit}))
+            .await?;
+        for to in tx.admin_emails(tenant).await? {
+            let mut mail = crate::mail::templates::quota_alert(&to, tenant_name, quota, threshold, used, limit);
+            mail.tenant_id = Some(tenant);
+            self.enqueue_mail(tx, mail).await?;
         }
         Ok(())
     }
@@ -594,6 +614,16 @@ impl Services {
         }
         Ok(())
     }
+}
+
+/// The percentages of a limit that alert the tenant's admins: its settings', else the defaults.
+fn alert_thresholds(row: &Tenant) -> Vec<i64> {
+    row.settings
+        .0
+        .get("quota_alert_thresholds")
+        .and_then(Value::as_array)
+        .map(|t| t.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_else(|| DEFAULT_ALERT_THRESHOLDS.to_vec())
 }
 
 fn require_platform(actor: Option<&Actor>) -> ServiceResult<()> {

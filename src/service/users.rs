@@ -94,7 +94,8 @@ impl Services {
         let password_hash = self.hasher().hash(password.expose()).await?;
         let mut tx = self.db().write_in(tenant).await?;
         tx.lock_tenant(tenant).await?;
-        self.ensure_room(&mut tx, tenant, &crate::domain::Resource::users(), 1).await?;
+        let mut room = self.room(&mut tx, tenant, &crate::domain::Resource::users()).await?;
+        room.fits(1)?;
         let at = now();
         let new_user = NewUser { id: UserId::new(), email: &email, password_hash: &password_hash, first_name: &first_name, last_name: &last_name, is_superuser: false };
         let user = tx.insert_user(new_user, at).await.map_err(|e| {
@@ -114,7 +115,8 @@ impl Services {
         let mut mail = crate::mail::templates::account_created(&user.email, &how, &link, (ttl.as_secs() / 86_400).max(1) as i64);
         mail.tenant_id = Some(tenant);
         self.enqueue_mail(&mut tx, mail).await?;
-        self.update_alerts(&mut tx, tenant, meta).await?;
+        room.took(1);
+        self.alert_after_growth(&mut tx, tenant, &room, meta).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(self.profile_of(Member { user, tenant_id: Some(tenant), roles: Vec::new(), grants: Vec::new() }))
@@ -149,7 +151,8 @@ impl Services {
             return Err(ServiceError::conflict("user_id", "This account is already a member of this organisation."));
         }
         tx.lock_tenant(tenant).await?;
-        self.ensure_room(&mut tx, tenant, &crate::domain::Resource::users(), 1).await?;
+        let mut room = self.room(&mut tx, tenant, &crate::domain::Resource::users()).await?;
+        room.fits(1)?;
         let at = now();
         tx.insert_membership(tenant, user, at).await?;
         if let Some(role) = &role {
@@ -165,7 +168,8 @@ impl Services {
             mail.tenant_id = Some(tenant);
             self.enqueue_mail(&mut tx, mail).await?;
         }
-        self.update_alerts(&mut tx, tenant, meta).await?;
+        room.took(1);
+        self.alert_after_growth(&mut tx, tenant, &room, meta).await?;
         tx.commit().await?;
         if notify {
             self.wake_mailer();

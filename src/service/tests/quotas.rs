@@ -184,6 +184,34 @@ async fn alerts_fire_once_per_crossing_and_rearm_below() {
     assert_eq!((report.usage["assets"], report.percentages["assets"]), (8, Some(80.0)));
 }
 
+/// Seats alert as they fill, through every way in (invitations and members added directly),
+/// once per threshold.
+#[tokio::test]
+async fn seats_alert_as_invitations_and_new_members_fill_them() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_users": 5})), false).await.unwrap();
+    let alerts = || async {
+        let mut tx = services.db().read().await.unwrap();
+        let mails: Vec<String> = tx.outbox().await.unwrap().iter().filter(|e| e.kind == "quota_alert").map(|e| e.subject.clone()).collect();
+        let rows = tx.audit_actions(tenant.id).await.unwrap().iter().filter(|a| *a == "quota_threshold_reached").count();
+        (mails, rows)
+    };
+    services.invite(&admin, None, invite("a@example.com"), &meta()).await.unwrap();
+    services.invite(&admin, None, invite("b@example.com"), &meta()).await.unwrap();
+    assert_eq!(alerts().await.1, 0, "3 of 5 is below 80%");
+    member(&services, &admin, "c@acme.com").await;
+    let (mails, rows) = alerts().await;
+    assert_eq!((mails.len(), rows), (1, 1), "4 of 5: 80% reached by a member added directly");
+    services.invite(&admin, None, invite("a@example.com"), &meta()).await.unwrap();
+    assert_eq!(alerts().await.1, 1, "a re-sent invitation takes no seat and alerts nothing");
+    services.invite(&admin, None, invite("d@example.com"), &meta()).await.unwrap();
+    let (mails, rows) = alerts().await;
+    assert_eq!((mails.len(), rows), (2, 2), "5 of 5: 100% is its own alert");
+    assert!(mails.iter().all(|subject| subject.contains("max_users")), "{mails:?}");
+}
+
 #[tokio::test]
 async fn the_host_reports_usage_and_checks_room_through_tenantry() {
     let services = testing::services().await;
