@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -115,6 +116,39 @@ def start(database_url, port, workdir):
     sys.exit(f"server on {database_url} did not start; see {log.name}")
 
 
+def timed(base, path, body):
+    """Seconds one request takes, client side, whatever its status."""
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST")
+    req.add_header("Content-Type", "application/json")
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req) as resp:
+            resp.read()
+    except urllib.error.HTTPError as error:
+        error.read()
+    return time.perf_counter() - started
+
+
+def enumeration(base, token, count=200):
+    """What someone timing answers sees: `count` real accounts and as many unknown addresses,
+    each asked about once (as the per-address limits allow), known and unknown interleaved.
+    Returns the median milliseconds of (known, unknown) for reset requests and wrong-password
+    logins."""
+    known = [f"enum-{i}-{uuid.uuid4().hex[:6]}@bench.test" for i in range(count)]
+    for email in known:
+        request(base, "POST", "/api/users/", {"email": email, "password": PASSWORD}, token)
+    unknown = [f"nobody-{i}-{uuid.uuid4().hex[:6]}@bench.test" for i in range(count)]
+    result = {}
+    for kind, path, body in [("reset", "/api/auth/password-reset/", lambda e: {"email": e}),
+                             ("login", "/api/auth/login/", lambda e: {"email": e, "password": "not the password"})]:
+        times = {"known": [], "unknown": []}
+        for k, u in zip(known, unknown):
+            times["known"].append(timed(base, path, body(k)))
+            times["unknown"].append(timed(base, path, body(u)))
+        result[kind] = tuple(1000 * sorted(times[w])[count // 2] for w in ("known", "unknown"))
+    return result
+
+
 def argon2_hash_ms():
     out = subprocess.run([BIN, "bench-argon2"], capture_output=True, text=True, check=True).stdout
     return float(re.search(r"([\d.]+) ms", out).group(1))
@@ -179,6 +213,7 @@ def run_backend(name, database_url, port, workdir):
             rows.append((f"POST /api/auth/login/ ({label}, 1 connection)", wrk(base + "/api/auth/login/", script=post_lua(workdir, f"login-{len(rows)}.lua", {"email": who, "password": "not the password"}), connections=1)))
         for label, who in [("known account", email), ("unknown account", f"nobody-{uuid.uuid4().hex[:8]}@bench.test")]:
             rows.append((f"POST /api/auth/password-reset/ ({label}, 1 connection)", wrk(base + "/api/auth/password-reset/", script=post_lua(workdir, f"reset-{len(rows)}.lua", {"email": who}), connections=1)))
+        probe = enumeration(base, token)
         page_token = request(base, "POST", "/api/users/invite/", {"email": f"page-{uuid.uuid4().hex[:8]}@invite.test"}, token)["token"]
         rows.append(("GET /invite?token= (page)", wrk(f"{base}/invite?token={page_token}")))
         tokens = [request(base, "POST", "/api/users/invite/", {"email": f"accept-{i}-{uuid.uuid4().hex[:6]}@invite.test"}, token)["token"]
@@ -205,7 +240,7 @@ def run_backend(name, database_url, port, workdir):
             time.sleep(0.2)
             job = request(base, "GET", f"/api/jobs/{job['id']}/", token=token)
         imported = (time.time() - started, job["succeeded"], job["failed"])
-        return rows, idle, loaded, imported
+        return rows, idle, loaded, imported, probe
     finally:
         stop(proc)
 
@@ -312,7 +347,7 @@ def main():
         print()
         return
     for label, url, port in backends:
-        rows, idle, loaded, imported = run_backend(label, url, port, workdir)
+        rows, idle, loaded, imported, probe = run_backend(label, url, port, workdir)
         baseline = rows[0][1][0]
         print(f"## {label}\n")
         print("| route | req/s | p50 ms | p99 ms | vs baseline | non-2xx |")
@@ -330,6 +365,8 @@ def main():
             p50 = {route: result[1] for route, result in rows}
             print(f"{kind} p50 at 16 connections: known {p50[known]:.2f} ms, unknown {p50[unknown]:.2f} ms; "
                   f"one at a time: known {p50[known.replace(')', ', 1 connection)')]:.2f} ms, unknown {p50[unknown.replace(')', ', 1 connection)')]:.2f} ms.")
+        for kind, (known_ms, unknown_ms) in probe.items():
+            print(f"{kind.capitalize()}, 200 known and 200 unknown addresses asked once each, interleaved: median {known_ms:.2f} ms known, {unknown_ms:.2f} ms unknown.")
         for jwt_route, key_route in [("GET /api/me/", "GET /api/me/ (API key)"), ("GET /api/me/", "GET /api/me/ (API key, tenant with a plan)"), ("GET /api/users/ (50 users)", "GET /api/users/ (50 users, API key)")]:
             print(f"{key_route}: {100 * by_route[key_route] / by_route[jwt_route]:.0f}% of the JWT route's throughput.")
         seconds, succeeded, failed = imported

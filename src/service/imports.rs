@@ -364,10 +364,11 @@ impl Services {
         // is invited, whatever the mode.
         let invite = context.options.mode == ImportMode::Invite || existing.is_some();
         let status = if invite { RowStatus::Invited } else { RowStatus::Created };
-        // Quotas apply per row: each one takes a seat. The seats are counted once per
-        // transaction (the tenant is locked from the first row on) and then kept in `seats`.
-        tx.lock_tenant(context.tenant).await?;
+        // Quotas apply per row: each one takes a seat. The tenant is locked and its seats
+        // counted at the transaction's first such row; the lock holds until it ends, so the
+        // count kept in `seats` stays true for the rows after.
         if seats.is_none() {
+            tx.lock_tenant(context.tenant).await?;
             *seats = Some(self.room(tx, context.tenant, &crate::domain::Resource::users()).await?);
         }
         match seats.as_ref().map_or(Ok(()), |room| room.fits(1)) {

@@ -25,7 +25,8 @@ pub enum ResetPreview {
 impl Services {
     /// Sends a reset link when an active account has this e-mail; otherwise does nothing.
     /// Either way the caller learns nothing: the same `Ok(())`, after the same work — the
-    /// writes for a real account (token, mail, audit rows) happen after the answer is sent.
+    /// account's lookup and, for a real one, its writes (token, mail, audit rows) happen after
+    /// the answer is sent.
     #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(&self, email: Raw, meta: &RequestMeta) -> ServiceResult<()> {
         self.limits().client_attempt(meta.ip)?;
@@ -35,10 +36,13 @@ impl Services {
         let email = email.unwrap();
         self.limits().reset_mail(email.as_str(), meta.ip)?;
 
-        let user = self.db().read().await?.user_by_email(&email).await?.filter(|u| u.is_active);
-        let Some(user) = user else { return Ok(()) };
+        // Whether the account exists is looked up after the answer, with everything else: the
+        // request does the same work for a known address and an unknown one, so its timing
+        // tells them apart no more than its answer does.
         let (services, meta) = (self.clone(), meta.clone());
         self.in_background("password reset request", async move {
+            let user = services.db().read().await?.user_by_email(&email).await?.filter(|u| u.is_active);
+            let Some(user) = user else { return Ok(()) };
             let ttl = services.config().password_reset_ttl;
             let mut tx = services.db().write().await?;
             let link = services.new_reset_link(&mut tx, user.id, ttl).await?;
