@@ -40,6 +40,21 @@ async fn unknown_accounts_get_the_same_answer_and_no_mail() {
     assert!(matches!(&malformed, ServiceError::Validation(f) if f.get("email").is_some()));
 }
 
+/// Timing must not tell a known address from an unknown one: the answer comes before the
+/// database is asked anything, so both do the same work up to it. With the database gone the
+/// answer is still the same `Ok` for both (only the background lookup fails).
+#[tokio::test]
+async fn the_answer_comes_before_the_account_is_looked_up() {
+    let services = testing::services().await;
+    tenant_with_admin(&services, "Acme").await;
+    services.db().close().await;
+    for email in ["admin@acme.example.com", "nobody@nowhere.test"] {
+        let answer = services.request_password_reset(Raw::text(email), &meta()).await;
+        assert!(answer.is_ok(), "{email}: {answer:?}");
+    }
+    services.settled().await;
+}
+
 #[tokio::test]
 async fn a_newer_request_invalidates_older_tokens() {
     let services = testing::services().await;
