@@ -512,3 +512,17 @@ async fn an_import_stops_at_the_seat_limit_and_its_preview_says_so_first() {
     let report = services.quota_usage(&admin, tenant.id).await.unwrap();
     assert_eq!(report.usage["users"], 120);
 }
+
+/// A key acts in its own tenant only: naming that tenant's id works, naming another's is 404
+/// (never the key's own tenant under another id).
+#[tokio::test]
+async fn a_key_reads_usage_of_its_own_tenant_only() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let (other, _) = tenant_with_admin(&services, "Globex").await;
+    let key = crate::service::ApiKeyInput { name: Raw::text("k"), scopes: crate::service::RawList::Items(vec!["usage:read".into()]), ..Default::default() };
+    let issued = services.create_api_key(&admin, key, &meta()).await.unwrap();
+    let by_key = services.actor_from_api_key(&issued.secret, &meta()).await.unwrap();
+    assert_eq!(services.quota_usage(&by_key, tenant.id).await.unwrap().usage["users"], 1);
+    assert!(matches!(services.quota_usage(&by_key, other.id).await, Err(ServiceError::NotFound)));
+}
