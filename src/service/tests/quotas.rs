@@ -25,6 +25,14 @@ fn invite(email: &str) -> InviteInput {
     InviteInput { email: Raw::text(email), role: Raw::Missing }
 }
 
+/// The quota-alert mails (their subjects) and `quota_threshold_reached` audit rows so far.
+async fn alerts_of(services: &Services, tenant: crate::domain::TenantId) -> (Vec<String>, usize) {
+    let mut tx = services.db().read().await.unwrap();
+    let mails = tx.outbox().await.unwrap().iter().filter(|e| e.kind == "quota_alert").map(|e| e.subject.clone()).collect();
+    let rows = tx.audit_actions(tenant).await.unwrap().iter().filter(|a| *a == "quota_threshold_reached").count();
+    (mails, rows)
+}
+
 fn object(value: Value) -> Map<String, Value> {
     value.as_object().unwrap().clone()
 }
@@ -164,10 +172,8 @@ async fn alerts_fire_once_per_crossing_and_rearm_below() {
     let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
     set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_assets": 10})), false).await.unwrap();
     let alerts = || async {
-        let mut tx = services.db().read().await.unwrap();
-        let mails = tx.outbox().await.unwrap().iter().filter(|e| e.kind == "quota_alert").count();
-        let rows = tx.audit_actions(tenant.id).await.unwrap().iter().filter(|a| *a == "quota_threshold_reached").count();
-        (mails, rows)
+        let (mails, rows) = alerts_of(&services, tenant.id).await;
+        (mails.len(), rows)
     };
     services.set_usage(&admin, tenant.id, &object(json!({"assets": 5})), &meta()).await.unwrap();
     assert_eq!(alerts().await, (0, 0));
@@ -192,12 +198,7 @@ async fn seats_alert_as_invitations_and_new_members_fill_them() {
     let root = superuser(&services).await;
     let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
     set_plan(&services, &root, tenant.id, "basic", Some(json!({"max_users": 5})), false).await.unwrap();
-    let alerts = || async {
-        let mut tx = services.db().read().await.unwrap();
-        let mails: Vec<String> = tx.outbox().await.unwrap().iter().filter(|e| e.kind == "quota_alert").map(|e| e.subject.clone()).collect();
-        let rows = tx.audit_actions(tenant.id).await.unwrap().iter().filter(|a| *a == "quota_threshold_reached").count();
-        (mails, rows)
-    };
+    let alerts = || alerts_of(&services, tenant.id);
     services.invite(&admin, None, invite("a@example.com"), &meta()).await.unwrap();
     services.invite(&admin, None, invite("b@example.com"), &meta()).await.unwrap();
     assert_eq!(alerts().await.1, 0, "3 of 5 is below 80%");
