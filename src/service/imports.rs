@@ -367,20 +367,21 @@ impl Services {
         // Quotas apply per row: each one takes a seat. The tenant is locked and its seats
         // counted at the transaction's first such row; the lock holds until it ends, so the
         // count kept in `seats` stays true for the rows after.
-        if seats.is_none() {
-            tx.lock_tenant(context.tenant).await?;
-            *seats = Some(self.room(tx, context.tenant, &crate::domain::Resource::users()).await?);
-        }
-        match seats.as_ref().map_or(Ok(()), |room| room.fits(1)) {
+        let room = match seats {
+            Some(room) => room,
+            None => {
+                let tenant_row = tx.lock_tenant_row(context.tenant).await?.ok_or(ServiceError::NotFound)?;
+                seats.insert(self.room_in(tx, &tenant_row, &crate::domain::Resource::users()).await?)
+            }
+        };
+        match room.fits(1) {
             Ok(()) => {}
             Err(ServiceError::QuotaExceeded { detail, .. }) => return Ok(failed(number, email, FieldErrors::single("quota", detail))),
             Err(other) => return Err(other),
         }
         if dry_run {
             // A preview counts the seats its earlier rows would take, as the import will.
-            if let Some(room) = seats.as_mut() {
-                room.took(1);
-            }
+            room.took(1);
             return Ok(RowResult { row: number, email, status, errors: None });
         }
         if invite {
@@ -424,9 +425,7 @@ impl Services {
                 self.enqueue_mail(tx, mail).await?;
             }
         }
-        if let Some(room) = seats.as_mut() {
-            room.took(1);
-        }
+        room.took(1);
         Ok(RowResult { row: number, email, status, errors: None })
     }
 }

@@ -117,7 +117,8 @@ impl Services {
         let role = super::roles::role_for_field(&mut tx, tenant, "role", &role).await?;
         actor.may_grant(&role.grants)?;
         let role = role.name;
-        let Some(tenant_row) = tx.tenant(tenant).await? else { return Err(ServiceError::NotFound) };
+        // Locked from here: the seats counted below stay true until the invitation is in.
+        let Some(tenant_row) = tx.lock_tenant_row(tenant).await? else { return Err(ServiceError::NotFound) };
         if tenant_row.status != "active" {
             return Err(ServiceError::conflict_detail("This organisation is suspended; nobody can be invited to it."));
         }
@@ -127,9 +128,8 @@ impl Services {
             }
         }
         // A pending invitation counts as a seat; inviting the same address again replaces it.
-        tx.lock_tenant(tenant).await?;
         let seat = if tx.has_pending_invitation(tenant, &email, now()).await? { 0 } else { 1 };
-        let mut room = self.room(&mut tx, tenant, &crate::domain::Resource::users()).await?;
+        let mut room = self.room_in(&mut tx, &tenant_row, &crate::domain::Resource::users()).await?;
         room.fits(seat)?;
         let issued = self.create_invitation_in(&mut tx, tenant, &email, &role, actor.user_id).await?;
         let id = issued.invitation.id;
@@ -316,8 +316,8 @@ impl Services {
         let mut tx = self.db().write().await?;
         // Its seat was counted when it was sent; a tenant since taken below its usage (a forced
         // downgrade) admits nobody more.
-        tx.lock_tenant(invitation.tenant_id).await?;
-        self.ensure_room(&mut tx, invitation.tenant_id, &crate::domain::Resource::users(), 0).await?;
+        let tenant_row = tx.lock_tenant_row(invitation.tenant_id).await?.ok_or(ServiceError::NotFound)?;
+        self.room_in(&mut tx, &tenant_row, &crate::domain::Resource::users()).await?.fits(0)?;
         let at = now();
         let user_id = match &account {
             Account::Existing(id) => *id,

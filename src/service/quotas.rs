@@ -175,6 +175,20 @@ impl Services {
         ))
     }
 
+    /// The tenant's limits, settled as [`Entitlements::resolve`] settles them, and everything
+    /// it uses: two round trips after the row, as the plan's limits come with the seat count
+    /// (the usage route is a hot read).
+    pub(crate) async fn limits_and_usage(&self, tx: &mut Tx, row: &Tenant) -> ServiceResult<(BTreeMap<String, Option<i64>>, BTreeMap<String, i64>)> {
+        let (plan_limits, seats) = match &row.plan {
+            Some(name) => tx.plan_limits_and_seats(name, row.id, now()).await?,
+            None => (None, tx.seats_used(row.id, now()).await?),
+        };
+        let limits = Entitlements::resolve(plan_limits.as_ref(), None, &row.limit_overrides.0, &BTreeMap::new(), &BTreeSet::new()).limits;
+        let mut usage = tx.reported_usage(row.id).await?;
+        usage.insert(Resource::USERS.to_owned(), seats);
+        Ok((limits, usage))
+    }
+
     /// Everything the tenant uses, by resource (`users` counted here, the rest as reported).
     pub(crate) async fn usage_of(&self, tx: &mut Tx, tenant: TenantId) -> ServiceResult<BTreeMap<String, i64>> {
         let mut usage = tx.reported_usage(tenant).await?;
@@ -184,31 +198,49 @@ impl Services {
 
     /// Refuses (403 `quota_exceeded`) adding `add` of `resource` when the tenant would then use
     /// more than its limit. `add = 0` refuses a tenant that is already over (accepting a pending
-    /// invitation of a tenant downgraded with `force`). Call it in the write transaction that
-    /// adds, after [`Tx::lock_tenant`].
+    /// invitation of a tenant downgraded with `force`). A read-only check: a transaction that
+    /// adds locks the tenant with [`Tx::lock_tenant_row`] and asks [`Services::room_in`].
     pub(crate) async fn ensure_room(&self, tx: &mut Tx, tenant: TenantId, resource: &Resource, add: i64) -> ServiceResult<()> {
-        self.room(tx, tenant, resource).await?.fits(add)
+        let Some(row) = tx.tenant(tenant).await? else { return Err(ServiceError::NotFound) };
+        self.room_in(tx, &row, resource).await?.fits(add)
     }
 
     /// What `tenant` uses of `resource` and may use, as `tx` sees it. Only the one limit is
-    /// settled (not the whole entitlement), and nothing is counted when it is unlimited.
-    pub(crate) async fn room(&self, tx: &mut Tx, tenant: TenantId, resource: &Resource) -> ServiceResult<Room> {
-        let Some(row) = tx.tenant(tenant).await? else { return Err(ServiceError::NotFound) };
+    /// settled (not the whole entitlement), and nothing is counted when it is unlimited: a
+    /// tenant without a plan or overrides pays nothing here, one whose override settles the
+    /// limit skips the plan, and seats come with the plan's limits in one round trip.
+    pub(crate) async fn room_in(&self, tx: &mut Tx, row: &Tenant, resource: &Resource) -> ServiceResult<Room> {
         let limit_name = resource.limit();
-        let unlimited = Room { limit_name: limit_name.clone(), tenant_name: row.name.clone(), plan: row.plan.clone(), thresholds: alert_thresholds(&row), limit: None, used: 0 };
-        if row.plan.is_none() && row.limit_overrides.0.is_empty() {
+        let unlimited = Room { limit_name: limit_name.clone(), tenant_name: row.name.clone(), plan: row.plan.clone(), thresholds: alert_thresholds(row), limit: None, used: 0 };
+        let overrides = &row.limit_overrides.0;
+        // An override settles the limit without the plan; `Some(None)` is "unlimited".
+        let overridden = overrides.get(limit_name.as_str()).copied();
+        if matches!(overridden, Some(None)) || (overridden.is_none() && row.plan.is_none()) {
             return Ok(unlimited);
         }
-        let plan = match &row.plan {
-            Some(name) => tx.plan(name).await?,
-            None => None,
+        let plan_name = if overridden.is_none() { row.plan.as_deref() } else { None };
+        let (limit, used) = if resource.as_str() == Resource::USERS {
+            let (plan_limits, seats) = match plan_name {
+                Some(name) => tx.plan_limits_and_seats(name, row.id, now()).await?,
+                None => (None, tx.seats_used(row.id, now()).await?),
+            };
+            (Entitlements::one_limit(plan_limits.as_ref(), overrides, &limit_name), seats)
+        } else {
+            let plan = match plan_name {
+                Some(name) => tx.plan(name).await?,
+                None => None,
+            };
+            let limit = Entitlements::one_limit(plan.as_ref().map(|p| &p.limits.0), overrides, &limit_name);
+            let used = match limit {
+                Some(_) => tx.reported_usage(row.id).await?.get(resource.as_str()).copied().unwrap_or(0),
+                None => 0,
+            };
+            (limit, used)
         };
-        let Some(limit) = Entitlements::one_limit(plan.as_ref().map(|p| &p.limits.0), &row.limit_overrides.0, &limit_name) else { return Ok(unlimited) };
-        let used = match resource.as_str() {
-            Resource::USERS => tx.seats_used(tenant, now()).await?,
-            other => tx.reported_usage(tenant).await?.get(other).copied().unwrap_or(0),
-        };
-        Ok(Room { limit: Some(limit), used, ..unlimited })
+        match limit {
+            Some(limit) => Ok(Room { limit: Some(limit), used, ..unlimited }),
+            None => Ok(unlimited),
+        }
     }
 
     /// After a change of usage, in its transaction: fires the thresholds newly crossed upward
@@ -218,8 +250,7 @@ impl Services {
         if row.plan.is_none() && row.limit_overrides.0.is_empty() {
             return Ok(());
         }
-        let limits = self.entitlements_of(tx, &row).await?.limits;
-        let usage = self.usage_of(tx, tenant).await?;
+        let (limits, usage) = self.limits_and_usage(tx, &row).await?;
         let thresholds = alert_thresholds(&row);
         let fired: BTreeSet<(String, i64)> = tx.fired_alerts(tenant).await?.into_iter().collect();
         for (name, limit) in &limits {
@@ -290,18 +321,17 @@ impl Services {
     async fn quota_report(&self, tenant: TenantId) -> ServiceResult<QuotaReport> {
         let mut tx = self.db().read_in(tenant).await?;
         let row = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
-        let entitlements = self.entitlements_of(&mut tx, &row).await?;
-        let usage = self.usage_of(&mut tx, tenant).await?;
-        let mut report_usage: BTreeMap<String, i64> = entitlements.limits.keys().filter_map(|l| LimitName::parse(l).ok()).map(|l| (l.resource().as_str().to_owned(), 0)).collect();
+        let (limits, usage) = self.limits_and_usage(&mut tx, &row).await?;
+        let mut report_usage: BTreeMap<String, i64> = limits.keys().filter_map(|l| LimitName::parse(l).ok()).map(|l| (l.resource().as_str().to_owned(), 0)).collect();
         report_usage.extend(usage);
         let percentages = report_usage
             .keys()
             .map(|resource| {
-                let limit = Resource::parse(resource).ok().and_then(|r| entitlements.limits.get(r.limit().as_str()).copied().flatten());
+                let limit = Resource::parse(resource).ok().and_then(|r| limits.get(r.limit().as_str()).copied().flatten());
                 (resource.clone(), percent(report_usage[resource], limit))
             })
             .collect();
-        Ok(QuotaReport { plan: row.plan.clone(), usage: report_usage, limits: entitlements.limits, percentages })
+        Ok(QuotaReport { plan: row.plan.clone(), usage: report_usage, limits, percentages })
     }
 
     /// `PUT /api/tenants/{id}/usage/`: the host application sets its counters; `usage:write`

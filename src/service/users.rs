@@ -93,8 +93,8 @@ impl Services {
         }
         let password_hash = self.hasher().hash(password.expose()).await?;
         let mut tx = self.db().write_in(tenant).await?;
-        tx.lock_tenant(tenant).await?;
-        let mut room = self.room(&mut tx, tenant, &crate::domain::Resource::users()).await?;
+        let tenant_row = tx.lock_tenant_row(tenant).await?.ok_or(ServiceError::NotFound)?;
+        let mut room = self.room_in(&mut tx, &tenant_row, &crate::domain::Resource::users()).await?;
         room.fits(1)?;
         let at = now();
         let new_user = NewUser { id: UserId::new(), email: &email, password_hash: &password_hash, first_name: &first_name, last_name: &last_name, is_superuser: false };
@@ -141,7 +141,8 @@ impl Services {
         errors.into_result()?;
         let (user, notify) = (user.unwrap(), notify.flatten().unwrap_or(true));
         let mut tx = self.db().write_in(tenant).await?;
-        let tenant_row = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
+        // Locked from here: the seats counted below stay true until the member is in.
+        let tenant_row = tx.lock_tenant_row(tenant).await?.ok_or(ServiceError::NotFound)?;
         let role = match role {
             Some(raw) => Some(super::roles::role_for_field(&mut tx, tenant, "role", &raw).await?.name),
             None => None,
@@ -150,8 +151,7 @@ impl Services {
         if tx.is_member(tenant, user).await? {
             return Err(ServiceError::conflict("user_id", "This account is already a member of this organisation."));
         }
-        tx.lock_tenant(tenant).await?;
-        let mut room = self.room(&mut tx, tenant, &crate::domain::Resource::users()).await?;
+        let mut room = self.room_in(&mut tx, &tenant_row, &crate::domain::Resource::users()).await?;
         room.fits(1)?;
         let at = now();
         tx.insert_membership(tenant, user, at).await?;

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{on, Plan, Tx};
+use super::{on, JsonColumn, Plan, Tx};
 use crate::domain::TenantId;
 
 const COLUMNS: &str = "name, display_name, price_monthly, limits, features, created_at, updated_at";
@@ -87,6 +87,23 @@ impl Tx {
                     (SELECT COUNT(*) FROM invitations \
                      WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2)")
             .bind(tenant).bind(now).fetch_one(c).await)
+    }
+
+    /// The limits of plan `plan` (`None` when there is no such plan) and [`Tx::seats_used`], in one
+    /// round trip: a quota-checked invitation holds the writer while it asks.
+    #[tracing::instrument(skip_all)]
+    pub async fn plan_limits_and_seats(&mut self, plan: &str, tenant: TenantId, now: DateTime<Utc>) -> Result<(Option<BTreeMap<String, i64>>, i64), sqlx::Error> {
+        let (limits, seats): (Option<String>, i64) = on!(self, c => sqlx::query_as(
+            "SELECT (SELECT limits FROM plans WHERE name = $3), \
+                    (SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) + \
+                    (SELECT COUNT(*) FROM invitations \
+                     WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2)")
+            .bind(tenant).bind(now).bind(plan).fetch_one(c).await)?;
+        let limits = match limits {
+            None => None,
+            Some(text) => Some(JsonColumn::<BTreeMap<String, i64>>::try_from(text).map_err(|e| sqlx::Error::Decode(e.into()))?.0),
+        };
+        Ok((limits, seats))
     }
 
     /// What the host application reported, by resource.

@@ -150,4 +150,14 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// [`Tx::lock_tenant`] and [`Tx::tenant`] in one statement (`FOR UPDATE` on PostgreSQL):
+    /// the row as it stands once the lock is held, so limits read from it cannot change
+    /// before the transaction ends.
+    #[tracing::instrument(skip_all)]
+    pub async fn lock_tenant_row(&mut self, id: TenantId) -> Result<Option<Tenant>, sqlx::Error> {
+        let lock = if matches!(self, Tx::Postgres(_)) { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1{lock}");
+        on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+    }
 }
