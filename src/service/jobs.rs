@@ -22,6 +22,26 @@ use crate::{
     FieldErrors, ServiceError, ServiceResult,
 };
 
+/// One row of a previewed job: what the import would do with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRow {
+    pub row: usize,
+    pub email: Option<String>,
+    /// `invited`, `created`, `exists` or `failed`.
+    pub planned: Option<String>,
+    /// The row's field errors as stored (a JSON object of messages), when it would fail.
+    pub errors: Option<String>,
+}
+
+/// A page of a previewed job's rows, how many rows of each planned outcome it has, and its
+/// row count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPlan {
+    pub rows: Vec<PlannedRow>,
+    pub counts: Vec<(Option<String>, i64)>,
+    pub total: i64,
+}
+
 /// A job as the API and pages show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobView {
@@ -238,15 +258,15 @@ impl Services {
 
     /// The planned outcome of each row of a previewed job (one page) and the counts of each.
     #[tracing::instrument(skip_all)]
-    pub async fn job_plan(&self, actor: &Actor, id: &str, page: PageRequest) -> ServiceResult<(Vec<(usize, Option<String>, Option<String>, Option<String>)>, Vec<(Option<String>, i64)>, i64)> {
+    pub async fn job_plan(&self, actor: &Actor, id: &str, page: PageRequest) -> ServiceResult<JobPlan> {
         let tenant = actor.require(Permission::MembersWrite)?;
         let id = Uuid::parse_str(id.trim()).map_err(|_| ServiceError::NotFound)?;
         let mut tx = self.db().read_in(tenant).await?;
         tx.job(tenant, id).await?.ok_or(ServiceError::NotFound)?;
-        let (rows, count) = tx.job_rows(tenant, id, page).await?;
+        let (rows, total) = tx.job_rows(tenant, id, page).await?;
         let counts = tx.job_plan_counts(id).await?;
-        let rows = rows.into_iter().map(|r| (r.row_number as usize, r.email, r.planned, r.errors)).collect();
-        Ok((rows, counts, count))
+        let rows = rows.into_iter().map(|r| PlannedRow { row: r.row_number as usize, email: r.email, planned: r.planned, errors: r.errors }).collect();
+        Ok(JobPlan { rows, counts, total })
     }
 
     /// A job by id, for the CLI that queued it.

@@ -33,7 +33,7 @@ pub use auth::{LoginInput, TokenPair};
 pub use input::{Raw, RawList};
 pub use limits::SLOW_DOWN;
 pub use imports::{read_csv, rows_from_csv, ImportInput, ImportMode, ImportOptions, ImportOutcome, ImportReport, ImportRow, RowResult, RowStatus, INLINE_ROWS, MAX_ROWS};
-pub use jobs::JobView;
+pub use jobs::{JobPlan, JobView, PlannedRow};
 pub use invitations::{AcceptInvitationInput, InvitationFilter, InvitationPreview, InvitationStatus, InviteInput, IssuedInvitation};
 pub use members::Membership;
 pub use password_reset::ResetPreview;

@@ -55,9 +55,9 @@ pub async fn import_page(job: Option<String>) -> Result<Option<ImportView>, AppE
                     .unwrap_or_default()
             };
             let (rows, counts) = if found.status == tenantry::store::JobStatus::Preview {
-                let (rows, counts, _) = call.services.job_plan(&actor, &id, PageRequest::first()).await?;
-                let rows = rows.into_iter().map(|(n, email, planned, errors)| (n, email.unwrap_or_default(), planned.unwrap_or_default(), errors_text(errors))).collect();
-                let counts = counts.into_iter().map(|(k, n)| (k.unwrap_or_else(|| "—".into()), n)).collect();
+                let plan = call.services.job_plan(&actor, &id, PageRequest::first()).await?;
+                let rows = plan.rows.into_iter().map(|r| (r.row, r.email.unwrap_or_default(), r.planned.unwrap_or_default(), errors_text(r.errors))).collect();
+                let counts = plan.counts.into_iter().map(|(k, n)| (k.unwrap_or_else(|| "—".into()), n)).collect();
                 (rows, counts)
             } else {
                 let page = call.services.job_results(&actor, &id, PageRequest::first()).await?;

@@ -183,11 +183,12 @@ async fn a_previewed_import_shows_its_plan_and_runs_only_when_started() {
     let job = services.preview_import(&admin, input(rows(&["new@example.com", "already@acme.com", "nope"]))).await.unwrap();
     assert_eq!(job.status, JobStatus::Preview);
     assert!(!services.run_next_job().await.unwrap(), "a preview is not run");
-    let (plan, counts, total) = services.job_plan(&admin, &job.id.to_string(), PageRequest::first()).await.unwrap();
-    assert_eq!(total, 3);
-    let planned: Vec<Option<&str>> = plan.iter().map(|(_, _, p, _)| p.as_deref()).collect();
-    assert_eq!(planned, [Some("invited"), Some("exists"), Some("failed")]);
-    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 3);
+    let plan = services.job_plan(&admin, &job.id.to_string(), PageRequest::first()).await.unwrap();
+    assert_eq!(plan.total, 3);
+    let planned: Vec<(usize, Option<&str>, Option<&str>)> = plan.rows.iter().map(|r| (r.row, r.email.as_deref(), r.planned.as_deref())).collect();
+    assert_eq!(planned, [(1, Some("new@example.com"), Some("invited")), (2, Some("already@acme.com"), Some("exists")), (3, Some("nope"), Some("failed"))]);
+    assert!(plan.rows[2].errors.as_deref().is_some_and(|e| e.contains("email")), "{:?}", plan.rows[2]);
+    assert_eq!(plan.counts.iter().map(|(_, n)| n).sum::<i64>(), 3);
     assert_eq!(outbox_to(&services, "new@example.com").await, 0, "a preview writes nothing");
     services.start_job(&admin, &job.id.to_string()).await.unwrap();
     assert!(matches!(services.start_job(&admin, &job.id.to_string()).await, Err(ServiceError::Conflict { .. })));

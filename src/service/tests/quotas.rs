@@ -497,7 +497,7 @@ async fn an_import_stops_at_the_seat_limit_and_its_preview_says_so_first() {
     let rows: Vec<ImportRow> = (0..150).map(|i| ImportRow { email: Some(format!("p{i:03}@example.com")), ..Default::default() }).collect();
     let input = ImportInput { rows, ..Default::default() };
     let preview = services.preview_import(&admin, input.clone()).await.unwrap();
-    let (_, counts, total) = services.job_plan(&admin, &preview.id.to_string(), crate::store::PageRequest::first()).await.unwrap();
+    let crate::service::JobPlan { counts, total, .. } = services.job_plan(&admin, &preview.id.to_string(), crate::store::PageRequest::first()).await.unwrap();
     let count = |status: &str| counts.iter().find(|(s, _)| s.as_deref() == Some(status)).map_or(0, |(_, n)| *n);
     assert_eq!((total, count("invited"), count("failed")), (150, 119, 31), "{counts:?}");
     // The import itself: a job of two batches (100, then 50).
