@@ -62,6 +62,25 @@ impl FieldErrors {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// Why a [`ServiceError::Refused`] request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 403: the tenant's security policy does not allow the client's network.
+    IpNotAllowed,
+    /// 401: the tenant's idle timeout passed since the session or token was last used.
+    SessionExpired,
+}
+
+impl Refusal {
+    /// The `code` of the JSON body.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::IpNotAllowed => "ip_not_allowed",
+            Self::SessionExpired => "session_expired",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// 400: input that does not parse, with a message per field.
@@ -94,6 +113,9 @@ pub enum ServiceError {
     /// 429 (`code: quota_exceeded`): a per-day quota is used up until `retry_after_secs` from now.
     #[error("daily quota exceeded: {detail}")]
     DailyQuotaExceeded { detail: String, quota: String, limit: i64, retry_after_secs: u64 },
+    /// A refusal clients tell apart by its `code` (see [`Refusal`] for each status).
+    #[error("refused ({reason:?}): {detail}")]
+    Refused { reason: Refusal, detail: String },
     /// 503: a dependency (the database) is down.
     #[error("unavailable: {0}")]
     Unavailable(String),

@@ -14,4 +14,4 @@ pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use error::{FieldErrors, ServiceError, ServiceResult};
+pub use error::{FieldErrors, Refusal, ServiceError, ServiceResult};

@@ -69,7 +69,7 @@ pub(crate) mod context {
 
     impl Call {
         pub async fn actor(&self) -> Result<Option<Actor>, AppError> {
-            Ok(session_actor(&self.services, &self.session, self.host).await?)
+            Ok(session_actor(&self.services, &self.session, self.host, &self.meta).await?)
         }
     }
 

@@ -106,6 +106,9 @@ pub enum Command {
     /// Plans: list them, or create/change one.
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// Tenant security policies (support).
+    #[command(subcommand)]
+    SecurityPolicy(SecurityPolicyCommand),
     /// Time one argon2id hash with the production parameters (used by the benchmark).
     #[command(hide = true)]
     BenchArgon2,
@@ -162,6 +165,17 @@ pub enum ApiKeyCommand {
     },
     /// Revoke a key at once.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecurityPolicyCommand {
+    /// Clear a tenant's allowed network list and its 2FA requirement (for admins who locked
+    /// themselves out). Password rules and the idle timeout stay. Audited.
+    Reset {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EnableRls { disable } => enable_rls(config, !disable).await,
         Command::ApiKey(command) => api_key(config, command).await,
         Command::Plan(command) => plan(config, command).await,
+        Command::SecurityPolicy(tenantry_server::cli::SecurityPolicyCommand::Reset { tenant }) => {
+            let services = Services::start(config).await?;
+            let policy = services.reset_security_policy(&tenant).await.map_err(cli_error)?;
+            println!("The security policy of {tenant} no longer limits networks or requires two-factor sign-in.");
+            println!("{}", serde_json::to_string_pretty(&policy.to_json())?);
+            Ok(())
+        }
         Command::CheckSubdomain { subdomain } => {
             let services = Services::start(config).await?;
             let check = services.check_subdomain(&subdomain).await.map_err(cli_error)?;

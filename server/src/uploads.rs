@@ -13,7 +13,10 @@ use tower_sessions::Session;
 /// `POST /import/upload`: checks the CSV and keeps it as an import in preview, then shows it.
 pub async fn import(State(state): State<AppState>, session: Session, request: Request) -> Redirect {
     let host = request.extensions().get::<app::ssr::HostTenantId>().map(|h| h.0);
-    let actor = match session_actor(&state.services, &session, host).await {
+    let (parts, body) = request.into_parts();
+    let meta = app::ssr::request_meta(&parts);
+    let request = Request::from_parts(parts, body);
+    let actor = match session_actor(&state.services, &session, host, &meta).await {
         Ok(Some(actor)) => actor,
         _ => return Redirect::to("/login"),
     };

@@ -12,6 +12,7 @@ mod permission;
 mod plan;
 mod platform_role;
 mod role;
+mod security_policy;
 mod slug;
 mod token;
 
@@ -26,6 +27,7 @@ pub use permission::{covered, grants_from_text, grants_to_text, parse_grants, Gr
 pub use plan::{parse_limit_value, percent, Entitlements, FeatureName, FlagSource, LimitName, PlanName, Resource, STANDARD_LIMITS};
 pub use platform_role::PlatformRole;
 pub use role::{CustomRoleName, Role, RoleName};
+pub use security_policy::{parse_network, PasswordRules, SecurityPolicy};
 pub use slug::TenantSlug;
 pub use token::{ApiKeySecret, OneTimeToken};
 

@@ -1,6 +1,6 @@
 use secrecy::{ExposeSecret, SecretString};
 
-use super::Email;
+use super::{Email, PasswordRules};
 
 /// A password offered for a new or reset credential, checked against the policy:
 /// at least 8 characters, at most 128, not entirely numeric, not a common password, and not
@@ -21,16 +21,22 @@ const MAX_LEN: usize = 128;
 const COMMON: &str = include_str!("common_passwords.txt");
 
 impl NewPassword {
-    /// Checks every rule and returns every message that applies.
+    /// Checks every global rule and returns every message that applies.
     pub fn parse(raw: &str, email: Option<&Email>) -> Result<Self, Vec<String>> {
+        Self::parse_under(raw, email, &PasswordRules::default())
+    }
+
+    /// The global rules and a tenant's on top (a longer minimum, required character classes).
+    pub fn parse_under(raw: &str, email: Option<&Email>, rules: &PasswordRules) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
         if raw.is_empty() {
             return Err(vec![super::BLANK.into()]);
         }
         let length = raw.chars().count();
-        if length < MIN_LEN {
+        let min = (rules.min_length as usize).max(MIN_LEN);
+        if length < min {
             problems.push(format!(
-                "This password is too short. It must contain at least {MIN_LEN} characters."
+                "This password is too short. It must contain at least {min} characters."
             ));
         }
         if length > MAX_LEN {
@@ -48,6 +54,7 @@ impl NewPassword {
                 problems.push("The password is too similar to the email address.".into());
             }
         }
+        problems.extend(rules.missing_classes(raw));
         if problems.is_empty() {
             Ok(Self(SecretString::from(raw.to_owned())))
         } else {
@@ -93,6 +100,16 @@ mod tests {
         assert!(NewPassword::parse("password123", None).unwrap_err().iter().any(|m| m.contains("too common")));
         assert!(NewPassword::parse("4815162342", None).unwrap_err().iter().any(|m| m.contains("numeric")));
         assert!(NewPassword::parse("jane.doe@example.com", Some(&email())).unwrap_err().iter().any(|m| m.contains("similar")));
+    }
+
+    #[test]
+    fn a_tenant_rule_adds_length_and_classes() {
+        let rules = PasswordRules { min_length: 14, require_numbers: true, require_uppercase: true, ..Default::default() };
+        let problems = NewPassword::parse_under("correct horse battery", None, &rules).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let problems = NewPassword::parse_under("Short 1 pass", None, &rules).unwrap_err();
+        assert!(problems[0].contains("at least 14 characters"), "{problems:?}");
+        assert!(NewPassword::parse_under("Correct horse battery 9", None, &rules).is_ok());
     }
 
     #[test]

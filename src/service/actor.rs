@@ -24,6 +24,8 @@ pub struct Actor {
     pub user: User,
     /// Set when the caller is an API key: it then holds exactly the key's scopes.
     pub api_key: Option<KeyActor>,
+    /// The security policy of `tenant_id`, read with the roles (`None`: the defaults).
+    pub security: Option<crate::domain::SecurityPolicy>,
 }
 
 /// The API key behind a request.
@@ -45,6 +47,7 @@ impl From<Member> for Actor {
             grants: member.grants,
             user: member.user,
             api_key: None,
+            security: None,
         }
     }
 }

@@ -149,6 +149,8 @@ impl Services {
         if found.tenant_status != "active" {
             return Err(ServiceError::unauthenticated("This API key's organisation is suspended."));
         }
+        let security = found.security_policy.as_deref().map(crate::store::decode_policy);
+        super::security_policy::check_network(security.as_ref(), meta.ip)?;
         // The plan's daily call quota, when the tenant has one: one more write per call.
         if let Some(limit) = found.daily_call_limit {
             self.count_api_call(key.tenant_id, limit).await?;
@@ -174,6 +176,7 @@ impl Services {
             grants: Vec::new(),
             user: creator,
             api_key: Some(KeyActor { id: key.id, name: key.name.clone(), scopes: key.scopes.0.clone() }),
+            security,
         })
     }
 

@@ -30,6 +30,7 @@ pub struct TokenPair {
 /// The Django service's (simplejwt's) wording; clients show it.
 const BAD_CREDENTIALS: &str = "No active account found with the given credentials";
 const BAD_TOKEN: &str = "Token is invalid or expired";
+pub(crate) const SESSION_EXPIRED: &str = "Your session ended after a period of inactivity; sign in again.";
 
 impl Services {
     /// Checks e-mail and password and picks the tenant to act in (the oldest membership).
@@ -76,12 +77,13 @@ impl Services {
         let tenant = match input.tenant {
             Some(wanted) if user.is_superuser || tenants.iter().any(|t| t.id == wanted && t.status == "active") => Some(wanted),
             Some(_) => return Err(ServiceError::forbidden("This account is not a member of this organisation. Sign in on the main site, or ask its administrators for an invitation.")),
-            None => tenants.iter().find(|t| t.status == "active").map(|t| t.id),
+            None => self.first_tenant_open_to(&mut tx, &tenants, meta).await?,
         };
         if tenant.is_none() && !tenants.is_empty() && !user.is_superuser {
             return Err(ServiceError::unauthenticated("Your organisation's account is suspended."));
         }
-        let member = load_member(&mut tx, user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
+        let (member, policy) = load_member_with_policy(&mut tx, user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
+        super::security_policy::check_network(policy.as_deref().map(crate::store::decode_policy).as_ref(), meta.ip)?;
         Audit { meta, actor: Some((&user.id, &user.email)), key: None }
             .write(&mut tx, tenant, "login_succeeded", "user", Some(user.id.to_string()), json!({}))
             .await?;
@@ -91,6 +93,19 @@ impl Services {
         };
         tx.commit().await?;
         Ok((self.profile_of(member), pair))
+    }
+
+    /// The tenant a sign-in without one lands in: the oldest active membership whose network
+    /// rule lets this client in. When every one refuses it, the first active one (whose rule
+    /// then answers 403 `ip_not_allowed`).
+    async fn first_tenant_open_to(&self, tx: &mut Tx, tenants: &[crate::store::Tenant], meta: &RequestMeta) -> ServiceResult<Option<TenantId>> {
+        let active: Vec<TenantId> = tenants.iter().filter(|t| t.status == "active").map(|t| t.id).collect();
+        for tenant in &active {
+            if tx.security_policy(*tenant).await?.allows(meta.ip) {
+                return Ok(Some(*tenant));
+            }
+        }
+        Ok(active.first().copied())
     }
 
     /// Every check of an account's password, whatever path makes it (sign-in, accepting an
@@ -144,7 +159,15 @@ impl Services {
         let at = now();
         let config = self.config();
         let (id, ver, tenant_uuid) = (user.id.0, user.auth_version, tenant.map(|t| t.0));
-        let access = Claims::new(TokenKind::Access, id, tenant_uuid, ver, at, config.access_token_ttl);
+        // An access token never outlives the tenant's idle timeout.
+        let access_ttl = match tenant {
+            Some(tenant) => match tx.security_policy(tenant).await?.session_timeout_minutes {
+                Some(minutes) => config.access_token_ttl.min(std::time::Duration::from_secs(u64::from(minutes) * 60)),
+                None => config.access_token_ttl,
+            },
+            None => config.access_token_ttl,
+        };
+        let access = Claims::new(TokenKind::Access, id, tenant_uuid, ver, at, access_ttl);
         let refresh = Claims::new(TokenKind::Refresh, id, tenant_uuid, ver, at, config.refresh_token_ttl);
         let expires_at = at + ChronoDuration::seconds(config.refresh_token_ttl.as_secs() as i64);
         tx.insert_refresh_token(refresh.jti, family, user.id, tenant, expires_at, at).await?;
@@ -154,7 +177,7 @@ impl Services {
     /// `POST /api/auth/refresh/`: trades a live refresh token for a new pair. A refresh token
     /// that was already used is a sign of theft: the whole family is revoked.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, token: Raw) -> ServiceResult<TokenPair> {
+    pub async fn refresh(&self, token: Raw, meta: &RequestMeta) -> ServiceResult<TokenPair> {
         let mut errors = FieldErrors::new();
         let token = token.required(&mut errors, "refresh", |raw| Ok(raw.to_owned()));
         errors.into_result()?;
@@ -172,10 +195,19 @@ impl Services {
         }
         // The account or membership may have changed since the token was issued.
         let tenant = record.tenant_id;
-        let member = match load_member(&mut tx, record.user_id, tenant).await? {
-            Some(member) if member.user.auth_version == claims.ver => member,
+        let (member, policy) = match load_member_with_policy(&mut tx, record.user_id, tenant).await? {
+            Some((member, policy)) if member.user.auth_version == claims.ver => (member, policy.as_deref().map(crate::store::decode_policy)),
             _ => return Err(ServiceError::unauthenticated(BAD_TOKEN)),
         };
+        super::security_policy::check_network(policy.as_ref(), meta.ip)?;
+        // Idle for longer than the tenant allows: the session is over, and stays over.
+        if let Some(minutes) = policy.as_ref().and_then(|p| p.session_timeout_minutes) {
+            if at - record.created_at > ChronoDuration::minutes(i64::from(minutes)) {
+                tx.revoke_refresh_family(record.family_id, at).await?;
+                tx.commit().await?;
+                return Err(ServiceError::Refused { reason: crate::Refusal::SessionExpired, detail: SESSION_EXPIRED.into() });
+            }
+        }
         let pair = self.issue_tokens_in(&mut tx, &member.user, tenant, record.family_id).await?;
         tx.commit().await?;
         Ok(pair)
@@ -195,27 +227,45 @@ impl Services {
         Ok(())
     }
 
-    /// The caller behind a bearer access token. Refresh tokens are refused.
+    /// The caller behind a bearer access token, for a request from `meta.ip` (the tenant's
+    /// network rule applies). Refresh tokens are refused.
     #[tracing::instrument(skip_all)]
-    pub async fn actor_from_access_token(&self, token: &str) -> ServiceResult<Actor> {
+    pub async fn actor_from_access_token(&self, token: &str, meta: &RequestMeta) -> ServiceResult<Actor> {
         let claims = self
             .jwt()
             .verify(token, TokenKind::Access)
             .ok_or_else(|| ServiceError::unauthenticated("Given token not valid for any token type"))?;
-        self.actor_for(UserId(claims.user_id), claims.tenant_id.map(TenantId))
+        self.actor_for_request(UserId(claims.user_id), claims.tenant_id.map(TenantId), meta)
             .await?
             .filter(|actor| actor.user.auth_version == claims.ver)
             .ok_or_else(|| ServiceError::unauthenticated("User not found or no longer a member of this tenant."))
     }
 
     /// The caller for a user acting in a tenant (browser sessions store exactly these two),
-    /// or `None` when the account is gone or inactive, or no longer a member there.
+    /// or `None` when the account is gone or inactive, or no longer a member there. No network
+    /// rule: for work that is not a request (jobs, the CLI, tests).
     #[tracing::instrument(skip_all)]
     pub async fn actor_for(&self, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Actor>> {
         let mut tx = self.db().read().await?;
-        let member = load_member(&mut tx, user, tenant).await?;
-        Ok(member.map(Actor::from))
+        Ok(load_actor(&mut tx, user, tenant).await?)
     }
+
+    /// [`Services::actor_for`] for a request from `meta.ip`: 403 `ip_not_allowed` when the
+    /// tenant's policy does not allow that network.
+    #[tracing::instrument(skip_all)]
+    pub async fn actor_for_request(&self, user: UserId, tenant: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<Option<Actor>> {
+        let actor = self.actor_for(user, tenant).await?;
+        if let Some(actor) = &actor {
+            actor.check_network(meta.ip)?;
+        }
+        Ok(actor)
+    }
+}
+
+/// [`load_member`] as the caller of a request, with its tenant's security policy.
+pub(crate) async fn load_actor(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Actor>> {
+    let Some((member, policy)) = load_member_with_policy(tx, user, tenant).await? else { return Ok(None) };
+    Ok(Some(Actor { security: policy.as_deref().map(crate::store::decode_policy), ..Actor::from(member) }))
 }
 
 /// The active account `user` as seen from `tenant` (with its roles there). `None` when the
@@ -223,6 +273,11 @@ impl Services {
 /// (superusers need neither membership nor an active tenant; `tenant = None` means "outside
 /// any tenant").
 pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Member>> {
+    Ok(load_member_with_policy(tx, user, tenant).await?.map(|(member, _)| member))
+}
+
+/// [`load_member`] and the tenant's security policy as stored, from the same query.
+pub(crate) async fn load_member_with_policy(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<(Member, Option<String>)>> {
     let Some(found) = tx.user_in_tenant(user, tenant).await? else { return Ok(None) };
     let account = found.user;
     if !account.is_active {
@@ -238,5 +293,5 @@ pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<Tenant
         }
         None => (Vec::new(), Vec::new()),
     };
-    Ok(Some(Member { user: account, tenant_id: tenant, roles, grants }))
+    Ok(Some((Member { user: account, tenant_id: tenant, roles, grants }, found.security_policy)))
 }

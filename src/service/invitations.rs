@@ -302,14 +302,16 @@ impl Services {
                 Account::Existing(user.id)
             }
             None => {
+                // A new account belongs to the inviting tenant only: its rule is the one.
+                let rules = self.db().read().await?.security_policy(invitation.tenant_id).await?.password_policy;
                 let password = input.password.required(&mut errors, "password", |raw| {
-                    NewPassword::parse(raw, Some(&email)).map_err(|m| m.join(" "))
+                    NewPassword::parse_under(raw, Some(&email), &rules).map_err(|m| m.join(" "))
                 });
                 let first_name = input.first_name.optional(&mut errors, "first_name", PersonName::parse);
                 let last_name = input.last_name.optional(&mut errors, "last_name", PersonName::parse);
                 errors.into_result()?;
                 let hash = self.hasher().hash(password.unwrap().expose()).await?;
-                Account::New { hash, first_name: first_name.flatten().unwrap_or_default(), last_name: last_name.flatten().unwrap_or_default() }
+                Account::New { hash, history: rules.password_history, first_name: first_name.flatten().unwrap_or_default(), last_name: last_name.flatten().unwrap_or_default() }
             }
         };
 
@@ -321,10 +323,13 @@ impl Services {
         let at = now();
         let user_id = match &account {
             Account::Existing(id) => *id,
-            Account::New { hash, first_name, last_name } => {
+            Account::New { hash, history, first_name, last_name } => {
                 let new_user = NewUser { id: UserId::new(), email: &email, password_hash: hash, first_name, last_name, is_superuser: false };
                 match tx.insert_user(new_user, at).await {
-                    Ok(user) => user.id,
+                    Ok(user) => {
+                        tx.remember_password(user.id, hash, None, *history, at).await?;
+                        user.id
+                    }
                     // Someone created the account between our read and now: they must accept
                     // as an existing account, with its password.
                     Err(e) if is_unique_violation(&e) => {
@@ -477,7 +482,8 @@ impl Services {
 
 enum Account {
     Existing(UserId),
-    New { hash: String, first_name: PersonName, last_name: PersonName },
+    /// `history`: how many hashes the inviting tenant keeps.
+    New { hash: String, history: u32, first_name: PersonName, last_name: PersonName },
 }
 
 /// 404 with a `token` field error: no invitation has this token.

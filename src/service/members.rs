@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{auth::load_member, Actor, Profile, Raw, RequestMeta, Services, TokenPair};
+use super::{Actor, Profile, Raw, RequestMeta, Services, TokenPair};
 use crate::{
     domain::{RoleName, TenantId, UserId},
     store::Tenant,
@@ -42,8 +42,11 @@ impl Services {
         errors.into_result()?;
         let tenant = tenant.unwrap();
         let mut tx = self.db().write_in(tenant).await?;
-        let member = match load_member(&mut tx, actor.user_id, Some(tenant)).await? {
-            Some(member) => member,
+        let member = match super::auth::load_member_with_policy(&mut tx, actor.user_id, Some(tenant)).await? {
+            Some((member, policy)) => {
+                super::security_policy::check_network(policy.as_deref().map(crate::store::decode_policy).as_ref(), meta.ip)?;
+                member
+            }
             None => return Err(ServiceError::forbidden("You are not a member of this organisation, or it is suspended.")),
         };
         actor

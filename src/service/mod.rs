@@ -18,6 +18,7 @@ pub mod policy;
 mod provisioning;
 mod quotas;
 mod roles;
+mod security_policy;
 mod settings;
 mod subdomains;
 mod tenants;

@@ -113,10 +113,14 @@ impl Services {
             (record, user)
         };
         let email = Email::parse(&user.email).ok();
+        // The strictest rule of every tenant the person belongs to.
+        let rules = self.password_rules_of(user.id, None).await?;
         let mut errors = FieldErrors::new();
-        let password = password.required(&mut errors, "password", |raw| NewPassword::parse(raw, email.as_ref()).map_err(|m| m.join(" ")));
+        let password = password.required(&mut errors, "password", |raw| NewPassword::parse_under(raw, email.as_ref(), &rules).map_err(|m| m.join(" ")));
         errors.into_result()?;
-        let hash = self.hasher().hash(password.unwrap().expose()).await?;
+        let password = password.unwrap();
+        self.refuse_reuse(user.id, &user.password_hash, password.expose(), &rules, "password").await?;
+        let hash = self.hasher().hash(password.expose()).await?;
 
         let mut tx = self.db().write().await?;
         let at = now();
@@ -124,6 +128,7 @@ impl Services {
             return Err(bad_token());
         }
         tx.set_password(user.id, &hash, at).await?;
+        tx.remember_password(user.id, &hash, Some(&user.password_hash), rules.password_history, at).await?;
         tx.revoke_refresh_tokens_of_user(user.id, at).await?;
         let audit = Audit { meta, actor: Some((&user.id, &user.email)), key: None };
         for tenant in tx.tenants_of_user(user.id).await? {

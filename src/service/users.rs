@@ -77,10 +77,12 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn create_user(&self, actor: &Actor, input: CreateUserInput, meta: &RequestMeta) -> ServiceResult<Profile> {
         let tenant = actor.require(crate::domain::Permission::MembersWrite)?;
+        // The new account belongs to this tenant only: its rule is the one.
+        let rules = self.db().read_in(tenant).await?.security_policy(tenant).await?.password_policy;
         let mut errors = FieldErrors::new();
         let email = input.email.required(&mut errors, "email", Email::parse);
         let password = input.password.required(&mut errors, "password", |raw| {
-            NewPassword::parse(raw, email.as_ref()).map_err(|m| m.join(" "))
+            NewPassword::parse_under(raw, email.as_ref(), &rules).map_err(|m| m.join(" "))
         });
         let first_name = input.first_name.optional(&mut errors, "first_name", PersonName::parse);
         let last_name = input.last_name.optional(&mut errors, "last_name", PersonName::parse);
@@ -102,6 +104,7 @@ impl Services {
             if is_unique_violation(&e) { ServiceError::conflict("email", EMAIL_TAKEN) } else { e.into() }
         })?;
         tx.insert_membership(tenant, user.id, at).await?;
+        tx.remember_password(user.id, &password_hash, None, rules.password_history, at).await?;
         actor
             .audit(meta)
             .write(&mut tx, Some(tenant), "user_created", "user", Some(user.id.to_string()), json!({"email": user.email}))

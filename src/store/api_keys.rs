@@ -34,6 +34,8 @@ pub struct KeyLookup {
     /// as the key: a key's call pays for no further read.
     pub daily_call_limit: Option<i64>,
     pub creator: User,
+    /// The tenant's security policy as stored (`None`: the defaults), read in the same query.
+    pub security_policy: Option<String>,
 }
 
 /// The row behind [`KeyLookup`]: the creator's columns are prefixed, as both sides have `id`.
@@ -54,6 +56,7 @@ struct KeyLookupRow {
     c_auth_version: i32,
     c_platform_role: Option<String>,
     c_created_at: DateTime<Utc>,
+    security_policy: Option<String>,
 }
 
 impl From<KeyLookupRow> for KeyLookup {
@@ -72,7 +75,7 @@ impl From<KeyLookupRow> for KeyLookup {
             created_at: row.c_created_at,
         };
         let daily_call_limit = Entitlements::one_limit(row.plan_limits.0.as_ref(), &row.tenant_limit_overrides.0, &LimitName::api_calls_per_day());
-        Self { key: row.key, tenant_status: row.tenant_status, daily_call_limit, creator }
+        Self { key: row.key, tenant_status: row.tenant_status, daily_call_limit, creator, security_policy: row.security_policy }
     }
 }
 
@@ -131,9 +134,10 @@ impl Tx {
                     t.limit_overrides AS tenant_limit_overrides, p.limits AS plan_limits, \
                     u.first_name AS c_first_name, u.last_name AS c_last_name, u.is_superuser AS c_is_superuser, \
                     u.is_active AS c_is_active, u.timezone AS c_timezone, u.auth_version AS c_auth_version, \
-                    u.platform_role AS c_platform_role, u.created_at AS c_created_at \
+                    u.platform_role AS c_platform_role, u.created_at AS c_created_at, sp.policy AS security_policy \
              FROM api_keys k JOIN tenants t ON t.id = k.tenant_id JOIN users u ON u.id = k.created_by \
              LEFT JOIN plans p ON p.name = t.plan_name \
+             LEFT JOIN tenant_security_policies sp ON sp.tenant_id = k.tenant_id \
              WHERE k.key_hash = $1")
             .bind(key_hash).fetch_optional(c).await)?;
         Ok(row.map(KeyLookup::from))

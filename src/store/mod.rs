@@ -18,6 +18,7 @@ mod plans;
 mod refresh_tokens;
 pub mod rls;
 mod roles;
+mod security;
 mod tenants;
 mod users;
 
@@ -32,6 +33,7 @@ pub use refresh_tokens::RefreshTokenRecord;
 pub use roles::Holding;
 pub use users::NewUser;
 pub(crate) use users::split_roles;
+pub(crate) use security::decode_policy;
 pub use models::*;
 pub use outbox::{NewEmail, OpenedEmail, OutboxEmail, SealedEmail};
 

@@ -14,6 +14,8 @@ pub struct RefreshTokenRecord {
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it was issued: the last activity of its session (a refresh issues a new one).
+    pub created_at: DateTime<Utc>,
 }
 
 impl Tx {
@@ -28,7 +30,7 @@ impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn refresh_token(&mut self, jti: Uuid) -> Result<Option<RefreshTokenRecord>, sqlx::Error> {
         on!(self, c => sqlx::query_as(
-            "SELECT jti, family_id, user_id, tenant_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE jti = $1")
+            "SELECT jti, family_id, user_id, tenant_id, expires_at, used_at, revoked_at, created_at FROM refresh_tokens WHERE jti = $1")
             .bind(jti).fetch_optional(c).await)
     }
 
@@ -53,6 +55,19 @@ impl Tx {
     pub async fn revoke_refresh_tokens_of_user(&mut self, user: UserId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
             .bind(user).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Makes every refresh token of `user` look issued `minutes` earlier (tests of the idle
+    /// timeout).
+    #[cfg(test)]
+    pub async fn age_refresh_tokens_for_tests(&mut self, user: UserId, minutes: i64) -> Result<(), sqlx::Error> {
+        let rows: Vec<(Uuid, DateTime<Utc>)> = on!(self, c => sqlx::query_as("SELECT jti, created_at FROM refresh_tokens WHERE user_id = $1")
+            .bind(user).fetch_all(c).await)?;
+        for (jti, created) in rows {
+            on!(self, c => sqlx::query("UPDATE refresh_tokens SET created_at = $2 WHERE jti = $1")
+                .bind(jti).bind(created - chrono::Duration::minutes(minutes)).execute(c).await.map(|r| r.rows_affected()))?;
+        }
         Ok(())
     }
 }

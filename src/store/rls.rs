@@ -17,7 +17,8 @@ pub const SCOPE_SETTING: &str = "tenantry.tenant_id";
 pub const ALL_TENANTS: &str = "*";
 
 /// The tenant-owned tables and the column naming their tenant. Account-level tables (`users`,
-/// `refresh_tokens`, `password_reset_tokens`, `sessions`) belong to a person, not a tenant.
+/// `refresh_tokens`, `password_reset_tokens`, `sessions`,
+/// `password_history`) belong to a person, not a tenant.
 pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("tenants", "id"),
     ("memberships", "tenant_id"),
@@ -32,6 +33,7 @@ pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("tenant_usage", "tenant_id"),
     ("quota_alerts", "tenant_id"),
     ("api_call_counts", "tenant_id"),
+    ("tenant_security_policies", "tenant_id"),
 ];
 
 /// The SQL that `enable-rls` prints and runs. Idempotent: running it again replaces the

@@ -28,6 +28,8 @@ pub struct UserInTenant {
     pub roles: Option<String>,
     /// What the custom roles among them grant, space-separated (or `None`).
     pub grants: Option<String>,
+    /// The tenant's security policy as stored (`None`: it has the defaults).
+    pub security_policy: Option<String>,
 }
 
 /// Role names from an aggregated column, sorted (role names have no commas).
@@ -100,7 +102,8 @@ impl Tx {
              (SELECT t.status FROM tenants t WHERE t.id = $2) AS tenant_status, \
              (SELECT {} FROM user_roles r WHERE r.tenant_id = $2 AND r.user_id = u.id) AS roles, \
              (SELECT {} FROM user_roles r JOIN roles cr ON cr.tenant_id = r.tenant_id AND cr.name = r.role \
-              WHERE r.tenant_id = $2 AND r.user_id = u.id) AS grants \
+              WHERE r.tenant_id = $2 AND r.user_id = u.id) AS grants, \
+             (SELECT p.policy FROM tenant_security_policies p WHERE p.tenant_id = $2) AS security_policy \
              FROM users u WHERE u.id = $1",
             self.aggregate("r.role", ","),
             self.aggregate("cr.permissions", " "),

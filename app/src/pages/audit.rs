@@ -55,7 +55,7 @@ pub async fn audit_log(action: String, actor: String, since: String, until: Stri
         .map_err(|e| AppError::new(ErrorKind::Internal, format!("session unavailable: {e}")))?;
     let services = state.services;
     let parts = expect_context::<axum::http::request::Parts>();
-    let Some(caller) = crate::ssr::session_actor(&services, &session, crate::ssr::host_tenant(&parts)).await? else { return Ok(None) };
+    let Some(caller) = crate::ssr::session_actor(&services, &session, crate::ssr::host_tenant(&parts), &crate::ssr::request_meta(&parts)).await? else { return Ok(None) };
     let tenant = services.current_tenant(&caller).await?;
     let raw = |value: String| Raw::from_form(Some(value).filter(|v| !v.trim().is_empty()));
     let filter = AuditFilter { action: raw(action), actor: raw(actor), since: raw(since), until: raw(until) };

@@ -43,6 +43,7 @@ pub fn Header(
                 <a href="/">"People"</a>
                 <a href="/roles">"Roles"</a>
                 <a href="/usage">"Plan"</a>
+                <a href="/security">"Security"</a>
                 {is_admin.then(|| view! { <a href="/invitations">"Invitations"</a> <a href="/import">"Import"</a> <a href="/api-keys">"API keys"</a> <a href="/audit">"Audit log"</a> <a href="/settings">"Settings"</a> })}
                 {is_superuser.then(|| view! { <a href="/platform">"Platform"</a> })}
             </nav>

@@ -56,8 +56,8 @@ pub async fn login(State(state): State<AppState>, Meta(meta): Meta, HostTenant(h
 /// one revokes every token of that login.
 #[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenPairOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail)))]
-pub async fn refresh(State(state): State<AppState>, body: JsonObject) -> ApiResult<Json<TokenPairOut>> {
-    Ok(Json(state.services.refresh(body.raw("refresh")).await?.into()))
+pub async fn refresh(State(state): State<AppState>, Meta(meta): Meta, body: JsonObject) -> ApiResult<Json<TokenPairOut>> {
+    Ok(Json(state.services.refresh(body.raw("refresh"), &meta).await?.into()))
 }
 
 /// Revokes the refresh token (and every token of that login).

@@ -35,10 +35,10 @@ impl FromRequestParts<AppState> for Caller {
             if ApiKeySecret::looks_like(token) {
                 return Ok(Self(state.services.actor_from_api_key(token, &request_meta(parts)).await?));
             }
-            return Ok(Self(state.services.actor_from_access_token(token).await?));
+            return Ok(Self(state.services.actor_from_access_token(token, &request_meta(parts)).await?));
         }
         if let Ok(session) = Session::from_request_parts(parts, state).await {
-            if let Some(actor) = session_actor(&state.services, &session, app::ssr::host_tenant(parts)).await? {
+            if let Some(actor) = session_actor(&state.services, &session, app::ssr::host_tenant(parts), &request_meta(parts)).await? {
                 return Ok(Self(actor));
             }
         }

@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, tenants, users};
+use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, security, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,7 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, p
         audit::list,
         api_keys::create, api_keys::list, api_keys::revoke,
         plans::list, plans::create, plans::update, plans::usage, plans::set_usage, plans::check, plans::change_plan, plans::features, plans::set_features,
+        security::read, security::update, security::change_password,
         provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove,
     ),
     modifiers(&BearerAuth),
@@ -41,6 +42,7 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, p
         (name = "audit", description = "The audit trail of a tenant"),
         (name = "api_keys", description = "API keys: a tenant's machine credentials"),
         (name = "plans", description = "Plans, quotas, usage and feature flags"),
+        (name = "security", description = "Tenant security policies and the caller's password"),
     )
 )]
 pub struct ApiDoc;

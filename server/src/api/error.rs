@@ -77,6 +77,13 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
                 return response;
             }
+            ServiceError::Refused { reason, detail } => {
+                let status = match reason {
+                    tenantry::Refusal::IpNotAllowed => StatusCode::FORBIDDEN,
+                    tenantry::Refusal::SessionExpired => StatusCode::UNAUTHORIZED,
+                };
+                (status, json!({ "detail": detail, "code": reason.code() }))
+            }
             ServiceError::Unavailable(reason) => {
                 tracing::error!(%reason, "dependency unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, json!({ "detail": reason }))

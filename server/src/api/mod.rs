@@ -20,6 +20,7 @@ mod plans;
 mod platform;
 mod provisioning;
 mod roles;
+mod security;
 mod tenants;
 mod users;
 
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(imports::router())
         .merge(plans::router())
+        .merge(security::router())
         .fallback(|| async { error::ApiError::not_found() })
 }
 

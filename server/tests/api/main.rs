@@ -13,5 +13,6 @@ mod provisioning;
 mod helpers;
 mod roles;
 mod security;
+mod security_policy;
 mod tenants;
 mod users;

@@ -9,7 +9,7 @@ async fn login_returns_profile_in_the_oldest_tenant_and_a_token_pair() {
     assert_eq!(profile.tenant_id, Some(tenant.id));
     assert_eq!(profile.roles, vec![Role::Admin]);
     assert_eq!(profile.timezone, "America/Jamaica");
-    let actor = services.actor_from_access_token(&pair.access).await.unwrap();
+    let actor = services.actor_from_access_token(&pair.access, &meta()).await.unwrap();
     assert_eq!(actor.user_id, admin.user_id);
     let mut tx = services.db().read().await.unwrap();
     assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&"login_succeeded".to_owned()));
@@ -40,7 +40,7 @@ async fn a_refresh_token_is_never_an_access_token() {
     let services = testing::services().await;
     tenant_with_admin(&services, "Acme").await;
     let (pair, _) = services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await.unwrap();
-    assert!(matches!(services.actor_from_access_token(&pair.refresh).await, Err(ServiceError::Unauthenticated(_))));
+    assert!(matches!(services.actor_from_access_token(&pair.refresh, &meta()).await, Err(ServiceError::Unauthenticated(_))));
 }
 
 #[tokio::test]
@@ -48,12 +48,12 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
     let services = testing::services().await;
     tenant_with_admin(&services, "Acme").await;
     let (first, _) = services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await.unwrap();
-    let second = services.refresh(Raw::text(&first.refresh)).await.unwrap();
+    let second = services.refresh(Raw::text(&first.refresh), &meta()).await.unwrap();
     assert_ne!(second.refresh, first.refresh);
-    assert!(services.actor_from_access_token(&second.access).await.is_ok());
+    assert!(services.actor_from_access_token(&second.access, &meta()).await.is_ok());
     // Replaying the rotated token is refused and burns the newer one too.
-    assert!(matches!(services.refresh(Raw::text(&first.refresh)).await, Err(ServiceError::Unauthenticated(_))));
-    assert!(matches!(services.refresh(Raw::text(&second.refresh)).await, Err(ServiceError::Unauthenticated(_))));
+    assert!(matches!(services.refresh(Raw::text(&first.refresh), &meta()).await, Err(ServiceError::Unauthenticated(_))));
+    assert!(matches!(services.refresh(Raw::text(&second.refresh), &meta()).await, Err(ServiceError::Unauthenticated(_))));
 }
 
 #[tokio::test]
@@ -62,7 +62,7 @@ async fn logout_revokes_the_refresh_token() {
     tenant_with_admin(&services, "Acme").await;
     let (pair, _) = services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await.unwrap();
     services.logout(Raw::text(&pair.refresh)).await.unwrap();
-    assert!(matches!(services.refresh(Raw::text(&pair.refresh)).await, Err(ServiceError::Unauthenticated(_))));
+    assert!(matches!(services.refresh(Raw::text(&pair.refresh), &meta()).await, Err(ServiceError::Unauthenticated(_))));
 }
 
 #[tokio::test]

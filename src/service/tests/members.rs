@@ -95,7 +95,7 @@ async fn people_in_several_tenants_list_them_and_switch_only_into_their_own() {
 
     let (pair, switched) = services.switch_tenant_tokens(&jane, Raw::text(globex.id.to_string()), &meta()).await.unwrap();
     assert_eq!(switched.tenant_id, Some(globex.id));
-    assert_eq!(services.actor_from_access_token(&pair.access).await.unwrap().tenant_id, Some(globex.id));
+    assert_eq!(services.actor_from_access_token(&pair.access, &meta()).await.unwrap().tenant_id, Some(globex.id));
     assert!(matches!(services.switch_tenant(&jane, Raw::text(initech.id.to_string()), &meta()).await, Err(ServiceError::Forbidden(_))));
     assert!(matches!(services.switch_tenant(&jane, Raw::text("nope"), &meta()).await, Err(ServiceError::Validation(_))));
     let actions = services.db().read().await.unwrap().audit_actions(globex.id).await.unwrap();

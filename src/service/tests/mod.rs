@@ -13,6 +13,7 @@ mod quotas;
 mod roles;
 mod row_level_security;
 mod security;
+mod security_policy;
 mod signup;
 mod users;
 

@@ -19,8 +19,8 @@ async fn a_reset_changes_the_password_once_and_ends_sessions_and_tokens() {
     services.confirm_password_reset(Raw::text(&token), Raw::text("a brand new secret"), &meta()).await.unwrap();
     assert!(services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await.is_err());
     assert!(services.login(login_input("admin@acme.example.com", "a brand new secret"), &meta()).await.is_ok());
-    assert!(services.refresh(Raw::text(&pair.refresh)).await.is_err(), "refresh tokens are revoked");
-    assert!(services.actor_from_access_token(&pair.access).await.is_err(), "access tokens issued before stop working");
+    assert!(services.refresh(Raw::text(&pair.refresh), &meta()).await.is_err(), "refresh tokens are revoked");
+    assert!(services.actor_from_access_token(&pair.access, &meta()).await.is_err(), "access tokens issued before stop working");
     let again = services.confirm_password_reset(Raw::text(&token), Raw::text("yet another secret"), &meta()).await.unwrap_err();
     assert!(matches!(&again, ServiceError::Validation(f) if f.get("token").is_some()), "{again:?}");
     assert_eq!(services.password_reset_preview(&token).await.unwrap(), ResetPreview::Invalid);

@@ -176,7 +176,7 @@ async fn an_account_an_admin_creates_signs_in_at_once_and_its_owner_can_take_it_
     let takeover = token_mailed_to(&services, "account_created", "bob@x.test").await;
     services.confirm_password_reset(Raw::text(&takeover), Raw::text("bob's real secret"), &meta()).await.unwrap();
     assert!(services.login(login_input("bob@x.test", PASSWORD), &meta()).await.is_err(), "the admin's password is gone");
-    assert!(services.refresh(Raw::text(&pair.refresh)).await.is_err(), "and every session with it");
+    assert!(services.refresh(Raw::text(&pair.refresh), &meta()).await.is_err(), "and every session with it");
     let _ = bob;
 }
 

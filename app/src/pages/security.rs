@@ -1,0 +1,243 @@
+//! `/security`: everyone changes their own password here; administrators (`security:manage`)
+//! also set the organisation's security policy. Plain forms: they work without JavaScript.
+
+use leptos::{form::ActionForm, prelude::*};
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    form::{last_error, Field, FormError},
+    layout::Header,
+};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityView {
+    pub email: String,
+    pub tenant_name: Option<String>,
+    pub is_admin: bool,
+    pub is_superuser: bool,
+    /// Whether the caller may change the policy (then `policy` is shown as a form).
+    pub can_manage: bool,
+    pub policy: Option<PolicyForm>,
+    /// The caller's address as the server sees it (the network list must include it).
+    pub your_address: Option<String>,
+}
+
+/// The policy as the form shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyForm {
+    pub min_length: u32,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+    pub password_history: u32,
+    pub session_timeout_minutes: Option<u32>,
+    pub allowed_ip_ranges: Vec<String>,
+}
+
+#[server(prefix = "/fn", endpoint = "security-page")]
+pub async fn security_page() -> Result<Option<SecurityView>, AppError> {
+    use tenantry::domain::Permission;
+    let call = crate::server_fns::context::call().await?;
+    let Some(actor) = call.actor().await? else { return Ok(None) };
+    let tenant = call.services.current_tenant(&actor).await?;
+    let policy = match actor.tenant_id {
+        Some(id) => Some(call.services.security_policy(&actor, id).await?),
+        None => None,
+    };
+    Ok(Some(SecurityView {
+        email: actor.email.clone(),
+        tenant_name: tenant.map(|t| t.name),
+        is_admin: actor.can(Permission::MembersWrite),
+        is_superuser: actor.is_superuser,
+        can_manage: actor.can(Permission::SecurityManage),
+        policy: policy.map(|p| PolicyForm {
+            min_length: p.password_policy.min_length,
+            require_uppercase: p.password_policy.require_uppercase,
+            require_lowercase: p.password_policy.require_lowercase,
+            require_numbers: p.password_policy.require_numbers,
+            require_symbols: p.password_policy.require_symbols,
+            password_history: p.password_policy.password_history,
+            session_timeout_minutes: p.session_timeout_minutes,
+            allowed_ip_ranges: p.allowed_ip_ranges.iter().map(ToString::to_string).collect(),
+        }),
+        your_address: call.meta.ip.map(|ip| ip.to_string()),
+    }))
+}
+
+#[server(prefix = "/fn", endpoint = "change-password")]
+pub async fn change_my_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    crate::server_fns::context::finish(
+        async move {
+            use tenantry::service::Raw;
+            let (call, actor) = crate::server_fns::signed_in().await?;
+            let version = call.services.change_password(&actor, Raw::text(current_password), Raw::text(new_password), &call.meta).await?;
+            // Every other session ended; this one carries on.
+            crate::ssr::keep_session_after_password_change(&call.session, version).await.map_err(crate::server_fns::context::session_error)?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "save-security-policy")]
+pub async fn save_security_policy(
+    min_length: String,
+    password_history: String,
+    session_timeout_minutes: String,
+    allowed_ip_ranges: String,
+    require_uppercase: Option<String>,
+    require_lowercase: Option<String>,
+    require_numbers: Option<String>,
+    require_symbols: Option<String>,
+    confirm_lockout: Option<String>,
+) -> Result<(), AppError> {
+    crate::server_fns::context::finish(
+        async move {
+            use serde_json::{json, Value};
+            let (call, actor) = crate::server_fns::signed_in().await?;
+            let tenant = actor.tenant().map_err(AppError::from)?;
+            // Numbers as the API takes them; anything else goes through as text and is refused
+            // by the service with its message.
+            let number = |v: &str| match v.trim() {
+                "" => Value::Null,
+                n => n.parse::<u64>().map(|n| json!(n)).unwrap_or_else(|_| Value::String(n.to_owned())),
+            };
+            let ranges: Vec<&str> = allowed_ip_ranges.split([',', '\n', ' ']).map(str::trim).filter(|r| !r.is_empty()).collect();
+            let mut rules = serde_json::Map::new();
+            for (key, value) in [("min_length", &min_length), ("password_history", &password_history)] {
+                let parsed = number(value);
+                if !parsed.is_null() {
+                    rules.insert(key.into(), parsed);
+                }
+            }
+            for (key, on) in [("require_uppercase", &require_uppercase), ("require_lowercase", &require_lowercase),
+                ("require_numbers", &require_numbers), ("require_symbols", &require_symbols)] {
+                rules.insert(key.into(), Value::Bool(on.is_some()));
+            }
+            let body = json!({"password_policy": rules, "session_timeout_minutes": number(&session_timeout_minutes),
+                "allowed_ip_ranges": ranges, "confirm_lockout": confirm_lockout.is_some()});
+            let typed = [("min_length", min_length.as_str()), ("password_history", password_history.as_str()),
+                ("session_timeout_minutes", session_timeout_minutes.as_str()), ("allowed_ip_ranges", allowed_ip_ranges.as_str())];
+            match call.services.set_security_policy(&actor, tenant, &body, &call.meta).await {
+                Ok(_) => Ok(()),
+                Err(error) => {
+                    // The service names nested fields `password_policy.min_length`; the form's
+                    // fields are the last part.
+                    let mut app = AppError::from(error);
+                    app.fields = app.fields.into_iter().map(|(k, v)| (k.rsplit('.').next().unwrap_or(&k).to_owned(), v)).collect();
+                    Err(app.with_values(typed))
+                }
+            }
+        }
+        .await,
+    )
+}
+
+#[component]
+pub fn Security() -> impl IntoView {
+    let change = ServerAction::<ChangeMyPassword>::new();
+    let save = ServerAction::<SaveSecurityPolicy>::new();
+    let data = Resource::new_blocking(move || save.version().get(), |_| security_page());
+    view! {
+        <Title text="Security"/>
+        <Suspense fallback=|| view! { <main><p>"Loading…"</p></main> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(view)) => view! { <Page view change save/> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(error) => view! { <main class="narrow"><div class="banner error" role="alert">{error.message}</div></main> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: ServerAction<SaveSecurityPolicy>) -> impl IntoView {
+    let header = view! { <Header email=view.email.clone() tenant=view.tenant_name.clone() is_admin=view.is_admin is_superuser=view.is_superuser/> };
+    let change_error = last_error(change.value());
+    let changed = move || change.value().get().is_some_and(|r| r.is_ok());
+    let policy = view.policy.clone().filter(|_| view.can_manage);
+    let your_address = view.your_address.clone().unwrap_or_default();
+    view! {
+        {header}
+        <main>
+            <h1>"Security"</h1>
+            <section>
+                <h2>"Your password"</h2>
+                {move || changed().then(|| view! { <div class="banner ok" role="status">"Password changed. You were signed out everywhere else."</div> })}
+                <ActionForm action=change attr:class="stack" attr:novalidate=true>
+                    <FormError error=change_error/>
+                    <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" required=true error=change_error/>
+                    <Field name="new_password" label="New password" kind="password" autocomplete="new-password" required=true
+                        hint="It must meet the rules of every organisation you belong to." error=change_error/>
+                    <button type="submit" disabled=move || change.pending().get()>"Change password"</button>
+                </ActionForm>
+            </section>
+            {policy.map(|policy| view! { <PolicySection policy save your_address/> })}
+        </main>
+    }
+}
+
+#[component]
+fn PolicySection(policy: PolicyForm, save: ServerAction<SaveSecurityPolicy>, your_address: String) -> impl IntoView {
+    let error = last_error(save.value());
+    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
+    // After a failed post, what was typed; else what is saved.
+    let value = move |name: &'static str, saved: String| move || error.get().and_then(|e| e.value(name)).unwrap_or_else(|| saved.clone());
+    let message = move |name: &'static str| move || error.get().and_then(|e| e.field(name));
+    let checkbox = |name: &'static str, label: &'static str, checked: bool| {
+        let id = format!("field-{name}");
+        view! { <div class="check"><input type="checkbox" id=id.clone() name=name value="on" checked=checked/><label for=id>{label}</label></div> }
+    };
+    view! {
+        <section>
+            <h2>"Organisation policy"</h2>
+            {move || saved().then(|| view! { <div class="banner ok" role="status">"Security policy saved."</div> })}
+            <ActionForm action=save attr:class="stack" attr:novalidate=true>
+                <FormError error/>
+                <div class="row">
+                    <div class="field">
+                        <label for="field-min_length">"Minimum password length"</label>
+                        <input id="field-min_length" name="min_length" type="number" min="8" max="128" value=value("min_length", policy.min_length.to_string())/>
+                        <p class="hint">"8–128"</p>
+                        <p class="error" role="alert">{message("min_length")}</p>
+                    </div>
+                    <div class="field">
+                        <label for="field-password_history">"Remember previous passwords"</label>
+                        <input id="field-password_history" name="password_history" type="number" min="0" max="24" value=value("password_history", policy.password_history.to_string())/>
+                        <p class="hint">"0–24; these cannot be used again"</p>
+                        <p class="error" role="alert">{message("password_history")}</p>
+                    </div>
+                </div>
+                <fieldset class="permission-group">
+                    <legend>"Passwords must contain"</legend>
+                    {checkbox("require_uppercase", "an uppercase letter", policy.require_uppercase)}
+                    {checkbox("require_lowercase", "a lowercase letter", policy.require_lowercase)}
+                    {checkbox("require_numbers", "a number", policy.require_numbers)}
+                    {checkbox("require_symbols", "a symbol", policy.require_symbols)}
+                </fieldset>
+                <div class="field">
+                    <label for="field-session_timeout_minutes">"Sign out after inactivity (minutes)"</label>
+                    <input id="field-session_timeout_minutes" name="session_timeout_minutes" type="number" min="5" max="43200"
+                        value=value("session_timeout_minutes", policy.session_timeout_minutes.map(|m| m.to_string()).unwrap_or_default())/>
+                    <p class="hint">"5–43,200; empty: the service's token lifetimes"</p>
+                    <p class="error" role="alert">{message("session_timeout_minutes")}</p>
+                </div>
+                <div class="field">
+                    <label for="field-allowed_ip_ranges">"Allowed networks"</label>
+                    <textarea id="field-allowed_ip_ranges" name="allowed_ip_ranges" rows="4">{value("allowed_ip_ranges", policy.allowed_ip_ranges.join("\n"))}</textarea>
+                    <p class="hint">"CIDR ranges, one per line (e.g. 10.0.0.0/8, 2001:db8::/32); empty: anywhere. Your address: " {your_address}</p>
+                    <p class="error" role="alert">{message("allowed_ip_ranges")}</p>
+                </div>
+                {checkbox("confirm_lockout", "Save even if my own address is not in the list", false)}
+                <button type="submit" disabled=move || save.pending().get()>"Save policy"</button>
+            </ActionForm>
+        </section>
+    }
+}
