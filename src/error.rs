@@ -69,6 +69,8 @@ pub enum Refusal {
     IpNotAllowed,
     /// 401: the tenant's idle timeout passed since the session or token was last used.
     SessionExpired,
+    /// 403: the tenant requires a second factor and the person has none yet.
+    TwoFactorEnrollmentRequired,
 }
 
 impl Refusal {
@@ -77,6 +79,7 @@ impl Refusal {
         match self {
             Self::IpNotAllowed => "ip_not_allowed",
             Self::SessionExpired => "session_expired",
+            Self::TwoFactorEnrollmentRequired => "2fa_enrollment_required",
         }
     }
 }

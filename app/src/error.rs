@@ -92,7 +92,7 @@ impl From<tenantry::ServiceError> for AppError {
             ),
             E::QuotaExceeded { detail, .. } => AppError::new(ErrorKind::Forbidden, detail),
             E::DailyQuotaExceeded { detail, .. } => AppError::new(ErrorKind::RateLimited, detail),
-            E::Refused { reason: tenantry::Refusal::IpNotAllowed, detail } => AppError::new(ErrorKind::Forbidden, detail),
+            E::Refused { reason: tenantry::Refusal::IpNotAllowed | tenantry::Refusal::TwoFactorEnrollmentRequired, detail } => AppError::new(ErrorKind::Forbidden, detail),
             E::Refused { reason: tenantry::Refusal::SessionExpired, detail } => AppError::new(ErrorKind::Unauthenticated, detail),
             E::Unavailable(_) => AppError::new(ErrorKind::Unavailable, "The service is temporarily unavailable. Try again shortly."),
             E::Internal(error) => {

@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
                 <Route path=path!("/signup") view=pages::SignUp/>
                 <Route path=path!("/login") view=pages::Login ssr=SsrMode::Async/>
+                <Route path=path!("/login/mfa") view=pages::LoginMfa ssr=SsrMode::Async/>
                 <Route path=path!("/logout") view=pages::Logout/>
                 <Route path=path!("/invite") view=pages::Invite ssr=SsrMode::Async/>
                 <Route path=path!("/password-reset") view=pages::PasswordReset ssr=SsrMode::Async/>

@@ -165,16 +165,63 @@ async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
     use tenantry::service::{LoginInput, Raw};
     let call = context::call().await?;
     let input = LoginInput { email: Raw::text(email.clone()), password: Raw::text(password), tenant: call.host };
-    let profile = call
+    let step = call
         .services
-        .authenticate(input, &call.meta)
+        .sign_in(input, &call.meta, false)
         .await
         .map_err(|e| AppError::from(e).with_values([("email", email.as_str())]))?;
-    crate::ssr::start_session(&call.session, &profile.user, profile.tenant_id)
-        .await
-        .map_err(context::session_error)?;
-    leptos_axum::redirect("/");
+    match step {
+        tenantry::service::SignInStep::Done(profile, _) => {
+            crate::ssr::start_session(&call.session, &profile.user, profile.tenant_id).await.map_err(context::session_error)?;
+            leptos_axum::redirect("/");
+        }
+        // The code is owed: the token waits in this browser's session, never in a URL.
+        tenantry::service::SignInStep::SecondFactor(pending) => {
+            call.session.insert(crate::ssr::SESSION_MFA, pending.mfa_token).await.map_err(|e| context::session_error(e.into()))?;
+            leptos_axum::redirect("/login/mfa");
+        }
+    }
     Ok(())
+}
+
+/// Whether this browser has a sign-in waiting for its second step.
+#[server(prefix = "/fn", endpoint = "mfa-pending")]
+pub async fn mfa_pending() -> Result<bool, AppError> {
+    let call = context::call().await?;
+    let token: Option<String> = call.session.get(crate::ssr::SESSION_MFA).await.ok().flatten();
+    Ok(token.is_some())
+}
+
+#[server(prefix = "/fn", endpoint = "log-in-mfa")]
+pub async fn log_in_mfa(code: String, recovery_code: Option<String>) -> Result<(), AppError> {
+    context::finish(
+        async move {
+            use tenantry::service::Raw;
+            let call = context::call().await?;
+            let token: Option<String> = call.session.get(crate::ssr::SESSION_MFA).await.ok().flatten();
+            let Some(token) = token else {
+                return Err(AppError::new(crate::error::ErrorKind::Unauthenticated, "Sign in with your password first."));
+            };
+            let recovery = Raw::from_form(recovery_code.filter(|c| !c.trim().is_empty()));
+            let code = if recovery.as_text().is_some() { Raw::Missing } else { Raw::text(code) };
+            match call.services.complete_sign_in(Raw::text(token), code, recovery, &call.meta, false).await {
+                Ok((profile, _)) => {
+                    crate::ssr::start_session(&call.session, &profile.user, profile.tenant_id).await.map_err(context::session_error)?;
+                    let _ = call.session.remove::<String>(crate::ssr::SESSION_MFA).await;
+                    leptos_axum::redirect("/");
+                    Ok(())
+                }
+                Err(error) => {
+                    // A spent or expired step cannot be retried: back to the password.
+                    if matches!(error, tenantry::ServiceError::Unauthenticated(_)) {
+                        let _ = call.session.remove::<String>(crate::ssr::SESSION_MFA).await;
+                    }
+                    Err(error.into())
+                }
+            }
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/fn", endpoint = "log-out")]

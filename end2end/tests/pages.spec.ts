@@ -63,6 +63,7 @@ const PAGES: Record<string, Partial<Record<Visitor, Visit[]>>> = {
   },
   '/signup': { 'signed-out': [{ label: 'signup', url: '/signup', heading: 'Create your organisation' }] },
   '/login': { 'signed-out': [{ label: 'login', url: '/login', heading: 'Sign in' }] },
+  '/login/mfa': { 'signed-out': [{ label: 'login-mfa', url: '/login/mfa', heading: 'Two-factor sign-in' }] },
   '/logout': {
     'signed-out': [{ label: 'logout', url: '/logout', heading: 'Sign out' }],
     admin: [{ label: 'logout', url: '/logout', heading: 'Sign out' }],
@@ -125,6 +126,11 @@ const PAGES: Record<string, Partial<Record<Visitor, Visit[]>>> = {
     'signed-out': [toLogin('settings', '/settings')],
     admin: [{ label: 'settings', url: '/settings', heading: 'Settings' }],
     viewer: [{ label: 'settings', url: '/settings', heading: 'Settings' }],
+  },
+  '/security': {
+    'signed-out': [toLogin('security', '/security')],
+    admin: [{ label: 'security', url: '/security', heading: 'Security' }],
+    viewer: [{ label: 'security', url: '/security', heading: 'Security' }],
   },
   '/usage': {
     'signed-out': [toLogin('usage', '/usage')],

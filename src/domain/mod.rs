@@ -15,6 +15,7 @@ mod role;
 mod security_policy;
 mod slug;
 mod token;
+mod totp;
 
 pub use brand::parse_color;
 pub use contact::{Industry, PhoneNumber};
@@ -30,6 +31,7 @@ pub use role::{CustomRoleName, Role, RoleName};
 pub use security_policy::{parse_network, PasswordRules, SecurityPolicy};
 pub use slug::TenantSlug;
 pub use token::{ApiKeySecret, OneTimeToken};
+pub use totp::TotpSecret;
 
 /// DRF's message for a missing field; API clients match on it.
 pub const REQUIRED: &str = "This field is required.";

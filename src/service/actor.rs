@@ -26,6 +26,8 @@ pub struct Actor {
     pub api_key: Option<KeyActor>,
     /// The security policy of `tenant_id`, read with the roles (`None`: the defaults).
     pub security: Option<crate::domain::SecurityPolicy>,
+    /// Whether the person has a confirmed second factor (for `require_2fa`).
+    pub has_second_factor: bool,
 }
 
 /// The API key behind a request.
@@ -48,6 +50,7 @@ impl From<Member> for Actor {
             user: member.user,
             api_key: None,
             security: None,
+            has_second_factor: false,
         }
     }
 }

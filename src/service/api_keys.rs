@@ -177,6 +177,7 @@ impl Services {
             user: creator,
             api_key: Some(KeyActor { id: key.id, name: key.name.clone(), scopes: key.scopes.0.clone() }),
             security,
+            has_second_factor: false,
         })
     }
 

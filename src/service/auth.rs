@@ -5,7 +5,7 @@ use chrono::Duration as ChronoDuration;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{now, Actor, Audit, Profile, Raw, RequestMeta, Services};
+use super::{two_factor::SignInStep, now, Actor, Audit, Profile, Raw, RequestMeta, Services};
 use crate::{
     auth::{Claims, TokenKind},
     domain::{Email, PlainPassword, TenantId, UserId},
@@ -30,6 +30,7 @@ pub struct TokenPair {
 /// The Django service's (simplejwt's) wording; clients show it.
 const BAD_CREDENTIALS: &str = "No active account found with the given credentials";
 const BAD_TOKEN: &str = "Token is invalid or expired";
+const SECOND_STEP_OWED: &str = "This account signs in with a second factor: use the sign-in step that asks for the code.";
 pub(crate) const SESSION_EXPIRED: &str = "Your session ended after a period of inactivity; sign in again.";
 
 impl Services {
@@ -37,17 +38,26 @@ impl Services {
     /// Unknown accounts cost the same argon2 verification as known ones.
     #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, input: LoginInput, meta: &RequestMeta) -> ServiceResult<Profile> {
-        self.sign_in(input, meta, false).await.map(|(profile, _)| profile)
+        match self.sign_in(input, meta, false).await? {
+            SignInStep::Done(profile, _) => Ok(profile),
+            SignInStep::SecondFactor(_) => Err(ServiceError::forbidden(SECOND_STEP_OWED)),
+        }
     }
 
-    /// `POST /api/auth/login/`: authenticate, then issue an access/refresh pair (recorded in
-    /// the same transaction as the login's audit row: one commit per login).
+    /// An access/refresh pair for an account without a second factor (tests, scripts); the
+    /// API's login answers with [`Services::sign_in`] so a second step can follow.
     pub async fn login(&self, input: LoginInput, meta: &RequestMeta) -> ServiceResult<(TokenPair, Profile)> {
-        let (profile, pair) = self.sign_in(input, meta, true).await?;
-        Ok((pair.expect("tokens were asked for"), profile))
+        match self.sign_in(input, meta, true).await? {
+            SignInStep::Done(profile, pair) => Ok((pair.expect("tokens were asked for"), profile)),
+            SignInStep::SecondFactor(_) => Err(ServiceError::forbidden(SECOND_STEP_OWED)),
+        }
     }
 
-    async fn sign_in(&self, input: LoginInput, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
+    /// `POST /api/auth/login/` and the sign-in page: checks the password and picks the tenant;
+    /// then either signs in (issuing an access/refresh pair when `with_tokens`, recorded in the
+    /// same transaction as the login's audit row) or, for an account with a second factor,
+    /// answers with the `mfa_token` that [`Services::complete_sign_in`] takes.
+    pub async fn sign_in(&self, input: LoginInput, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<SignInStep> {
         self.limits().client_attempt(meta.ip)?;
         let mut errors = FieldErrors::new();
         // A malformed e-mail cannot match an account; treat it as bad credentials, not as a
@@ -84,6 +94,10 @@ impl Services {
         }
         let (member, policy) = load_member_with_policy(&mut tx, user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
         super::security_policy::check_network(policy.as_deref().map(crate::store::decode_policy).as_ref(), meta.ip)?;
+        if let Some(pending) = self.second_factor_owed(&mut tx, user.id, tenant).await? {
+            tx.commit().await?;
+            return Ok(SignInStep::SecondFactor(pending));
+        }
         Audit { meta, actor: Some((&user.id, &user.email)), key: None }
             .write(&mut tx, tenant, "login_succeeded", "user", Some(user.id.to_string()), json!({}))
             .await?;
@@ -92,7 +106,7 @@ impl Services {
             false => None,
         };
         tx.commit().await?;
-        Ok((self.profile_of(member), pair))
+        Ok(SignInStep::Done(self.profile_of(member), pair))
     }
 
     /// The tenant a sign-in without one lands in: the oldest active membership whose network
@@ -155,7 +169,7 @@ impl Services {
         Ok(pair)
     }
 
-    async fn issue_tokens_in(&self, tx: &mut Tx, user: &User, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
+    pub(crate) async fn issue_tokens_in(&self, tx: &mut Tx, user: &User, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
         let at = now();
         let config = self.config();
         let (id, ver, tenant_uuid) = (user.id.0, user.auth_version, tenant.map(|t| t.0));
@@ -264,8 +278,10 @@ impl Services {
 
 /// [`load_member`] as the caller of a request, with its tenant's security policy.
 pub(crate) async fn load_actor(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Actor>> {
-    let Some((member, policy)) = load_member_with_policy(tx, user, tenant).await? else { return Ok(None) };
-    Ok(Some(Actor { security: policy.as_deref().map(crate::store::decode_policy), ..Actor::from(member) }))
+    let Some(found) = tx.user_in_tenant(user, tenant).await? else { return Ok(None) };
+    let (policy, has_second_factor) = (found.security_policy.clone(), found.has_second_factor);
+    let Some(member) = member_of(found, tenant) else { return Ok(None) };
+    Ok(Some(Actor { security: policy.as_deref().map(crate::store::decode_policy), has_second_factor, ..Actor::from(member) }))
 }
 
 /// The active account `user` as seen from `tenant` (with its roles there). `None` when the
@@ -279,19 +295,25 @@ pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<Tenant
 /// [`load_member`] and the tenant's security policy as stored, from the same query.
 pub(crate) async fn load_member_with_policy(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<(Member, Option<String>)>> {
     let Some(found) = tx.user_in_tenant(user, tenant).await? else { return Ok(None) };
+    let policy = found.security_policy.clone();
+    Ok(member_of(found, tenant).map(|member| (member, policy)))
+}
+
+/// The member a [`crate::store::UserInTenant`] row describes, if it may act there.
+fn member_of(found: crate::store::UserInTenant, tenant: Option<TenantId>) -> Option<Member> {
     let account = found.user;
     if !account.is_active {
-        return Ok(None);
+        return None;
     }
     let (roles, grants) = match tenant {
         Some(_) => {
             let usable = found.is_member && found.tenant_status.as_deref() == Some("active");
             if !usable && !(account.is_superuser && found.tenant_status.is_some()) {
-                return Ok(None);
+                return None;
             }
             (crate::store::split_roles(found.roles.as_deref()), crate::domain::grants_from_text(found.grants.as_deref().unwrap_or("")))
         }
         None => (Vec::new(), Vec::new()),
     };
-    Ok(Some((Member { user: account, tenant_id: tenant, roles, grants }, found.security_policy)))
+    Some(Member { user: account, tenant_id: tenant, roles, grants })
 }

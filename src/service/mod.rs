@@ -22,6 +22,7 @@ mod security_policy;
 mod settings;
 mod subdomains;
 mod tenants;
+mod two_factor;
 mod users;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use subdomains::{HostTenant, SubdomainCheck};
 pub use settings::{parse_logo_url, Branding, TenantSettingsInput, SETTINGS_MAX_BYTES};
 pub use roles::{AssignRoleInput, AssignmentFilter, RoleInput, RoleView};
 pub use tenants::{SignUpInput, SignUpOutcome};
+pub use two_factor::{MfaPending, SignInStep, TotpEnrolment, TwoFactorStatus, MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MINUTES};
 pub use users::{AddMemberInput, CreateUserInput, Profile};
 
 use std::sync::Arc;

@@ -69,6 +69,7 @@ impl Actor {
     /// The tenant the caller acts in, when it holds `permission` there; otherwise 403.
     pub fn require(&self, permission: Permission) -> ServiceResult<TenantId> {
         let tenant = self.tenant()?;
+        self.check_enrolment()?;
         if self.can(permission) {
             Ok(tenant)
         } else {
@@ -124,6 +125,9 @@ impl super::Services {
     /// suspended one can be changed by the platform only (409).
     pub(crate) async fn tenant_where(&self, actor: &Actor, tenant: Option<TenantId>, permission: Permission) -> ServiceResult<TenantId> {
         let Some(tenant) = tenant else { return actor.require(permission) };
+        if actor.tenant_id == Some(tenant) {
+            actor.check_enrolment()?;
+        }
         if actor.is_superuser {
             return self.db().read().await?.tenant(tenant).await?.map(|t| t.id).ok_or(ServiceError::NotFound);
         }

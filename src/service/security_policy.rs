@@ -70,9 +70,6 @@ impl Services {
                 false
             }
         };
-        if after.require_2fa {
-            errors.add("require_2fa", "Two-factor sign-in is not available on this server yet, so it cannot be required.");
-        }
         if !after.allows(meta.ip) && !confirmed {
             errors.add(
                 "allowed_ip_ranges",

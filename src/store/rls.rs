@@ -18,7 +18,8 @@ pub const ALL_TENANTS: &str = "*";
 
 /// The tenant-owned tables and the column naming their tenant. Account-level tables (`users`,
 /// `refresh_tokens`, `password_reset_tokens`, `sessions`,
-/// `password_history`) belong to a person, not a tenant.
+/// `password_history`, `totp_factors`, `recovery_codes`, `mfa_challenges`) belong to a person,
+/// not a tenant.
 pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("tenants", "id"),
     ("memberships", "tenant_id"),

@@ -30,6 +30,8 @@ pub struct UserInTenant {
     pub grants: Option<String>,
     /// The tenant's security policy as stored (`None`: it has the defaults).
     pub security_policy: Option<String>,
+    /// Whether the account has a confirmed second factor.
+    pub has_second_factor: bool,
 }
 
 /// Role names from an aggregated column, sorted (role names have no commas).
@@ -103,7 +105,8 @@ impl Tx {
              (SELECT {} FROM user_roles r WHERE r.tenant_id = $2 AND r.user_id = u.id) AS roles, \
              (SELECT {} FROM user_roles r JOIN roles cr ON cr.tenant_id = r.tenant_id AND cr.name = r.role \
               WHERE r.tenant_id = $2 AND r.user_id = u.id) AS grants, \
-             (SELECT p.policy FROM tenant_security_policies p WHERE p.tenant_id = $2) AS security_policy \
+             (SELECT p.policy FROM tenant_security_policies p WHERE p.tenant_id = $2) AS security_policy, \
+             EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_second_factor \
              FROM users u WHERE u.id = $1",
             self.aggregate("r.role", ","),
             self.aggregate("cr.permissions", " "),

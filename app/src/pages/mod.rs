@@ -24,7 +24,7 @@ pub use import::Import;
 pub use invitations::Invitations;
 pub use invite::Invite;
 pub use reset::PasswordReset;
-pub use login::Login;
+pub use login::{Login, LoginMfa};
 pub use platform::Platform;
 pub use roles::Roles;
 pub use security::Security;

@@ -3,7 +3,7 @@
 mod session;
 mod state;
 
-pub use session::{end_session, keep_session_after_password_change, session_actor, start_session, SESSION_TENANT, SESSION_USER, SESSION_VERSION};
+pub use session::{end_session, keep_session_after_password_change, session_actor, start_session, SESSION_MFA, SESSION_TENANT, SESSION_USER, SESSION_VERSION};
 pub use state::AppState;
 
 use std::net::{IpAddr, SocketAddr};

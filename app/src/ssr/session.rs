@@ -17,6 +17,8 @@ pub const SESSION_VERSION: &str = "auth_version";
 /// When the session was last used (Unix seconds), for the tenant's idle timeout. Written at
 /// most once a minute, so that reading pages does not turn every request into a session write.
 pub const SESSION_SEEN: &str = "last_seen";
+/// A sign-in whose password was right and whose second factor is still owed (its `mfa_token`).
+pub const SESSION_MFA: &str = "mfa_pending";
 const SEEN_EVERY_SECS: i64 = 60;
 
 /// The signed-in caller of this session, if any (and if the account still may act). On a

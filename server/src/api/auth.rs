@@ -4,7 +4,9 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use tenantry::service::LoginInput;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tenantry::service::{LoginInput, SignInStep};
 use utoipa::ToSchema;
 
 use super::{
@@ -17,6 +19,7 @@ use super::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login/", post(login))
+        .route("/auth/login/mfa/", post(login_mfa))
         .route("/auth/refresh/", post(refresh))
         .route("/auth/logout/", post(logout))
         .route("/me/", get(me))
@@ -37,19 +40,54 @@ pub struct RefreshRequest {
     refresh: String,
 }
 
-/// E-mail and password for an access/refresh pair, acting in the caller's oldest tenant.
+/// The password was right; the account has two-factor sign-in on, so the code is owed at
+/// `/api/auth/login/mfa/` with this token (single use, 5 minutes, 5 wrong codes spend it).
+#[derive(Serialize, ToSchema)]
+pub struct MfaRequiredOut {
+    mfa_required: bool,
+    mfa_token: String,
+    #[schema(example = json!(["totp", "recovery_code"]))]
+    methods: Vec<&'static str>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LoginMfaRequest {
+    mfa_token: String,
+    /// The authenticator's current 6-digit code …
+    code: Option<String>,
+    /// … or one of the recovery codes (each works once).
+    recovery_code: Option<String>,
+}
+
+/// E-mail and password for an access/refresh pair, acting in the caller's oldest tenant open
+/// to the client's network. With two-factor sign-in on, the answer is `MfaRequiredOut` instead.
 #[utoipa::path(post, path = "/api/auth/login/", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginOut),
+        (status = 200, description = "Two-factor sign-in is on: the second step is owed", body = MfaRequiredOut),
         (status = 400, body = BadRequestOut),
         (status = 401, description = "Wrong e-mail or password (same answer and timing either way)", body = Detail),
         (status = 403, description = "On a tenant's own host: the account is not a member there", body = Detail),
         (status = 429, body = Detail),
     ))]
-pub async fn login(State(state): State<AppState>, Meta(meta): Meta, HostTenant(host): HostTenant, body: JsonObject) -> ApiResult<Json<LoginOut>> {
+pub async fn login(State(state): State<AppState>, Meta(meta): Meta, HostTenant(host): HostTenant, body: JsonObject) -> ApiResult<Response> {
     let input = LoginInput { email: body.raw_any(&["email", "username"]), password: body.raw("password"), tenant: host };
-    let (pair, profile) = state.services.login(input, &meta).await?;
-    Ok(Json(LoginOut::new(pair, &profile)))
+    Ok(match state.services.sign_in(input, &meta, true).await? {
+        SignInStep::Done(profile, pair) => Json(LoginOut::new(pair.expect("tokens were asked for"), &profile)).into_response(),
+        SignInStep::SecondFactor(pending) => {
+            Json(MfaRequiredOut { mfa_required: true, mfa_token: pending.mfa_token, methods: pending.methods }).into_response()
+        }
+    })
+}
+
+/// The second step of a sign-in: `mfa_token` with `code` or `recovery_code` → the login body.
+/// A wrong code is a 400 on its field; an expired, used or spent token a 401.
+#[utoipa::path(post, path = "/api/auth/login/mfa/", tag = "auth", request_body = LoginMfaRequest,
+    responses((status = 200, body = LoginOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 429, body = Detail)))]
+pub async fn login_mfa(State(state): State<AppState>, Meta(meta): Meta, body: JsonObject) -> ApiResult<Json<LoginOut>> {
+    let (profile, pair) = state.services.complete_sign_in(body.raw("mfa_token"), body.raw("code"), body.raw("recovery_code"), &meta, true).await?;
+    Ok(Json(LoginOut::new(pair.expect("tokens were asked for"), &profile)))
 }
 
 /// Trades a refresh token for a new pair. Each refresh token works once; presenting a spent

@@ -14,7 +14,7 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, p
     paths(
         meta::health, meta::timezone,
         tenants::sign_up, tenants::list, tenants::read, tenants::update, tenants::set_domain, tenants::check_subdomain,
-        auth::login, auth::refresh, auth::logout, auth::me,
+        auth::login, auth::login_mfa, auth::refresh, auth::logout, auth::me,
         password_reset::request, password_reset::confirm,
         invitations::invite_into_tenant, invitations::invite, invitations::accept,
         invitations::list, invitations::resend, invitations::revoke,
@@ -27,7 +27,7 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, p
         audit::list,
         api_keys::create, api_keys::list, api_keys::revoke,
         plans::list, plans::create, plans::update, plans::usage, plans::set_usage, plans::check, plans::change_plan, plans::features, plans::set_features,
-        security::read, security::update, security::change_password,
+        security::read, security::update, security::change_password, security::start_totp, security::confirm_totp, security::remove_totp,
         provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove,
     ),
     modifiers(&BearerAuth),

@@ -79,7 +79,7 @@ impl IntoResponse for ApiError {
             }
             ServiceError::Refused { reason, detail } => {
                 let status = match reason {
-                    tenantry::Refusal::IpNotAllowed => StatusCode::FORBIDDEN,
+                    tenantry::Refusal::IpNotAllowed | tenantry::Refusal::TwoFactorEnrollmentRequired => StatusCode::FORBIDDEN,
                     tenantry::Refusal::SessionExpired => StatusCode::UNAUTHORIZED,
                 };
                 (status, json!({ "detail": detail, "code": reason.code() }))

@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tenants/{tenant_id}/security-policy/", get(read).put(update))
         .route("/me/password/", post(change_password))
+        .route("/me/2fa/totp/", post(start_totp).delete(remove_totp))
+        .route("/me/2fa/totp/confirm/", post(confirm_totp))
 }
 
 /// What a new password must be in this tenant, on top of the global rules.
@@ -120,5 +122,62 @@ pub async fn change_password(State(state): State<AppState>, Caller(actor): Calle
     if signed_in == Some(actor.user_id) && actor.api_key.is_none() {
         app::ssr::keep_session_after_password_change(&session, version).await.map_err(|e| ApiError(tenantry::ServiceError::Internal(e)))?;
     }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A TOTP secret to add to an authenticator app (not on until confirmed with a code).
+#[derive(serde::Serialize, ToSchema)]
+pub struct TotpEnrolmentOut {
+    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
+    secret: String,
+    #[schema(example = "otpauth://totp/Tenantry:ada%40acme.com?secret=JBSW…&issuer=Tenantry&algorithm=SHA1&digits=6&period=30")]
+    otpauth_uri: String,
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct RecoveryCodesOut {
+    /// Ten one-time codes, shown this once (only their hashes are kept).
+    recovery_codes: Vec<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CodeRequest {
+    #[schema(example = "287082")]
+    code: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RemoveTotpRequest {
+    password: String,
+    /// A current code (or a recovery code).
+    code: String,
+}
+
+/// Starts TOTP set-up for the caller: the secret and its `otpauth://` URI. 409 when it is on
+/// already (remove it first); an unconfirmed set-up is replaced.
+#[utoipa::path(post, path = "/api/me/2fa/totp/", tag = "security", operation_id = "start_totp", security(("bearer" = [])),
+    responses((status = 200, body = TotpEnrolmentOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 409, body = Detail)))]
+pub async fn start_totp(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<TotpEnrolmentOut>> {
+    let enrolment = state.services.start_totp(&actor).await?;
+    Ok(Json(TotpEnrolmentOut { secret: enrolment.secret, otpauth_uri: enrolment.otpauth_uri }))
+}
+
+/// Turns TOTP on with a first code from the app; answers the ten recovery codes once.
+#[utoipa::path(post, path = "/api/me/2fa/totp/confirm/", tag = "security", operation_id = "confirm_totp", security(("bearer" = [])),
+    request_body = CodeRequest,
+    responses((status = 200, body = RecoveryCodesOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 409, body = Detail)))]
+pub async fn confirm_totp(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<Json<RecoveryCodesOut>> {
+    let recovery_codes = state.services.confirm_totp(&actor, body.raw("code"), &meta).await?;
+    Ok(Json(RecoveryCodesOut { recovery_codes }))
+}
+
+/// Turns TOTP off: the password and a current code (or a recovery code) → 204.
+#[utoipa::path(delete, path = "/api/me/2fa/totp/", tag = "security", operation_id = "remove_totp", security(("bearer" = [])),
+    request_body = RemoveTotpRequest,
+    responses((status = 204), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 404, body = Detail)))]
+pub async fn remove_totp(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<StatusCode> {
+    state.services.remove_totp(&actor, body.raw("password"), body.raw("code"), &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,5 +14,6 @@ mod helpers;
 mod roles;
 mod security;
 mod security_policy;
+mod two_factor;
 mod tenants;
 mod users;

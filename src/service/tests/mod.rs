@@ -15,6 +15,7 @@ mod row_level_security;
 mod security;
 mod security_policy;
 mod signup;
+mod two_factor;
 mod users;
 
 use crate::{

@@ -1,0 +1,183 @@
+//! Two-factor sign-in with TOTP: enrolment, the second step (replay, recovery codes, expiry,
+//! attempt limit), removal, and the `require_2fa` gate.
+
+use serde_json::json;
+
+use super::*;
+use crate::{
+    domain::{Permission, TotpSecret},
+    service::{ApiKeyInput, MfaPending, RawList, SignInStep},
+    testing, Refusal, ServiceError,
+};
+
+/// A six-digit code that is none of the codes accepted now (`n` picks among them).
+fn not_a_code(secret: &TotpSecret, n: u32) -> String {
+    let live: Vec<String> = (-2..=2).map(|d| secret.code_at_step(step_now() + d)).collect();
+    (n..).map(|k| format!("{:06}", (k * 7919) % 1_000_000)).find(|c| !live.contains(c)).unwrap()
+}
+
+fn step_now() -> i64 {
+    chrono::Utc::now().timestamp().div_euclid(30)
+}
+
+/// Turns TOTP on for `actor`; returns the secret and the recovery codes.
+async fn enrol(services: &Services, actor: &Actor) -> (TotpSecret, Vec<String>) {
+    let enrolment = services.start_totp(actor).await.unwrap();
+    let secret = TotpSecret::from_base32(&enrolment.secret).unwrap();
+    let codes = services.confirm_totp(actor, Raw::text(secret.code_at_step(step_now())), &meta()).await.unwrap();
+    (secret, codes)
+}
+
+async fn pending(services: &Services, email: &str) -> MfaPending {
+    match services.sign_in(login_input(email, PASSWORD), &meta(), true).await.unwrap() {
+        SignInStep::SecondFactor(pending) => pending,
+        SignInStep::Done(..) => panic!("signed in without the second factor"),
+    }
+}
+
+fn is_field(result: &Result<(Profile, Option<crate::service::TokenPair>), ServiceError>, field: &str) -> bool {
+    matches!(result, Err(ServiceError::Validation(f)) if f.get(field).is_some())
+}
+
+use crate::service::Profile;
+
+#[tokio::test]
+async fn enrolment_needs_a_right_first_code_and_gives_ten_recovery_codes_once() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let enrolment = services.start_totp(&admin).await.unwrap();
+    assert!(enrolment.otpauth_uri.starts_with("otpauth://totp/Tenantry:admin%40acme.example.com?secret="), "{}", enrolment.otpauth_uri);
+    let secret = TotpSecret::from_base32(&enrolment.secret).unwrap();
+    let stored = services.db().read().await.unwrap().totp_factor(admin.user_id).await.unwrap().unwrap();
+    assert!(!stored.secret_sealed.contains(&enrolment.secret), "the secret is encrypted at rest");
+
+    let wrong = services.confirm_totp(&admin, Raw::text(not_a_code(&secret, 0)), &meta()).await;
+    assert!(matches!(&wrong, Err(ServiceError::Validation(f)) if f.get("code").is_some()), "{wrong:?}");
+    // Until confirmed, signing in is as before.
+    assert!(matches!(services.sign_in(login_input("admin@acme.example.com", PASSWORD), &meta(), true).await.unwrap(), SignInStep::Done(..)));
+
+    let codes = services.confirm_totp(&admin, Raw::text(secret.code_at_step(step_now())), &meta()).await.unwrap();
+    assert_eq!(codes.len(), 10);
+    let mut unique = codes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 10);
+    assert!(matches!(services.start_totp(&admin).await, Err(ServiceError::Conflict { .. })), "on already: remove it first");
+    assert!(matches!(services.confirm_totp(&admin, Raw::text("123456"), &meta()).await, Err(ServiceError::Conflict { .. })));
+    let status = services.two_factor_status(&admin).await.unwrap();
+    assert!(status.totp && status.recovery_codes_left == 10);
+    let actions = services.db().read().await.unwrap().audit_actions(admin.tenant_id.unwrap()).await.unwrap();
+    assert!(actions.contains(&"2fa_enabled".to_owned()));
+}
+
+#[tokio::test]
+async fn sign_in_asks_for_a_code_that_works_once_and_recovery_codes_work_once() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let (secret, codes) = enrol(&services, &admin).await;
+    assert!(matches!(services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await, Err(ServiceError::Forbidden(_))));
+
+    let first = pending(&services, "admin@acme.example.com").await;
+    assert_eq!(first.methods, vec!["totp", "recovery_code"]);
+    // The code used to confirm cannot be used again; the next step's code can (drift of one).
+    let used = secret.code_at_step(step_now());
+    let replay = services.complete_sign_in(Raw::text(&first.mfa_token), Raw::text(&used), Raw::Missing, &meta(), true).await;
+    assert!(is_field(&replay, "code"), "{replay:?}");
+    let next = secret.code_at_step(step_now() + 1);
+    let (profile, pair) = services.complete_sign_in(Raw::text(&first.mfa_token), Raw::text(&next), Raw::Missing, &meta(), true).await.unwrap();
+    assert_eq!(profile.tenant_id, Some(tenant.id));
+    assert!(services.actor_from_access_token(&pair.unwrap().access, &meta()).await.is_ok());
+    let again = services.complete_sign_in(Raw::text(&first.mfa_token), Raw::text(&next), Raw::Missing, &meta(), true).await;
+    assert!(matches!(again, Err(ServiceError::Unauthenticated(_))), "the token is single-use: {again:?}");
+
+    let second = pending(&services, "admin@acme.example.com").await;
+    let replayed = services.complete_sign_in(Raw::text(&second.mfa_token), Raw::text(&next), Raw::Missing, &meta(), true).await;
+    assert!(is_field(&replayed, "code"), "a code is accepted once: {replayed:?}");
+    let by_recovery = services.complete_sign_in(Raw::text(&second.mfa_token), Raw::Missing, Raw::text(codes[0].to_uppercase()), &meta(), true).await;
+    assert!(by_recovery.is_ok(), "{by_recovery:?}");
+    let third = pending(&services, "admin@acme.example.com").await;
+    let reused = services.complete_sign_in(Raw::text(&third.mfa_token), Raw::Missing, Raw::text(&codes[0]), &meta(), true).await;
+    assert!(is_field(&reused, "recovery_code"), "{reused:?}");
+    assert_eq!(services.two_factor_status(&admin).await.unwrap().recovery_codes_left, 9);
+
+    let missing = services.complete_sign_in(Raw::text(&third.mfa_token), Raw::Missing, Raw::Missing, &meta(), true).await;
+    assert!(is_field(&missing, "code"));
+    let garbage = services.complete_sign_in(Raw::text("not a token"), Raw::text("123456"), Raw::Missing, &meta(), true).await;
+    assert!(is_field(&garbage, "mfa_token"));
+    let unknown = services.complete_sign_in(Raw::text(crate::auth::random_token()), Raw::text("123456"), Raw::Missing, &meta(), true).await;
+    assert!(matches!(unknown, Err(ServiceError::Unauthenticated(_))));
+}
+
+#[tokio::test]
+async fn an_mfa_token_expires_and_five_wrong_codes_spend_it() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let (secret, _) = enrol(&services, &admin).await;
+    let good = || secret.code_at_step(step_now() + 1);
+    let wrong = |n: u32| not_a_code(&secret, n);
+
+    let spent = pending(&services, "admin@acme.example.com").await;
+    for n in 0..4 {
+        let answer = services.complete_sign_in(Raw::text(&spent.mfa_token), Raw::text(wrong(n)), Raw::Missing, &meta(), true).await;
+        assert!(is_field(&answer, "code"), "attempt {n}: {answer:?}");
+    }
+    let fifth = services.complete_sign_in(Raw::text(&spent.mfa_token), Raw::text(wrong(4)), Raw::Missing, &meta(), true).await;
+    assert!(matches!(fifth, Err(ServiceError::Unauthenticated(_))), "{fifth:?}");
+    let after = services.complete_sign_in(Raw::text(&spent.mfa_token), Raw::text(good()), Raw::Missing, &meta(), true).await;
+    assert!(matches!(after, Err(ServiceError::Unauthenticated(_))), "spent, even with the right code");
+
+    let expired = pending(&services, "admin@acme.example.com").await;
+    let mut tx = services.db().write().await.unwrap();
+    tx.expire_mfa_challenge_for_tests(&crate::auth::token_hash(&expired.mfa_token)).await.unwrap();
+    tx.commit().await.unwrap();
+    let late = services.complete_sign_in(Raw::text(&expired.mfa_token), Raw::text(good()), Raw::Missing, &meta(), true).await;
+    assert!(matches!(late, Err(ServiceError::Unauthenticated(_))), "{late:?}");
+}
+
+#[tokio::test]
+async fn removal_needs_the_password_and_a_code() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let (secret, codes) = enrol(&services, &admin).await;
+    let code = secret.code_at_step(step_now() + 1);
+    let bad_password = services.remove_totp(&admin, Raw::text("wrong password"), Raw::text(&code), &meta()).await.unwrap_err();
+    assert!(matches!(&bad_password, ServiceError::Validation(f) if f.get("password").is_some()), "{bad_password:?}");
+    let bad_code = services.remove_totp(&admin, Raw::text(PASSWORD), Raw::text(not_a_code(&secret, 0)), &meta()).await.unwrap_err();
+    assert!(matches!(&bad_code, ServiceError::Validation(f) if f.get("code").is_some()), "{bad_code:?}");
+    services.remove_totp(&admin, Raw::text(PASSWORD), Raw::text(&codes[3]), &meta()).await.unwrap();
+    assert!(!services.two_factor_status(&admin).await.unwrap().totp);
+    assert!(matches!(services.sign_in(login_input("admin@acme.example.com", PASSWORD), &meta(), true).await.unwrap(), SignInStep::Done(..)));
+    assert!(matches!(services.remove_totp(&admin, Raw::text(PASSWORD), Raw::text(&code), &meta()).await, Err(ServiceError::NotFound)));
+}
+
+#[tokio::test]
+async fn require_2fa_gates_members_without_a_factor_until_they_enrol() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    enrol(&services, &admin).await;
+    let admin = services.actor_for(admin.user_id, Some(tenant.id)).await.unwrap().unwrap();
+    let key_input = ApiKeyInput { name: Raw::text("ci"), scopes: RawList::Items(vec!["members:read".into()]), expires_days: Raw::Missing };
+    let key = services.create_api_key(&admin, key_input, &meta()).await.unwrap();
+    member(&services, &admin, "bob@acme.example.com").await;
+    services.set_security_policy(&admin, tenant.id, &json!({"require_2fa": true}), &meta()).await.unwrap();
+
+    // Bob can still sign in, but may do nothing in the tenant until he enrols.
+    let (_, profile) = services.login(login_input("bob@acme.example.com", PASSWORD), &meta()).await.unwrap();
+    let bob = services.actor_for(profile.user.id, Some(tenant.id)).await.unwrap().unwrap();
+    let gated = bob.require(Permission::MembersRead);
+    assert!(matches!(gated, Err(ServiceError::Refused { reason: Refusal::TwoFactorEnrollmentRequired, .. })), "{gated:?}");
+    assert!(services.list_users(&bob, crate::store::PageRequest::first()).await.is_err());
+    assert!(matches!(services.security_policy(&bob, tenant.id).await, Err(ServiceError::Refused { .. })));
+    let _ = services.me(&bob);
+    // Enrolment is open to him, and lifts the gate.
+    enrol(&services, &bob).await;
+    let bob = services.actor_for(bob.user_id, Some(tenant.id)).await.unwrap().unwrap();
+    assert!(services.list_users(&bob, crate::store::PageRequest::first()).await.is_ok());
+    // The admin has a factor; API keys are machines and are not asked.
+    assert!(services.list_users(&admin, crate::store::PageRequest::first()).await.is_ok());
+    let key_actor = services.actor_from_api_key(&key.secret, &meta()).await.unwrap();
+    assert!(services.list_users(&key_actor, crate::store::PageRequest::first()).await.is_ok());
+    // The CLI reset lifts the requirement for support.
+    services.reset_security_policy(&tenant.slug).await.unwrap();
+    assert!(!services.security_policy(&admin, tenant.id).await.unwrap().require_2fa);
+}

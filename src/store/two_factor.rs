@@ -1,0 +1,130 @@
+//! TOTP factors, recovery codes and the pending second step of sign-ins.
+
+use chrono::{DateTime, Utc};
+
+use super::{on, Tx};
+use crate::domain::{TenantId, UserId};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TotpFactor {
+    pub secret_sealed: String,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub last_used_step: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MfaChallenge {
+    pub user_id: UserId,
+    pub tenant_id: Option<TenantId>,
+    pub attempts: i32,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn totp_factor(&mut self, user: UserId) -> Result<Option<TotpFactor>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT secret_sealed, confirmed_at, last_used_step FROM totp_factors WHERE user_id = $1")
+            .bind(user).fetch_optional(c).await)
+    }
+
+    /// Starts (or restarts) an enrolment that is not confirmed yet; a confirmed factor is left
+    /// alone (false).
+    #[tracing::instrument(skip_all)]
+    pub async fn put_pending_totp(&mut self, user: UserId, sealed: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query(
+            "INSERT INTO totp_factors (user_id, secret_sealed, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, last_used_step = NULL, created_at = excluded.created_at \
+             WHERE totp_factors.confirmed_at IS NULL")
+            .bind(user).bind(sealed).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn confirm_totp(&mut self, user: UserId, step: i64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("UPDATE totp_factors SET confirmed_at = $2, last_used_step = $3 WHERE user_id = $1 AND confirmed_at IS NULL")
+            .bind(user).bind(now).bind(step).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Records `step` as used, only if it is later than the last one: two requests with the
+    /// same code cannot both win.
+    #[tracing::instrument(skip_all)]
+    pub async fn use_totp_step(&mut self, user: UserId, step: i64) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query(
+            "UPDATE totp_factors SET last_used_step = $2 WHERE user_id = $1 AND confirmed_at IS NOT NULL \
+             AND (last_used_step IS NULL OR last_used_step < $2)")
+            .bind(user).bind(step).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Removes the factor and the recovery codes that went with it.
+    #[tracing::instrument(skip_all)]
+    pub async fn delete_totp(&mut self, user: UserId) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("DELETE FROM totp_factors WHERE user_id = $1").bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        on!(self, c => sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn replace_recovery_codes(&mut self, user: UserId, hashes: &[String], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        for hash in hashes {
+            on!(self, c => sqlx::query("INSERT INTO recovery_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(uuid::Uuid::new_v4()).bind(user).bind(hash).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(())
+    }
+
+    /// Spends one recovery code; false when it is not one of the account's unused codes.
+    #[tracing::instrument(skip_all)]
+    pub async fn use_recovery_code(&mut self, user: UserId, hash: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
+            .bind(user).bind(hash).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows >= 1)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn unused_recovery_codes(&mut self, user: UserId) -> Result<i64, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(user).fetch_one(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_mfa_challenge(&mut self, hash: &str, user: UserId, tenant: Option<TenantId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("INSERT INTO mfa_challenges (token_hash, user_id, tenant_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hash).bind(user).bind(tenant).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn mfa_challenge(&mut self, hash: &str) -> Result<Option<MfaChallenge>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT user_id, tenant_id, attempts, expires_at, used_at FROM mfa_challenges WHERE token_hash = $1")
+            .bind(hash).fetch_optional(c).await)
+    }
+
+    /// Counts a wrong code; the challenge is spent once `max` are reached. Returns the count.
+    #[tracing::instrument(skip_all)]
+    pub async fn count_mfa_failure(&mut self, hash: &str, max: i32, now: DateTime<Utc>) -> Result<i32, sqlx::Error> {
+        let count: Option<i32> = on!(self, c => sqlx::query_scalar(
+            "UPDATE mfa_challenges SET attempts = attempts + 1, used_at = CASE WHEN attempts + 1 >= $2 THEN $3 ELSE used_at END \
+             WHERE token_hash = $1 RETURNING attempts")
+            .bind(hash).bind(max).bind(now).fetch_optional(c).await)?;
+        Ok(count.unwrap_or(max))
+    }
+
+    /// Spends a live challenge; false when it was used, spent or expired meanwhile.
+    #[tracing::instrument(skip_all)]
+    pub async fn spend_mfa_challenge(&mut self, hash: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("UPDATE mfa_challenges SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(hash).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    /// Makes a challenge look expired (tests).
+    #[cfg(test)]
+    pub async fn expire_mfa_challenge_for_tests(&mut self, hash: &str) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE mfa_challenges SET expires_at = $2 WHERE token_hash = $1")
+            .bind(hash).bind(chrono::Utc::now() - chrono::Duration::seconds(1)).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
