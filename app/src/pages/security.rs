@@ -23,7 +23,34 @@ pub struct SecurityView {
     pub policy: Option<PolicyForm>,
     /// The caller's address as the server sees it (the network list must include it).
     pub your_address: Option<String>,
+    pub two_factor: TwoFactorView,
 }
+
+/// The caller's own second factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TwoFactorView {
+    pub on: bool,
+    pub recovery_codes_left: i64,
+    /// A set-up started and not yet confirmed: what to put in the app.
+    pub setup: Option<TotpSetup>,
+    /// Recovery codes made by the confirmation just now, shown this once.
+    pub new_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The URI as a QR code, SVG drawn on the server (no script needed to see it).
+    pub qr_svg: String,
+}
+
+/// Where a started set-up and freshly made recovery codes wait for the page (a plain form
+/// post is answered with a redirect, which cannot carry them).
+#[cfg(feature = "ssr")]
+const TOTP_SETUP: &str = "tenantry.totp_setup";
+#[cfg(feature = "ssr")]
+const NEW_CODES: &str = "tenantry.recovery_codes";
 
 /// The policy as the form shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +92,67 @@ pub async fn security_page() -> Result<Option<SecurityView>, AppError> {
             allowed_ip_ranges: p.allowed_ip_ranges.iter().map(ToString::to_string).collect(),
         }),
         your_address: call.meta.ip.map(|ip| ip.to_string()),
+        two_factor: {
+            let status = call.services.two_factor_status(&actor).await?;
+            let setup = if status.totp { None } else { call.session.get::<TotpSetup>(TOTP_SETUP).await.ok().flatten() };
+            let new_codes = call.session.remove::<Vec<String>>(NEW_CODES).await.ok().flatten().unwrap_or_default();
+            TwoFactorView { on: status.totp, recovery_codes_left: status.recovery_codes_left, setup, new_codes }
+        },
     }))
+}
+
+#[cfg(feature = "ssr")]
+fn qr_svg(text: &str) -> String {
+    use qrcode::{render::svg, QrCode};
+    match QrCode::new(text.as_bytes()) {
+        Ok(code) => {
+            let image = code.render::<svg::Color>().min_dimensions(200, 200).dark_color(svg::Color("#000000")).light_color(svg::Color("#ffffff")).build();
+            image.split_once("?>").map_or(image.clone(), |(_, svg)| svg.to_owned())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "start-totp")]
+pub async fn start_totp_setup() -> Result<(), AppError> {
+    crate::server_fns::context::finish(
+        async move {
+            let (call, actor) = crate::server_fns::signed_in().await?;
+            let enrolment = call.services.start_totp(&actor).await?;
+            let setup = TotpSetup { qr_svg: qr_svg(&enrolment.otpauth_uri), secret: enrolment.secret, otpauth_uri: enrolment.otpauth_uri };
+            call.session.insert(TOTP_SETUP, setup).await.map_err(|e| crate::server_fns::context::session_error(e.into()))?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "confirm-totp")]
+pub async fn confirm_totp_setup(code: String) -> Result<(), AppError> {
+    crate::server_fns::context::finish(
+        async move {
+            use tenantry::service::Raw;
+            let (call, actor) = crate::server_fns::signed_in().await?;
+            let codes = call.services.confirm_totp(&actor, Raw::text(code), &call.meta).await?;
+            let _ = call.session.remove::<TotpSetup>(TOTP_SETUP).await;
+            call.session.insert(NEW_CODES, codes).await.map_err(|e| crate::server_fns::context::session_error(e.into()))?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "remove-totp")]
+pub async fn remove_totp_form(password: String, code: String) -> Result<(), AppError> {
+    crate::server_fns::context::finish(
+        async move {
+            use tenantry::service::Raw;
+            let (call, actor) = crate::server_fns::signed_in().await?;
+            call.services.remove_totp(&actor, Raw::text(password), Raw::text(code), &call.meta).await?;
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/fn", endpoint = "change-password")]
@@ -142,13 +229,17 @@ pub async fn save_security_policy(
 pub fn Security() -> impl IntoView {
     let change = ServerAction::<ChangeMyPassword>::new();
     let save = ServerAction::<SaveSecurityPolicy>::new();
-    let data = Resource::new_blocking(move || save.version().get(), |_| security_page());
+    let totp = TotpActions { start: ServerAction::new(), confirm: ServerAction::new(), remove: ServerAction::new() };
+    let data = Resource::new_blocking(
+        move || (save.version().get(), totp.start.version().get(), totp.confirm.version().get(), totp.remove.version().get()),
+        |_| security_page(),
+    );
     view! {
         <Title text="Security"/>
         <Suspense fallback=|| view! { <main><p>"Loading…"</p></main> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Some(view)) => view! { <Page view change save/> }.into_any(),
+                    Ok(Some(view)) => view! { <Page view change save totp/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(error) => view! { <main class="narrow"><div class="banner error" role="alert">{error.message}</div></main> }.into_any(),
                 }
@@ -158,7 +249,7 @@ pub fn Security() -> impl IntoView {
 }
 
 #[component]
-fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: ServerAction<SaveSecurityPolicy>) -> impl IntoView {
+fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: ServerAction<SaveSecurityPolicy>, totp: TotpActions) -> impl IntoView {
     let header = view! { <Header email=view.email.clone() tenant=view.tenant_name.clone() is_admin=view.is_admin is_superuser=view.is_superuser/> };
     let change_error = last_error(change.value());
     let changed = move || change.value().get().is_some_and(|r| r.is_ok());
@@ -179,6 +270,7 @@ fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: Server
                     <button type="submit" disabled=move || change.pending().get()>"Change password"</button>
                 </ActionForm>
             </section>
+            <TwoFactorSection view=view.two_factor.clone() actions=totp/>
             {policy.map(|policy| view! { <PolicySection policy save your_address/> })}
         </main>
     }
@@ -238,6 +330,65 @@ fn PolicySection(policy: PolicyForm, save: ServerAction<SaveSecurityPolicy>, you
                 {checkbox("confirm_lockout", "Save even if my own address is not in the list", false)}
                 <button type="submit" disabled=move || save.pending().get()>"Save policy"</button>
             </ActionForm>
+        </section>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct TotpActions {
+    start: ServerAction<StartTotpSetup>,
+    confirm: ServerAction<ConfirmTotpSetup>,
+    remove: ServerAction<RemoveTotpForm>,
+}
+
+#[component]
+fn TwoFactorSection(view: TwoFactorView, actions: TotpActions) -> impl IntoView {
+    let start_error = last_error(actions.start.value());
+    let confirm_error = last_error(actions.confirm.value());
+    let remove_error = last_error(actions.remove.value());
+    let status = if view.on {
+        format!("On, with an authenticator app. {} recovery codes left.", view.recovery_codes_left)
+    } else {
+        "Off.".to_owned()
+    };
+    let codes = view.new_codes.clone();
+    view! {
+        <section>
+            <h2>"Two-factor sign-in"</h2>
+            <p>{status}</p>
+            {(!codes.is_empty()).then(|| view! {
+                <div class="banner ok" role="status">
+                    <p><strong>"Two-factor sign-in is on."</strong> " Keep these recovery codes somewhere safe: each signs you in once without your device, and they are shown only now."</p>
+                    <ul class="recovery-codes">{codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul>
+                </div>
+            })}
+            {match (view.on, view.setup.clone()) {
+                (true, _) => view! {
+                    <ActionForm action=actions.remove attr:class="stack" attr:novalidate=true>
+                        <FormError error=remove_error/>
+                        <Field name="password" label="Your password" kind="password" autocomplete="current-password" required=true error=remove_error/>
+                        <Field name="code" label="Current code (or a recovery code)" autocomplete="one-time-code" required=true error=remove_error/>
+                        <button type="submit" class="danger" disabled=move || actions.remove.pending().get()>"Turn off two-factor sign-in"</button>
+                    </ActionForm>
+                }.into_any(),
+                (false, Some(setup)) => view! {
+                    <p>"Scan this code with your authenticator app, or type the key in, then enter the 6-digit code it shows."</p>
+                    <div class="qr" role="img" aria-label="QR code of your authenticator set-up" inner_html=setup.qr_svg.clone()></div>
+                    <p>"Key: " <code class="totp-secret">{setup.secret.clone()}</code></p>
+                    <ActionForm action=actions.confirm attr:class="stack" attr:novalidate=true>
+                        <FormError error=confirm_error/>
+                        <Field name="code" label="Code from the app" autocomplete="one-time-code" required=true error=confirm_error/>
+                        <button type="submit" disabled=move || actions.confirm.pending().get()>"Turn on"</button>
+                    </ActionForm>
+                }.into_any(),
+                (false, None) => view! {
+                    <ActionForm action=actions.start attr:class="stack">
+                        <FormError error=start_error/>
+                        <button type="submit" disabled=move || actions.start.pending().get()>"Set up an authenticator app"</button>
+                    </ActionForm>
+                }.into_any(),
+            }}
+            <p class="hint">"Passkeys are not available yet."</p>
         </section>
     }
 }
