@@ -254,6 +254,17 @@ def run_backend(name, database_url, port, workdir):
         # since the first pair, and a ratio across states says more about the state than the key.
         rows.append(("GET /api/me/ (JWT, tenant with a plan)", wrk(base + "/api/me/", [auth])))
         rows.append(("GET /api/me/ (API key, tenant with a plan)", wrk(base + "/api/me/", key_header)))
+        # A security policy (50 network ranges, the client's last, and 2FA required) read with
+        # every request of its tenant, against a tenant without one, taking turns twice.
+        policy_id, _, policy_token = seed_tenant(base)
+        ranges = [f"10.{i}.0.0/16" for i in range(49)] + ["127.0.0.0/8"]
+        request(base, "PUT", f"/api/tenants/{policy_id}/security-policy/", {"allowed_ip_ranges": ranges, "require_2fa": True}, policy_token)
+        without, with_policy = [], []
+        for _ in range(2):
+            without.append(wrk(base + "/api/me/", [auth]))
+            with_policy.append(wrk(base + "/api/me/", [f"Authorization: Bearer {policy_token}"]))
+        rows.append(("GET /api/me/ (no security policy)", merged(without)))
+        rows.append(("GET /api/me/ (policy: 50 ranges, 2FA required)", merged(with_policy)))
         loaded = rss_mb(proc.pid)
         # A 10,000-row invite import: one request, then the job the server's worker runs, until
         # every invitation and its mail is in (the log mailer drains the outbox meanwhile).

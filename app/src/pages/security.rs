@@ -63,6 +63,7 @@ pub struct PolicyForm {
     pub password_history: u32,
     pub session_timeout_minutes: Option<u32>,
     pub allowed_ip_ranges: Vec<String>,
+    pub require_2fa: bool,
 }
 
 #[server(prefix = "/fn", endpoint = "security-page")]
@@ -90,6 +91,7 @@ pub async fn security_page() -> Result<Option<SecurityView>, AppError> {
             password_history: p.password_policy.password_history,
             session_timeout_minutes: p.session_timeout_minutes,
             allowed_ip_ranges: p.allowed_ip_ranges.iter().map(ToString::to_string).collect(),
+            require_2fa: p.require_2fa,
         }),
         your_address: call.meta.ip.map(|ip| ip.to_string()),
         two_factor: {
@@ -164,6 +166,8 @@ pub async fn change_my_password(current_password: String, new_password: String) 
             let version = call.services.change_password(&actor, Raw::text(current_password), Raw::text(new_password), &call.meta).await?;
             // Every other session ended; this one carries on.
             crate::ssr::keep_session_after_password_change(&call.session, version).await.map_err(crate::server_fns::context::session_error)?;
+            // Said on the page it lands on, with or without JavaScript.
+            leptos_axum::redirect("/security?done=password");
             Ok(())
         }
         .await,
@@ -181,6 +185,7 @@ pub async fn save_security_policy(
     require_lowercase: Option<String>,
     require_numbers: Option<String>,
     require_symbols: Option<String>,
+    require_2fa: Option<String>,
     confirm_lockout: Option<String>,
 ) -> Result<(), AppError> {
     crate::server_fns::context::finish(
@@ -207,11 +212,14 @@ pub async fn save_security_policy(
                 rules.insert(key.into(), Value::Bool(on.is_some()));
             }
             let body = json!({"password_policy": rules, "session_timeout_minutes": number(&session_timeout_minutes),
-                "allowed_ip_ranges": ranges, "confirm_lockout": confirm_lockout.is_some()});
+                "allowed_ip_ranges": ranges, "require_2fa": require_2fa.is_some(), "confirm_lockout": confirm_lockout.is_some()});
             let typed = [("min_length", min_length.as_str()), ("password_history", password_history.as_str()),
                 ("session_timeout_minutes", session_timeout_minutes.as_str()), ("allowed_ip_ranges", allowed_ip_ranges.as_str())];
             match call.services.set_security_policy(&actor, tenant, &body, &call.meta).await {
-                Ok(_) => Ok(()),
+                Ok(_) => {
+                    leptos_axum::redirect("/security?done=policy");
+                    Ok(())
+                }
                 Err(error) => {
                     // The service names nested fields `password_policy.min_length`; the form's
                     // fields are the last part.
@@ -252,7 +260,8 @@ pub fn Security() -> impl IntoView {
 fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: ServerAction<SaveSecurityPolicy>, totp: TotpActions) -> impl IntoView {
     let header = view! { <Header email=view.email.clone() tenant=view.tenant_name.clone() is_admin=view.is_admin is_superuser=view.is_superuser/> };
     let change_error = last_error(change.value());
-    let changed = move || change.value().get().is_some_and(|r| r.is_ok());
+    let query = leptos_router::hooks::use_query_map();
+    let changed = move || change.value().get().is_some_and(|r| r.is_ok()) || query.read().get("done").as_deref() == Some("password");
     let policy = view.policy.clone().filter(|_| view.can_manage);
     let your_address = view.your_address.clone().unwrap_or_default();
     view! {
@@ -279,7 +288,8 @@ fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: Server
 #[component]
 fn PolicySection(policy: PolicyForm, save: ServerAction<SaveSecurityPolicy>, your_address: String) -> impl IntoView {
     let error = last_error(save.value());
-    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
+    let query = leptos_router::hooks::use_query_map();
+    let saved = move || save.value().get().is_some_and(|r| r.is_ok()) || query.read().get("done").as_deref() == Some("policy");
     // After a failed post, what was typed; else what is saved.
     let value = move |name: &'static str, saved: String| move || error.get().and_then(|e| e.value(name)).unwrap_or_else(|| saved.clone());
     let message = move |name: &'static str| move || error.get().and_then(|e| e.field(name));
@@ -327,6 +337,7 @@ fn PolicySection(policy: PolicyForm, save: ServerAction<SaveSecurityPolicy>, you
                     <p class="hint">"CIDR ranges, one per line (e.g. 10.0.0.0/8, 2001:db8::/32); empty: anywhere. Your address: " {your_address}</p>
                     <p class="error" role="alert">{message("allowed_ip_ranges")}</p>
                 </div>
+                {checkbox("require_2fa", "Require two-factor sign-in of every member (members without it can only set it up)", policy.require_2fa)}
                 {checkbox("confirm_lockout", "Save even if my own address is not in the list", false)}
                 <button type="submit" disabled=move || save.pending().get()>"Save policy"</button>
             </ActionForm>
