@@ -64,8 +64,9 @@ pub struct LoginMfaRequest {
 /// to the client's network. With two-factor sign-in on, the answer is `MfaRequiredOut` instead.
 #[utoipa::path(post, path = "/api/auth/login/", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, body = LoginOut),
-        (status = 200, description = "Two-factor sign-in is on: the second step is owed", body = MfaRequiredOut),
+        (status = 200, description = "Signed in. For an account with two-factor sign-in on, the body is instead \
+            `{\"mfa_required\": true, \"mfa_token\", \"methods\": [\"totp\", \"recovery_code\"]}` (MfaRequiredOut) and the code is owed at \
+            `/api/auth/login/mfa/`", body = LoginOut),
         (status = 400, body = BadRequestOut),
         (status = 401, description = "Wrong e-mail or password (same answer and timing either way)", body = Detail),
         (status = 403, description = "On a tenant's own host: the account is not a member there", body = Detail),

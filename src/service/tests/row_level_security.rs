@@ -31,7 +31,7 @@ async fn tenants_in(conn: &mut PgConnection, table: &str, column: &str) -> Vec<U
 
 /// Two tenants, each with an admin, a member, a role, an invitation, its mail and audit rows, a
 /// custom role, an API key and an import job, reported usage, a fired quota alert and a counted
-/// API call:
+/// API call, and a security policy:
 /// something of B's in every tenant-owned table.
 async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
     let mut ids = Vec::new();
@@ -56,6 +56,7 @@ async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
         services.actor_from_api_key(&key.secret, &meta()).await.expect("a key call");
         let rows = vec![crate::service::ImportRow { email: Some(format!("later@{}.example.com", name.to_lowercase())), ..Default::default() }];
         services.preview_import(&admin, crate::service::ImportInput { rows, ..Default::default() }).await.expect("import job");
+        services.set_security_policy(&admin, tenant.id, &serde_json::json!({"password_policy": {"min_length": 10}}), &meta()).await.expect("security policy");
         ids.push(tenant.id.0);
     }
     (ids[0], ids[1])
