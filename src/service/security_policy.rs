@@ -148,7 +148,7 @@ impl Services {
         for tenant in tx.tenants_of_user(user.id).await? {
             audit.write(&mut tx, Some(tenant.id), "password_changed", "user", Some(user.id.to_string()), json!({})).await?;
         }
-        let version = tx.user(user.id).await?.map_or(user.auth_version + 1, |u| u.auth_version);
+        let version = tx.user(user.id).await?.ok_or(ServiceError::NotFound)?.auth_version;
         tx.commit().await?;
         Ok(version)
     }

@@ -276,6 +276,7 @@ async fn tokens_never_outlive_the_idle_timeout_and_an_idle_refresh_is_refused() 
     let now = chrono::Utc::now();
     assert!(actor.idle_expired(now - chrono::Duration::minutes(6), now));
     assert!(!actor.idle_expired(now - chrono::Duration::minutes(4), now));
+    assert!(!actor.idle_expired(now - chrono::Duration::minutes(5), now), "exactly the timeout is not past it");
     assert!(!admin.idle_expired(now - chrono::Duration::days(60), now), "without a timeout, never");
 }
 
@@ -292,4 +293,28 @@ async fn the_cli_reset_clears_the_network_list_and_keeps_the_rest() {
     assert!(matches!(services.reset_security_policy("no-such-tenant").await, Err(ServiceError::NotFound)));
     let actions = services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap();
     assert_eq!(actions.iter().filter(|a| *a == "security_policy_changed").count(), 3);
+}
+
+#[tokio::test]
+async fn a_history_from_before_the_current_password_still_counts_it_and_keeps_to_its_length() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    set(&services, &admin, json!({"password_policy": {"password_history": 2}})).await;
+    // Two older hashes, newest first "older one", then "oldest one"; the current password
+    // (set at sign-up, when nothing was kept) is not among them.
+    let mut tx = services.db().write().await.unwrap();
+    let now = chrono::Utc::now();
+    for (age, password) in [(2, "oldest one here"), (1, "older one here")] {
+        let hash = services.hasher().hash(password).await.unwrap();
+        tx.remember_password(admin.user_id, &hash, None, 2, now - chrono::Duration::minutes(age)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let change = |to: &'static str| {
+        let (services, admin) = (services.clone(), admin.clone());
+        async move { services.change_password(&admin, Raw::text(PASSWORD), Raw::text(to), &meta()).await }
+    };
+    // The last two passwords are the current one and "older one here".
+    assert!(!field_error(&change(PASSWORD).await.unwrap_err(), "new_password").is_empty());
+    assert!(!field_error(&change("older one here").await.unwrap_err(), "new_password").is_empty());
+    change("oldest one here").await.expect("third from last: forgotten");
 }
