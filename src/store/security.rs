@@ -7,11 +7,27 @@ use crate::domain::{SecurityPolicy, TenantId, UserId};
 
 /// A stored policy that no longer parses is a bug (it was checked when saved); the tenant then
 /// gets the defaults rather than a locked door, and the log says why.
+///
+/// Every request acting in a tenant with a policy decodes it (it comes with the caller's roles),
+/// so decoded policies are kept by their stored text: the same text is the same policy, and a
+/// changed policy is new text. Bounded: the cache starts over past 1,024 distinct policies.
 pub(crate) fn decode_policy(text: &str) -> SecurityPolicy {
-    serde_json::from_str(text).unwrap_or_else(|error| {
+    use std::{collections::HashMap, sync::{Mutex, OnceLock}};
+    static DECODED: OnceLock<Mutex<HashMap<String, SecurityPolicy>>> = OnceLock::new();
+    let cache = DECODED.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(text) {
+        return hit.clone();
+    }
+    let policy: SecurityPolicy = serde_json::from_str(text).unwrap_or_else(|error| {
         tracing::error!(%error, "stored security policy does not parse; using the defaults");
         SecurityPolicy::default()
-    })
+    });
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= 1024 {
+        cache.clear();
+    }
+    cache.insert(text.to_owned(), policy.clone());
+    policy
 }
 
 impl Tx {
