@@ -28,6 +28,9 @@ pub struct Actor {
     pub security: Option<crate::domain::SecurityPolicy>,
     /// Whether the person has a confirmed second factor (for `require_2fa`).
     pub has_second_factor: bool,
+    /// Where the request came from (`None`: not a network request — jobs, the CLI). Tenants'
+    /// network rules are checked against it, also for a tenant the call names by id.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// The API key behind a request.
@@ -51,6 +54,7 @@ impl From<Member> for Actor {
             api_key: None,
             security: None,
             has_second_factor: false,
+            client_ip: None,
         }
     }
 }

@@ -178,6 +178,7 @@ impl Services {
             api_key: Some(KeyActor { id: key.id, name: key.name.clone(), scopes: key.scopes.0.clone() }),
             security,
             has_second_factor: false,
+            client_ip: meta.ip,
         })
     }
 

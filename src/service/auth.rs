@@ -268,11 +268,10 @@ impl Services {
     /// tenant's policy does not allow that network.
     #[tracing::instrument(skip_all)]
     pub async fn actor_for_request(&self, user: UserId, tenant: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<Option<Actor>> {
-        let actor = self.actor_for(user, tenant).await?;
-        if let Some(actor) = &actor {
-            actor.check_network(meta.ip)?;
-        }
-        Ok(actor)
+        let Some(actor) = self.actor_for(user, tenant).await? else { return Ok(None) };
+        let actor = Actor { client_ip: meta.ip, ..actor };
+        actor.check_network()?;
+        Ok(Some(actor))
     }
 }
 

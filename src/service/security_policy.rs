@@ -28,10 +28,10 @@ pub(crate) fn check_network(policy: Option<&SecurityPolicy>, ip: Option<IpAddr>)
 }
 
 impl Actor {
-    /// The network rule of the tenant the caller acts in, for a request from `ip`. Superusers
-    /// acting inside a tenant are bound by it like anyone.
-    pub fn check_network(&self, ip: Option<IpAddr>) -> ServiceResult<()> {
-        check_network(self.security.as_ref(), ip)
+    /// The network rule of the tenant the caller acts in, for the request's address.
+    /// Superusers acting inside a tenant are bound by it like anyone.
+    pub fn check_network(&self) -> ServiceResult<()> {
+        check_network(self.security.as_ref(), self.client_ip)
     }
 
     /// Whether a browser session last used at `seen` has been idle longer than the tenant

@@ -68,12 +68,19 @@ impl Actor {
     /// 403 `2fa_enrollment_required` when the tenant requires a second factor and this person
     /// has none (API keys are machines and are not asked).
     pub fn check_enrolment(&self) -> ServiceResult<()> {
-        let required = self.security.as_ref().is_some_and(|p| p.require_2fa);
-        if required && !self.has_second_factor && self.api_key.is_none() {
-            Err(ServiceError::Refused { reason: Refusal::TwoFactorEnrollmentRequired, detail: ENROL_FIRST.into() })
-        } else {
-            Ok(())
+        match &self.api_key {
+            Some(_) => Ok(()),
+            None => check_enrolment(self.security.as_ref(), self.has_second_factor),
         }
+    }
+}
+
+/// 403 `2fa_enrollment_required` when `policy` requires a second factor of a person who has none.
+pub(crate) fn check_enrolment(policy: Option<&crate::domain::SecurityPolicy>, has_second_factor: bool) -> ServiceResult<()> {
+    if policy.is_some_and(|p| p.require_2fa) && !has_second_factor {
+        Err(ServiceError::Refused { reason: Refusal::TwoFactorEnrollmentRequired, detail: ENROL_FIRST.into() })
+    } else {
+        Ok(())
     }
 }
 

@@ -150,6 +150,11 @@ async fn a_superuser_is_bound_inside_the_tenant_and_sign_in_lands_in_an_open_ten
     let ada_in_globex = services.actor_for(ada.user_id, Some(globex.id)).await.unwrap().unwrap();
     assert!(is_ip_refusal(&services.switch_tenant(&ada_in_globex, Raw::text(acme.id.to_string()), &outside).await));
     assert!(services.switch_tenant(&ada_in_globex, Raw::text(acme.id.to_string()), &from("10.9.9.9")).await.is_ok());
+    // Naming Acme by id while acting in Globex is acting in Acme: its rule applies.
+    let ada_outside = services.actor_for_request(ada.user_id, Some(globex.id), &outside).await.unwrap().unwrap();
+    assert!(is_ip_refusal(&services.security_policy(&ada_outside, acme.id).await));
+    let ada_inside = services.actor_for_request(ada.user_id, Some(globex.id), &from("10.9.9.9")).await.unwrap().unwrap();
+    assert!(services.security_policy(&ada_inside, acme.id).await.is_ok());
 
     let root = services.create_superuser("root@platform.example.com", Some(PASSWORD)).await.unwrap().0;
     assert!(is_ip_refusal(&services.actor_for_request(root.id, Some(acme.id), &outside).await));
