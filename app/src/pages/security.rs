@@ -72,8 +72,14 @@ pub async fn security_page() -> Result<Option<SecurityView>, AppError> {
     let call = crate::server_fns::context::call().await?;
     let Some(actor) = call.actor().await? else { return Ok(None) };
     let tenant = call.services.current_tenant(&actor).await?;
+    // This page is where a member whom `require_2fa` holds back sets up a factor: the policy
+    // it cannot read yet is left out, the rest of the page works.
     let policy = match actor.tenant_id {
-        Some(id) => Some(call.services.security_policy(&actor, id).await?),
+        Some(id) => match call.services.security_policy(&actor, id).await {
+            Ok(policy) => Some(policy),
+            Err(tenantry::ServiceError::Refused { reason: tenantry::Refusal::TwoFactorEnrollmentRequired, .. }) => None,
+            Err(error) => return Err(error.into()),
+        },
         None => None,
     };
     Ok(Some(SecurityView {
