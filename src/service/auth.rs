@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{two_factor::SignInStep, now, Actor, Audit, Profile, Raw, RequestMeta, Services};
 use crate::{
     auth::{Claims, TokenKind},
-    domain::{Email, PlainPassword, TenantId, UserId},
+    domain::{Email, PlainPassword, SecurityPolicy, TenantId, UserId},
     store::{Member, Tx, User},
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -93,7 +93,7 @@ impl Services {
             return Err(ServiceError::unauthenticated("Your organisation's account is suspended."));
         }
         let (member, policy) = load_member_with_policy(&mut tx, user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
-        super::security_policy::check_network(policy.as_deref().map(crate::store::decode_policy).as_ref(), meta.ip)?;
+        super::security_policy::check_network(policy.as_ref(), meta.ip)?;
         if let Some(pending) = self.second_factor_owed(&mut tx, user.id, tenant).await? {
             tx.commit().await?;
             return Ok(SignInStep::SecondFactor(pending));
@@ -210,7 +210,7 @@ impl Services {
         // The account or membership may have changed since the token was issued.
         let tenant = record.tenant_id;
         let (member, policy) = match load_member_with_policy(&mut tx, record.user_id, tenant).await? {
-            Some((member, policy)) if member.user.auth_version == claims.ver => (member, policy.as_deref().map(crate::store::decode_policy)),
+            Some((member, policy)) if member.user.auth_version == claims.ver => (member, policy),
             _ => return Err(ServiceError::unauthenticated(BAD_TOKEN)),
         };
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
@@ -291,10 +291,10 @@ pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<Tenant
     Ok(load_member_with_policy(tx, user, tenant).await?.map(|(member, _)| member))
 }
 
-/// [`load_member`] and the tenant's security policy as stored, from the same query.
-pub(crate) async fn load_member_with_policy(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<(Member, Option<String>)>> {
+/// [`load_member`] and the tenant's security policy (`None`: the defaults), from the same query.
+pub(crate) async fn load_member_with_policy(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<(Member, Option<SecurityPolicy>)>> {
     let Some(found) = tx.user_in_tenant(user, tenant).await? else { return Ok(None) };
-    let policy = found.security_policy.clone();
+    let policy = found.security_policy.as_deref().map(crate::store::decode_policy);
     Ok(member_of(found, tenant).map(|member| (member, policy)))
 }
 

@@ -44,7 +44,7 @@ impl Services {
         let mut tx = self.db().write_in(tenant).await?;
         let member = match super::auth::load_member_with_policy(&mut tx, actor.user_id, Some(tenant)).await? {
             Some((member, policy)) => {
-                super::security_policy::check_network(policy.as_deref().map(crate::store::decode_policy).as_ref(), meta.ip)?;
+                super::security_policy::check_network(policy.as_ref(), meta.ip)?;
                 member
             }
             None => return Err(ServiceError::forbidden("You are not a member of this organisation, or it is suspended.")),

@@ -227,7 +227,7 @@ impl Services {
         }
         let tenant = challenge.tenant_id;
         let (member, policy) = load_member_with_policy(&mut tx, user, tenant).await?.ok_or_else(expired)?;
-        super::security_policy::check_network(policy.as_deref().map(crate::store::decode_policy).as_ref(), meta.ip)?;
+        super::security_policy::check_network(policy.as_ref(), meta.ip)?;
         Audit { meta, actor: Some((&user, &member.user.email)), key: None }
             .write(&mut tx, tenant, "login_succeeded", "user", Some(user.to_string()), json!({"second_factor": method}))
             .await?;
