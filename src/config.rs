@@ -34,6 +34,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Sent e-mails are deleted from the outbox after this long (`EMAIL_OUTBOX_RETENTION_DAYS`).
     pub outbox_retention: Duration,
+    /// How long a deleted tenant can be restored before the worker purges it
+    /// (TENANT_DELETION_GRACE_DAYS, default 30; 0 purges at the next pass).
+    pub tenant_deletion_grace: Duration,
 }
 
 /// Where e-mail goes and who it is from.
@@ -205,6 +208,7 @@ impl Config {
             secure_cookies,
             trusted_proxies,
             outbox_retention: Duration::from_secs(u64::from(number(&get, "EMAIL_OUTBOX_RETENTION_DAYS", 30)?.max(1)) * 86_400),
+            tenant_deletion_grace: Duration::from_secs(u64::from(number(&get, "TENANT_DELETION_GRACE_DAYS", 30)?) * 86_400),
         })
     }
 

@@ -1,5 +1,7 @@
 //! The command line: `serve` (default), `migrate`, `create-superuser`, `worker`, `check-email`,
-//! `set-platform-role`, `invitation …`, `enable-rls`, `api-key …`. Every subcommand reads
+//! `set-platform-role`, `invitation …`, `enable-rls`, `api-key …`, the provisioning commands
+//! (`create-tenant`, `bulk-create-tenants`, `provision-from-config`, `delete-tenant`,
+//! `restore-tenant`). Every subcommand reads
 //! the same configuration as `serve`.
 
 use clap::{Parser, Subcommand};
@@ -109,6 +111,83 @@ pub enum Command {
     /// Tenant security policies (support).
     #[command(subcommand)]
     SecurityPolicy(SecurityPolicyCommand),
+    /// Create one tenant (the same call as the provisioning API) and print its id, slug and
+    /// address. The owner is invited unless a password is given for them.
+    CreateTenant {
+        /// The organisation's name.
+        name: String,
+        /// Its subdomain (slug); made from the name when left out.
+        subdomain: Option<String>,
+        #[arg(long)]
+        plan: Option<String>,
+        /// The first ADMIN: invited by e-mail, or given an account with the password below.
+        #[arg(long)]
+        owner_email: Option<String>,
+        /// Read the owner's password from this environment variable.
+        #[arg(long, value_name = "VAR", conflicts_with = "owner_password")]
+        owner_password_env: Option<String>,
+        /// The owner's password on the command line (it lands in shell history; prefer
+        /// --owner-password-env).
+        #[arg(long)]
+        owner_password: Option<String>,
+        #[arg(long)]
+        contact_email: Option<String>,
+        #[arg(long)]
+        max_users: Option<i64>,
+        #[arg(long)]
+        max_assets: Option<i64>,
+        #[arg(long)]
+        max_devices: Option<i64>,
+        /// storage_quota_gb.
+        #[arg(long, value_name = "GB")]
+        storage_quota: Option<i64>,
+        #[arg(long)]
+        custom_domain: Option<String>,
+        /// A template from TENANT_TEMPLATES_FILE.
+        #[arg(long)]
+        template: Option<String>,
+        /// A feature switched on or off for this tenant (NAME=on|off); repeat for more.
+        #[arg(long, value_name = "NAME=on|off")]
+        feature: Vec<String>,
+    },
+    /// Create tenants from a CSV file (header: name,subdomain,plan,owner_email,contact_email,
+    /// max_users,max_assets,max_devices,storage_quota_gb,custom_domain; only name is required).
+    /// Each row is its own transaction; failures are listed and never stop the run; rows made
+    /// by an earlier run are reported as existing. Exits non-zero when a row failed.
+    BulkCreateTenants {
+        file: std::path::PathBuf,
+        /// Check every row against the database and the other rows; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also write every row's outcome to this JSON file.
+        #[arg(long, value_name = "FILE.json")]
+        report: Option<std::path::PathBuf>,
+        /// Rows provisioned at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Create tenants from tenant descriptions in a JSON or YAML file (one, a list, or
+    /// {"tenants": [...]}); reported like bulk-create-tenants.
+    ProvisionFromConfig {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_name = "FILE.json")]
+        report: Option<std::path::PathBuf>,
+    },
+    /// Delete a tenant (restorable for TENANT_DELETION_GRACE_DAYS, then purged by the worker).
+    DeleteTenant {
+        /// The tenant's slug.
+        slug: String,
+        /// The tenant's exact name, typed back.
+        #[arg(long)]
+        confirm_name: String,
+    },
+    /// Bring back a deleted tenant within its grace period.
+    RestoreTenant {
+        /// The tenant's slug.
+        slug: String,
+    },
     /// Time one argon2id hash with the production parameters (used by the benchmark).
     #[command(hide = true)]
     BenchArgon2,

@@ -76,14 +76,14 @@ fn summary(report: &ImportReport) -> anyhow::Result<()> {
 }
 
 /// A bar on a terminal; otherwise one line per 1,000 rows.
-struct Progress {
+pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: u64,
-    last_line: std::cell::Cell<u64>,
+    last_line: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
-    fn new(total: u64) -> Self {
+    pub(crate) fn new(total: u64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(total);
             if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)") {
@@ -91,23 +91,22 @@ impl Progress {
             }
             bar
         });
-        Self { bar, total, last_line: std::cell::Cell::new(0) }
+        Self { bar, total, last_line: std::sync::atomic::AtomicU64::new(0) }
     }
 
-    fn show(&self, done: u64) {
+    pub(crate) fn show(&self, done: u64) {
         match &self.bar {
             Some(bar) => bar.set_position(done),
             None => {
                 let step = done / 1000;
-                if step > self.last_line.get() {
-                    self.last_line.set(step);
+                if step > self.last_line.fetch_max(step, std::sync::atomic::Ordering::Relaxed) {
                     eprintln!("{done}/{} rows", self.total);
                 }
             }
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         match &self.bar {
             Some(bar) => bar.finish(),
             None => eprintln!("{}/{} rows", self.total, self.total),

@@ -60,6 +60,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ImportUsers { tenant, file, mode, dry_run, no_emails } => tenantry_server::import_cli::run(config, &tenant, &file, &mode, dry_run, !no_emails).await,
+        Command::CreateTenant {
+            name, subdomain, plan, owner_email, owner_password_env, owner_password, contact_email, max_users, max_assets, max_devices, storage_quota, custom_domain, template, feature,
+        } => {
+            let args = tenantry_server::provision_cli::CreateTenantArgs {
+                name,
+                subdomain,
+                plan,
+                owner_email,
+                owner_password_env,
+                owner_password,
+                contact_email,
+                limits: vec![("max_users", max_users), ("max_assets", max_assets), ("max_devices", max_devices), ("storage_quota_gb", storage_quota)],
+                custom_domain,
+                template,
+                features: feature,
+            };
+            tenantry_server::provision_cli::create_tenant(config, args).await
+        }
+        Command::BulkCreateTenants { file, dry_run, report, concurrency } => tenantry_server::provision_cli::bulk_create(config, &file, dry_run, report.as_deref(), concurrency).await,
+        Command::ProvisionFromConfig { file, dry_run, report } => tenantry_server::provision_cli::from_config(config, &file, dry_run, report.as_deref()).await,
+        Command::DeleteTenant { slug, confirm_name } => tenantry_server::provision_cli::delete(config, &slug, &confirm_name).await,
+        Command::RestoreTenant { slug } => tenantry_server::provision_cli::restore(config, &slug).await,
         Command::BenchArgon2 => {
             let hasher = tenantry::auth::PasswordHasher::new();
             let rounds = 20;

@@ -60,7 +60,7 @@ impl InvitationStatus {
     pub fn of(invitation: &Invitation, at: DateTime<Utc>) -> Self {
         if invitation.accepted_at.is_some() {
             Self::Accepted
-        } else if invitation.revoked_at.is_some() {
+        } else if invitation.revoked_at.is_some() || invitation.tenant_deleted {
             Self::Revoked
         } else if invitation.expires_at <= at {
             Self::Expired

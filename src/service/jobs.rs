@@ -304,7 +304,8 @@ impl Services {
     pub async fn run_jobs(&self, poll: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let wakeup = self.job_wakeup();
-        // Retention (tenants' `data_retention_days`) runs beside the jobs, at most hourly.
+        // Retention (tenants' `data_retention_days`) and the purge of deleted tenants run
+        // beside the jobs, at most hourly.
         let mut retention_due = std::time::Instant::now();
         loop {
             if std::time::Instant::now() >= retention_due {
@@ -313,6 +314,12 @@ impl Services {
                     Ok(0) => {}
                     Ok(removed) => tracing::info!(removed, "audit retention applied"),
                     Err(error) => tracing::error!(error = %error, "audit retention failed"),
+                }
+                // Deleted tenants past their grace period go on the same hourly beat.
+                match self.purge_deleted_tenants().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "deleted tenants purged"),
+                    Err(error) => tracing::error!(error = %error, "tenant purge failed"),
                 }
             }
             match self.run_next_job().await {

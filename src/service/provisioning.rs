@@ -166,7 +166,7 @@ impl Services {
     }
 }
 
-fn require_permission(actor: &Actor, permission: &str) -> ServiceResult<()> {
+pub(super) fn require_permission(actor: &Actor, permission: &str) -> ServiceResult<()> {
     let allowed = actor.is_superuser || actor.platform_role().is_some_and(|role| role.allows(permission));
     if allowed {
         Ok(())

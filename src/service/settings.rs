@@ -110,7 +110,7 @@ fn parse_branding(value: &Value, errors: &mut FieldErrors) -> Option<Option<Map<
 }
 
 /// Checks the known keys of a settings change; unknown ones are the host's and kept as given.
-fn check_settings(changes: &Map<String, Value>, errors: &mut FieldErrors) {
+pub(super) fn check_settings(changes: &Map<String, Value>, errors: &mut FieldErrors) {
     for (key, value) in changes {
         if value.is_null() {
             continue;

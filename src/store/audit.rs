@@ -100,6 +100,13 @@ impl Tx {
         args.push(Arg::Int(limit));
         on!(self, c => bind_all!(sqlx::query_as(&sql), args).fetch_all(c).await)
     }
+
+    /// The newest platform-level events (no tenant: deletions, purges …), newest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn platform_audit(&mut self, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
+        let sql = format!("{SELECT} WHERE tenant_id IS NULL ORDER BY created_at DESC, id DESC LIMIT $1");
+        on!(self, c => sqlx::query_as(&sql).bind(limit).fetch_all(c).await)
+    }
 }
 
 /// One recorded event, as read back.

@@ -21,10 +21,12 @@ pub struct Invitation {
     /// The tenant's name and the inviter's e-mail, joined for pages and mails.
     pub tenant_name: String,
     pub inviter_email: Option<String>,
+    /// The tenant was deleted: its invitations stop working at once.
+    pub tenant_deleted: bool,
 }
 
 const SELECT: &str = "SELECT i.id, i.tenant_id, i.email, i.role, i.invited_by, i.expires_at, i.accepted_at, i.revoked_at, \
-                      i.created_at, i.failed_attempts, t.name AS tenant_name, u.email AS inviter_email \
+                      i.created_at, i.failed_attempts, t.name AS tenant_name, u.email AS inviter_email, (t.deleted_at IS NOT NULL) AS tenant_deleted \
                       FROM invitations i JOIN tenants t ON t.id = i.tenant_id LEFT JOIN users u ON u.id = i.invited_by";
 
 /// Which invitations to list.

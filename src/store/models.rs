@@ -31,6 +31,8 @@ pub struct Tenant {
     #[sqlx(try_from = "Option<String>")]
     pub branding: JsonColumn<Option<serde_json::Map<String, serde_json::Value>>>,
     pub custom_domain: Option<String>,
+    /// When the tenant was deleted; it is purged a grace period later.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// A JSON document kept as text (the same on both backends), decoded at the store's edge.

@@ -4,10 +4,10 @@ use super::{on, PageRequest, Tenant, TenantContact, Tx};
 use crate::domain::{TenantId, TenantName, TenantSlug, UserId};
 
 const COLUMNS: &str = "id, name, slug, status, plan_name AS plan, created_at, created_by_partner, contact_email, phone_number, industry, \
-                       limit_overrides, feature_overrides, display_name, description, settings, branding, custom_domain";
+                       limit_overrides, feature_overrides, display_name, description, settings, branding, custom_domain, deleted_at";
 /// [`COLUMNS`] of a `tenants t` in a join.
 const T_COLUMNS: &str = "t.id, t.name, t.slug, t.status, t.plan_name AS plan, t.created_at, t.created_by_partner, t.contact_email, t.phone_number, t.industry, \
-                         t.limit_overrides, t.feature_overrides, t.display_name, t.description, t.settings, t.branding, t.custom_domain";
+                         t.limit_overrides, t.feature_overrides, t.display_name, t.description, t.settings, t.branding, t.custom_domain, t.deleted_at";
 
 /// A change of a tenant's own settings: `None` leaves a field as it is.
 pub struct TenantSettingsRow<'a> {
@@ -114,12 +114,47 @@ impl Tx {
             .bind(id).bind(domain).bind(now).execute(c).await.map(drop))
     }
 
-    /// `active` or `suspended`.
+    /// `active` or `suspended` (a deleted tenant is changed by [`Tx::set_tenant_deleted`] only).
     #[tracing::instrument(skip_all)]
     pub async fn set_tenant_status(&mut self, id: TenantId, status: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-        let rows = on!(self, c => sqlx::query("UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1")
+        let rows = on!(self, c => sqlx::query("UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL")
             .bind(id).bind(status).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
+    }
+
+    /// Marks a tenant deleted (`Some(at)`) or restores it (`None`): status and `deleted_at`
+    /// change together.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_tenant_deleted(&mut self, id: TenantId, at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let status = if at.is_some() { "deleted" } else { "active" };
+        on!(self, c => sqlx::query("UPDATE tenants SET status = $2, deleted_at = $3, updated_at = $4 WHERE id = $1")
+            .bind(id).bind(status).bind(at).bind(now).execute(c).await.map(drop))
+    }
+
+    /// Tenants deleted before `cutoff`: due for the purge.
+    #[tracing::instrument(skip_all)]
+    pub async fn tenants_deleted_before(&mut self, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Tenant>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at LIMIT $2");
+        on!(self, c => sqlx::query_as(&sql).bind(cutoff).bind(limit).fetch_all(c).await)
+    }
+
+    /// The purge of one tenant: its outbox and audit rows (which do not cascade), then the
+    /// tenant with everything that does (memberships, roles, invitations, keys, jobs …), then
+    /// the accounts that belonged to it and to nothing else. Returns how many accounts went.
+    #[tracing::instrument(skip_all)]
+    pub async fn purge_tenant(&mut self, id: TenantId) -> Result<u64, sqlx::Error> {
+        let members: Vec<UserId> = on!(self, c => sqlx::query_scalar("SELECT user_id FROM memberships WHERE tenant_id = $1").bind(id).fetch_all(c).await)?;
+        on!(self, c => sqlx::query("DELETE FROM email_outbox WHERE tenant_id = $1").bind(id).execute(c).await.map(drop))?;
+        on!(self, c => sqlx::query("DELETE FROM audit_log WHERE tenant_id = $1").bind(id).execute(c).await.map(drop))?;
+        on!(self, c => sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id).execute(c).await.map(drop))?;
+        let mut removed = 0;
+        for user in members {
+            // Platform people (superusers, partners) stay whatever tenants they had.
+            let sql = "DELETE FROM users WHERE id = $1 AND NOT is_superuser AND platform_role IS NULL \
+                       AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = users.id)";
+            removed += on!(self, c => sqlx::query(sql).bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(removed)
     }
 
     /// Deletes a tenant; memberships, roles and invitations go with it (foreign keys).

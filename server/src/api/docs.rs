@@ -13,7 +13,7 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, p
     info(title = "Tenantry API", description = "Multi-tenant onboarding and access. Paths, fields and status codes follow the Django service Tenantry replaces."),
     paths(
         meta::health, meta::timezone,
-        tenants::sign_up, tenants::list, tenants::read, tenants::update, tenants::set_domain, tenants::check_subdomain,
+        tenants::sign_up, tenants::list, tenants::read, tenants::update, tenants::remove, tenants::restore, tenants::set_domain, tenants::check_subdomain,
         auth::login, auth::login_mfa, auth::refresh, auth::logout, auth::me,
         password_reset::request, password_reset::confirm,
         invitations::invite_into_tenant, invitations::invite, invitations::accept,

@@ -9,7 +9,7 @@ use axum::{
 use serde::Serialize;
 use tenantry::{
     domain::TenantId,
-    service::{ProvisionInput, ProvisionUpdate},
+    service::{IfExists, ProvisionInput, ProvisionOptions, ProvisionUpdate, Provisioned, TenantDescription},
     store::Tenant,
 };
 use utoipa::ToSchema;
@@ -75,6 +75,34 @@ pub struct ProvisionedOut {
     pub invitation: InvitationOut,
 }
 
+/// A tenant made from a description: the tenant, its domain, the invitations queued and the
+/// owners who got an account at once.
+#[derive(Serialize, ToSchema)]
+pub struct DescribedTenantOut {
+    #[serde(flatten)]
+    pub tenant: ProvisionedTenantOut,
+    pub subdomain: String,
+    pub custom_domain: Option<String>,
+    pub invitations: Vec<InvitationOut>,
+    pub accounts: Vec<AccountOut>,
+}
+
+/// What `POST /api/provisioning/tenants` answers: the flat form's answer, or a description's.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ProvisionCreatedOut {
+    Flat(ProvisionedOut),
+    Described(DescribedTenantOut),
+}
+
+/// An account made for an owner given a password.
+#[derive(Serialize, ToSchema)]
+pub struct AccountOut {
+    pub id: Uuid,
+    pub email: String,
+}
+
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ProvisionRequest {
@@ -100,12 +128,33 @@ fn tenant_id(raw: &str) -> ApiResult<TenantId> {
 }
 
 /// Creates a tenant and invites its first admin. Platform role PARTNER_ADMIN (`tenant:create`)
-/// or superuser.
+/// or superuser. The body is either the flat form below or a tenant description
+/// (`{"tenant": {"name", "subdomain", "plan_type", "contact_email", "max_users", …,
+/// "custom_domain"}, "users": [{"email", "role": "owner"|"admin"|role, "password"?}],
+/// "features": {…}, "settings": {…}}`), which applies fully or not at all and answers 201 with
+/// `DescribedTenantOut`; its errors are keyed by path (`tenant.subdomain`, `users[1].email`).
 #[utoipa::path(post, path = "/api/provisioning/tenants", tag = "provisioning", operation_id = "provision_tenant", security(("bearer" = [])), request_body = ProvisionRequest,
-    responses((status = 201, body = ProvisionedOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail),
+    responses((status = 201, body = ProvisionCreatedOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail),
         (status = 403, body = Detail), (status = 409, body = DetailFieldsOut),
         (status = 429, description = "Too many invitation mails for this tenant or address this hour", body = Detail)))]
-pub async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<impl IntoResponse> {
+pub async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, body: JsonObject) -> ApiResult<axum::response::Response> {
+    if TenantDescription::is_description(&body.0) {
+        let description = TenantDescription::parse(&serde_json::Value::Object(body.0)).map_err(tenantry::ServiceError::Validation)?;
+        let options = ProvisionOptions { dry_run: false, if_exists: IfExists::Conflict };
+        let made = match state.services.provision(Some(&actor), description, options, &meta).await? {
+            Provisioned::Created(made) => made,
+            // Neither a dry run nor IfExists::Report was asked for.
+            Provisioned::WouldCreate(_) | Provisioned::Exists(_) => return Err(ApiError::not_found()),
+        };
+        let out = DescribedTenantOut {
+            tenant: (&made.tenant).into(),
+            subdomain: made.tenant.slug.clone(),
+            custom_domain: made.tenant.custom_domain.clone(),
+            invitations: made.invitations.into_iter().map(InvitationOut::issued).collect(),
+            accounts: made.accounts.iter().map(|a| AccountOut { id: a.id.0, email: a.email.clone() }).collect(),
+        };
+        return Ok(dto::created(out).into_response());
+    }
     let input = ProvisionInput {
         company_name: body.raw("company_name"),
         email: body.raw("email"),
@@ -113,7 +162,7 @@ pub async fn create(State(state): State<AppState>, Caller(actor): Caller, Meta(m
         industry: body.raw("industry"),
     };
     let (tenant, issued) = state.services.provision_tenant(&actor, input, &meta).await?;
-    Ok(dto::created(ProvisionedOut { tenant: (&tenant).into(), invitation: InvitationOut::issued(issued) }))
+    Ok(dto::created(ProvisionedOut { tenant: (&tenant).into(), invitation: InvitationOut::issued(issued) }).into_response())
 }
 
 /// The tenants this partner created (a superuser sees all).

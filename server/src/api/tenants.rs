@@ -25,7 +25,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tenants/", get(list).post(sign_up))
         .route("/tenants/check-subdomain/", get(check_subdomain))
-        .route("/tenants/{tenant_id}/", get(read).patch(update))
+        .route("/tenants/{tenant_id}/", get(read).patch(update).delete(remove))
+        .route("/tenants/{tenant_id}/restore/", axum::routing::post(restore))
         .route("/tenants/{tenant_id}/domain/", put(set_domain))
 }
 
@@ -87,6 +88,49 @@ impl From<&Tenant> for TenantDetailOut {
             custom_domain: tenant.custom_domain.clone(),
         }
     }
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TenantDeleteRequest {
+    /// The organisation's exact name, typed back.
+    #[schema(example = "Acme Corp")]
+    confirm_name: String,
+}
+
+/// Deletes a tenant: superusers and the partner that provisioned it. The body's `confirm_name`
+/// (or a `confirm_name` query parameter, for clients that cannot send a body with DELETE) must
+/// be the exact name. The tenant is marked deleted at once (members cannot act in it, its
+/// invitations and API keys stop working) and purged after `TENANT_DELETION_GRACE_DAYS`
+/// (default 30); `POST …/restore/` brings it back until then.
+#[utoipa::path(delete, path = "/api/tenants/{tenant_id}/", tag = "tenants", operation_id = "delete_tenant", security(("bearer" = [])),
+    params(("tenant_id" = uuid::Uuid, Path)), request_body = TenantDeleteRequest,
+    responses((status = 204), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail), (status = 403, body = Detail),
+        (status = 404, body = Detail), (status = 409, description = "Deleted already", body = Detail)))]
+pub async fn remove(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, request: axum::extract::Request) -> ApiResult<axum::http::StatusCode> {
+    let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|e| ApiError::bad_request(format!("Could not read the request body: {e}")))?;
+    let confirm_name = if bytes.iter().all(u8::is_ascii_whitespace) {
+        super::extract::QueryInput::of(&parts).raw("confirm_name")
+    } else {
+        use axum::extract::FromRequest;
+        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        JsonObject::from_request(request, &()).await?.raw("confirm_name")
+    };
+    state.services.delete_tenant(Some(&actor), tenant, confirm_name, &meta).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Restores a deleted tenant within its grace period (superusers and the provisioning
+/// partner): 200 with the tenant; 409 when it is not deleted or the grace period is over.
+#[utoipa::path(post, path = "/api/tenants/{tenant_id}/restore/", tag = "tenants", operation_id = "restore_tenant", security(("bearer" = [])),
+    params(("tenant_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = TenantDetailOut), (status = 401, body = Detail), (status = 403, body = Detail),
+        (status = 404, body = Detail), (status = 409, body = Detail)))]
+pub async fn restore(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>) -> ApiResult<Json<TenantDetailOut>> {
+    let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
+    Ok(Json((&state.services.restore_tenant(Some(&actor), tenant, &meta).await?).into()))
 }
 
 #[derive(ToSchema)]

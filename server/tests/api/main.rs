@@ -16,4 +16,5 @@ mod security;
 mod security_policy;
 mod two_factor;
 mod tenants;
+mod tenant_provisioning;
 mod users;

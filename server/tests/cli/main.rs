@@ -2,4 +2,5 @@
 
 mod email;
 mod keys_and_imports;
+mod provisioning;
 mod rls;

@@ -15,6 +15,7 @@ mod row_level_security;
 mod security;
 mod security_policy;
 mod signup;
+mod tenant_provisioning;
 mod two_factor;
 mod users;
 
