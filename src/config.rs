@@ -37,6 +37,8 @@ pub struct Config {
     /// How long a deleted tenant can be restored before the worker purges it
     /// (TENANT_DELETION_GRACE_DAYS, default 30; 0 purges at the next pass).
     pub tenant_deletion_grace: Duration,
+    /// TENANT_TEMPLATES_FILE: the YAML file of tenant templates (read at each use).
+    pub tenant_templates_file: Option<std::path::PathBuf>,
 }
 
 /// Where e-mail goes and who it is from.
@@ -208,6 +210,7 @@ impl Config {
             secure_cookies,
             trusted_proxies,
             outbox_retention: Duration::from_secs(u64::from(number(&get, "EMAIL_OUTBOX_RETENTION_DAYS", 30)?.max(1)) * 86_400),
+            tenant_templates_file: get("TENANT_TEMPLATES_FILE").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(std::path::PathBuf::from),
             tenant_deletion_grace: Duration::from_secs(u64::from(number(&get, "TENANT_DELETION_GRACE_DAYS", 30)?) * 86_400),
         })
     }

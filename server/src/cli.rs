@@ -149,6 +149,9 @@ pub enum Command {
         /// A feature switched on or off for this tenant (NAME=on|off); repeat for more.
         #[arg(long, value_name = "NAME=on|off")]
         feature: Vec<String>,
+        /// A value for the template's ${KEY} (else the environment's); repeat for more.
+        #[arg(long, value_name = "KEY=VALUE")]
+        var: Vec<String>,
     },
     /// Create tenants from a CSV file (header: name,subdomain,plan,owner_email,contact_email,
     /// max_users,max_assets,max_devices,storage_quota_gb,custom_domain; only name is required).
@@ -187,6 +190,27 @@ pub enum Command {
     RestoreTenant {
         /// The tenant's slug.
         slug: String,
+    },
+    /// Write a tenant's export document (password and token hashes never included).
+    ExportTenant {
+        /// The tenant's slug.
+        slug: String,
+        /// The file to write (`.gz` compresses it); standard output when left out.
+        #[arg(long, value_name = "FILE.json[.gz]")]
+        out: Option<std::path::PathBuf>,
+        /// The parts to include (users,roles,invitations,audit,settings; all by default).
+        #[arg(long, default_value = "")]
+        include: String,
+    },
+    /// Recreate a tenant from an export, on this or another installation. People without an
+    /// account here get one with a set-password link; pending invitations are sent again.
+    /// Running it twice adds nothing.
+    ImportTenant {
+        /// The export (`.gz` is read compressed).
+        file: std::path::PathBuf,
+        /// Give the tenant another subdomain than the export's.
+        #[arg(long)]
+        subdomain: Option<String>,
     },
     /// Time one argon2id hash with the production parameters (used by the benchmark).
     #[command(hide = true)]

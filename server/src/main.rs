@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ImportUsers { tenant, file, mode, dry_run, no_emails } => tenantry_server::import_cli::run(config, &tenant, &file, &mode, dry_run, !no_emails).await,
         Command::CreateTenant {
-            name, subdomain, plan, owner_email, owner_password_env, owner_password, contact_email, max_users, max_assets, max_devices, storage_quota, custom_domain, template, feature,
+            name, subdomain, plan, owner_email, owner_password_env, owner_password, contact_email, max_users, max_assets, max_devices, storage_quota, custom_domain, template, feature, var,
         } => {
             let args = tenantry_server::provision_cli::CreateTenantArgs {
                 name,
@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 custom_domain,
                 template,
                 features: feature,
+                vars: var,
             };
             tenantry_server::provision_cli::create_tenant(config, args).await
         }
@@ -82,6 +83,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ProvisionFromConfig { file, dry_run, report } => tenantry_server::provision_cli::from_config(config, &file, dry_run, report.as_deref()).await,
         Command::DeleteTenant { slug, confirm_name } => tenantry_server::provision_cli::delete(config, &slug, &confirm_name).await,
         Command::RestoreTenant { slug } => tenantry_server::provision_cli::restore(config, &slug).await,
+        Command::ExportTenant { slug, out, include } => tenantry_server::provision_cli::export(config, &slug, out.as_deref(), &include).await,
+        Command::ImportTenant { file, subdomain } => tenantry_server::provision_cli::import(config, &file, subdomain.as_deref()).await,
         Command::BenchArgon2 => {
             let hasher = tenantry::auth::PasswordHasher::new();
             let rounds = 20;

@@ -27,6 +27,7 @@ pub struct CreateTenantArgs {
     pub custom_domain: Option<String>,
     pub template: Option<String>,
     pub features: Vec<String>,
+    pub vars: Vec<String>,
 }
 
 /// The description `create-tenant` stands for.
@@ -78,6 +79,14 @@ pub fn describe(args: &CreateTenantArgs) -> anyhow::Result<Value> {
     let mut description = json!({"tenant": tenant, "users": users, "features": features});
     if let Some(template) = &args.template {
         description["template"] = json!(template);
+    }
+    let mut vars = Map::new();
+    for pair in &args.vars {
+        let (key, value) = pair.split_once('=').with_context(|| format!("--var takes KEY=VALUE, not {pair:?}"))?;
+        vars.insert(key.trim().into(), json!(value));
+    }
+    if !vars.is_empty() {
+        description["vars"] = Value::Object(vars);
     }
     Ok(description)
 }
@@ -202,5 +211,57 @@ pub async fn restore(config: Config, slug: &str) -> anyhow::Result<()> {
     let tenant = services.tenant_by_slug(slug).await.map_err(|_| anyhow::anyhow!("there is no tenant {slug:?}"))?;
     let restored = services.restore_tenant(None, tenant.id, &RequestMeta::default()).await.map_err(cli_error)?;
     println!("Restored tenant {} ({}).", restored.name, restored.slug);
+    Ok(())
+}
+
+/// `export-tenant`.
+pub async fn export(config: Config, slug: &str, out: Option<&Path>, include: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let services = Services::start(config).await?;
+    let tenant = services.tenant_by_slug(slug).await.map_err(|_| anyhow::anyhow!("there is no tenant {slug:?}"))?;
+    let mut export = services.export_tenant(None, tenant.id, include).await.map_err(cli_error)?;
+    let mut sink: Box<dyn Write> = match out {
+        Some(path) => {
+            let file = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?);
+            if path.extension().is_some_and(|e| e == "gz") { Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::default())) } else { Box::new(file) }
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    while let Some(chunk) = export.next_chunk().await.map_err(cli_error)? {
+        sink.write_all(chunk.as_bytes())?;
+    }
+    sink.flush()?;
+    drop(sink);
+    if let Some(path) = out {
+        eprintln!("Exported {} to {}.", tenant.slug, path.display());
+    }
+    Ok(())
+}
+
+/// `import-tenant`.
+pub async fn import(config: Config, file: &Path, subdomain: Option<&str>) -> anyhow::Result<()> {
+    use std::io::Read;
+    let raw = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let mut text = String::new();
+    if file.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(raw).read_to_string(&mut text).with_context(|| format!("{} is not a gzip file", file.display()))?;
+    } else {
+        std::io::BufReader::new(raw).read_to_string(&mut text)?;
+    }
+    let document: Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", file.display()))?;
+    let services = Services::start(config).await?;
+    let imported = services.import_tenant(&document, subdomain, &RequestMeta::default()).await.map_err(cli_error)?;
+    let verb = if imported.existed { "Updated existing" } else { "Imported" };
+    println!("{verb} tenant {} ({})", imported.tenant.name, imported.tenant.slug);
+    println!("  id: {}", imported.tenant.id.0);
+    println!("  members added: {}", imported.members_added.len());
+    println!("  accounts created (each sent a set-password link): {}", imported.accounts_created.len());
+    println!("  invitations sent again: {}", imported.invitations.len());
+    println!("  custom roles: {}", imported.roles_created.len());
+    println!("  audit events: {}", imported.audit_rows);
+    for note in &imported.notes {
+        println!("  note: {note}");
+    }
+    services.settled().await;
     Ok(())
 }

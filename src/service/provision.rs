@@ -104,7 +104,10 @@ impl Services {
         let mut errors = FieldErrors::new();
         for user in &d.users {
             if let RoleName::Custom(name) = &user.role {
-                errors.add(&format!("users[{}].role", user.index), format!("There is no role \"{}\" in this organisation: use owner, admin, ANALYST or VIEWER.", name.as_str()));
+                if d.roles.iter().any(|r| r.name == *name) {
+                    continue;
+                }
+                errors.add(&format!("users[{}].role", user.index), format!("There is no role \"{}\" in this organisation: use owner, admin, ANALYST, VIEWER or a role of \"roles\" or the template.", name.as_str()));
             }
             if user.password.is_some() && tx.user_by_email(&user.email).await?.is_some() {
                 errors.add(&format!("users[{}].password", user.index), "An account with this e-mail exists already; leave out the password and it is invited instead.");
@@ -147,6 +150,9 @@ impl Services {
             })?;
         }
 
+        for role in &d.roles {
+            tx.insert_custom_role(tenant.id, &role.name, &role.description, &role.grants, partner, at).await?;
+        }
         let audit = match by {
             Some(actor) => actor.audit(meta),
             None => Audit { meta, actor: None, key: None },
@@ -186,6 +192,7 @@ impl Services {
             .write(&mut tx, Some(tenant.id), "tenant_provisioned", "tenant", Some(tenant.id.to_string()),
                 json!({"name": d.name.as_str(), "subdomain": d.subdomain.as_str(), "plan": d.plan.as_ref().map(|p| p.as_str()),
                        "by": by.map_or("command line", |a| a.email.as_str()), "template": d.template,
+                       "roles": d.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
                        "users": d.users.iter().map(|u| json!({"email": u.email.as_str(), "role": u.role.as_str()})).collect::<Vec<_>>()}))
             .await?;
         let tenant = tx.tenant(tenant.id).await?.ok_or(ServiceError::NotFound)?;
@@ -206,9 +213,21 @@ impl Services {
 
     /// A description with its template (if it names one) filled in under what it says itself.
     fn with_template(&self, description: TenantDescription) -> ServiceResult<TenantDescription> {
-        match &description.template {
-            None => Ok(description),
-            Some(name) => Err(ServiceError::field("template", format!("There is no template \"{name}\" (TENANT_TEMPLATES_FILE defines none)."))),
+        let Some(name) = description.template.clone() else { return Ok(description) };
+        let file = super::templates::load_templates(self.config().tenant_templates_file.as_deref())?;
+        match file.templates.get(&name) {
+            Some(template) => template.apply(&name, description),
+            None => {
+                let known = file.templates.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+                let known = if known.is_empty() { "TENANT_TEMPLATES_FILE defines none".to_owned() } else { format!("choose one of {known}") };
+                Err(ServiceError::field("template", format!("There is no template \"{name}\" ({known}).")))
+            }
         }
+    }
+
+    /// `GET /api/provisioning/templates`: partners and superusers.
+    pub async fn provisioning_templates(&self, actor: &Actor) -> ServiceResult<Vec<(String, super::templates::Template)>> {
+        require_permission(actor, "tenant:create")?;
+        Ok(super::templates::load_templates(self.config().tenant_templates_file.as_deref())?.templates.into_iter().collect())
     }
 }

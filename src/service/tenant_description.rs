@@ -34,7 +34,20 @@ pub struct TenantDescription {
     /// Free-form settings; the keys Tenantry knows are checked when applied.
     pub settings: Map<String, Value>,
     pub users: Vec<DescribedUser>,
+    /// Custom roles to create in the new tenant (from `roles`, or a template's
+    /// `default_roles`); its people may hold them.
+    pub roles: Vec<DescribedRole>,
     pub template: Option<String>,
+    /// Values for a template's `${VAR}`s.
+    pub vars: BTreeMap<String, String>,
+}
+
+/// A custom role the new tenant starts with.
+#[derive(Debug, Clone)]
+pub struct DescribedRole {
+    pub name: crate::domain::CustomRoleName,
+    pub description: String,
+    pub grants: Vec<crate::domain::Grant>,
 }
 
 /// A person to add to the new tenant.
@@ -48,7 +61,7 @@ pub struct DescribedUser {
     pub index: usize,
 }
 
-const TOP_LEVEL: [&str; 5] = ["tenant", "users", "features", "settings", "template"];
+const TOP_LEVEL: [&str; 7] = ["tenant", "users", "features", "settings", "template", "roles", "vars"];
 const TENANT_FIELDS: [&str; 9] = ["name", "subdomain", "plan_type", "plan", "contact_email", "phone_number", "industry", "custom_domain", "limits"];
 const UNKNOWN: &str = "Unknown field.";
 
@@ -187,6 +200,25 @@ impl TenantDescription {
             .flatten()
             .flatten();
         let users = parse_users(top.get("users"), &mut errors);
+        let roles = parse_roles(top.get("roles"), &mut errors);
+        let mut vars = BTreeMap::new();
+        match top.get("vars") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(given)) => {
+                for (key, value) in given {
+                    match value {
+                        Value::String(text) => {
+                            vars.insert(key.clone(), text.clone());
+                        }
+                        Value::Number(n) => {
+                            vars.insert(key.clone(), n.to_string());
+                        }
+                        _ => errors.add(&format!("vars.{key}"), "Not a valid string."),
+                    }
+                }
+            }
+            Some(_) => errors.add("vars", "Expected an object: {\"NAME\": \"value\"}."),
+        }
         errors.into_result().map_err(|e| match e {
             crate::ServiceError::Validation(fields) => fields,
             _ => FieldErrors::new(),
@@ -204,9 +236,44 @@ impl TenantDescription {
             features,
             settings,
             users,
+            roles,
             template,
+            vars,
         })
     }
+}
+
+fn parse_roles(value: Option<&Value>, errors: &mut FieldErrors) -> Vec<DescribedRole> {
+    let list = match value {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            errors.add("roles", "Expected a list: [{\"name\": …, \"permissions\": […]}, …].");
+            return Vec::new();
+        }
+    };
+    let mut roles: Vec<DescribedRole> = Vec::new();
+    for (index, entry) in list.iter().enumerate() {
+        let path = format!("roles[{index}]");
+        let Some(entry) = entry.as_object() else {
+            errors.add(&path, "Expected an object: {\"name\": …, \"permissions\": […]}.");
+            continue;
+        };
+        let name = Raw::from_json(entry.get("name")).required(errors, &format!("{path}.name"), crate::domain::CustomRoleName::parse);
+        let description = Raw::from_json(entry.get("description")).optional(errors, &format!("{path}.description"), |t| Ok(t.trim().to_owned())).flatten().unwrap_or_default();
+        let grants = super::RawList::from_json(entry.get("permissions"))
+            .optional(errors, &format!("{path}.permissions"), |items| crate::domain::parse_grants(items.iter().map(String::as_str)))
+            .flatten()
+            .unwrap_or_default();
+        if let Some(name) = name {
+            if roles.iter().any(|r| r.name == name) {
+                errors.add(&format!("{path}.name"), "This role is listed twice.");
+                continue;
+            }
+            roles.push(DescribedRole { name, description, grants });
+        }
+    }
+    roles
 }
 
 fn parse_users(value: Option<&Value>, errors: &mut FieldErrors) -> Vec<DescribedUser> {

@@ -140,6 +140,16 @@ impl Services {
 }
 
 impl Services {
+    /// The platform page's list: every tenant, newest first; superusers only.
+    #[tracing::instrument(skip_all)]
+    pub async fn platform_tenants(&self, actor: &Actor, page: PageRequest) -> ServiceResult<Page<Tenant>> {
+        if !actor.is_superuser {
+            return Err(ServiceError::forbidden("Only platform administrators can list every tenant."));
+        }
+        let (items, count) = self.db().read().await?.newest_tenants(page).await?;
+        Ok(Page { items, count, page: page.page, page_size: page.page_size })
+    }
+
     /// Suspends or reactivates a tenant (superuser only). A suspended tenant's members cannot
     /// log in or act there and nobody can be invited to it; its data stays.
     #[tracing::instrument(skip_all)]

@@ -101,6 +101,31 @@ impl Tx {
         on!(self, c => bind_all!(sqlx::query_as(&sql), args).fetch_all(c).await)
     }
 
+    /// An event as another installation recorded it (`import-tenant`): its own action, time
+    /// and actor's e-mail (the actor's id there means nothing here).
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_audit_as_was(
+        &mut self,
+        id: Uuid,
+        tenant: TenantId,
+        action: &str,
+        resource_type: &str,
+        resource_id: Option<&str>,
+        actor_email: Option<&str>,
+        metadata: &Value,
+        ip_address: Option<&str>,
+        user_agent: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "INSERT INTO audit_log (id, tenant_id, actor_id, actor_email, action, resource_type, resource_id, metadata, ip_address, user_agent, created_at) \
+             VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(id).bind(tenant).bind(actor_email).bind(action).bind(resource_type).bind(resource_id)
+            .bind(Json(metadata)).bind(ip_address).bind(user_agent).bind(at)
+            .execute(c).await.map(drop))
+    }
+
     /// The newest platform-level events (no tenant: deletions, purges …), newest first.
     #[tracing::instrument(skip_all)]
     pub async fn platform_audit(&mut self, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {

@@ -62,6 +62,15 @@ impl Tx {
     }
 
     /// The tenants a user belongs to, oldest membership first.
+    /// Every tenant, newest first (the platform page).
+    #[tracing::instrument(skip_all)]
+    pub async fn newest_tenants(&mut self, page: PageRequest) -> Result<(Vec<Tenant>, i64), sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2");
+        let rows = on!(self, c => sqlx::query_as(&sql).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
+        let count: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(c).await)?;
+        Ok((rows, count))
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn tenants_of_user(&mut self, user: UserId) -> Result<Vec<Tenant>, sqlx::Error> {
         let sql = format!("SELECT {T_COLUMNS} FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = $1 ORDER BY m.created_at, t.id");

@@ -2,20 +2,28 @@ use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use super::layout::Header;
-use crate::server_fns::{platform, PlatformView, SetSuspended};
+use super::{
+    form::{last_error, Field, FormError},
+    layout::Header,
+};
+use crate::server_fns::{platform, CreateTenant, DeleteTenant, PlatformView, RestoreTenant, SetSuspended};
 
-/// `/platform`: every tenant, with suspend and reactivate, for platform superusers.
+/// `/platform`: every tenant for platform superusers, with a form to create one from a
+/// description, suspend and reactivate, delete (the name typed back), restore, and export.
 #[component]
 pub fn Platform() -> impl IntoView {
-    let action = ServerAction::<SetSuspended>::new();
-    let data = Resource::new_blocking(move || action.version().get(), |_| platform());
+    let suspend = ServerAction::<SetSuspended>::new();
+    let create = ServerAction::<CreateTenant>::new();
+    let delete = ServerAction::<DeleteTenant>::new();
+    let restore = ServerAction::<RestoreTenant>::new();
+    let changes = move || (suspend.version().get(), create.version().get(), delete.version().get(), restore.version().get());
+    let data = Resource::new_blocking(changes, |_| platform());
     view! {
         <Title text="Platform"/>
         <Suspense fallback=|| view! { <main><p>"Loading…"</p></main> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Some(view)) => view! { <Tenants view action/> }.into_any(),
+                    Ok(Some(view)) => view! { <Tenants view suspend create delete restore/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(error) => view! { <main class="narrow"><div class="banner error" role="alert">{error.message}</div></main> }.into_any(),
                 }
@@ -25,44 +33,147 @@ pub fn Platform() -> impl IntoView {
 }
 
 #[component]
-fn Tenants(view: PlatformView, action: ServerAction<SetSuspended>) -> impl IntoView {
+fn Tenants(
+    view: PlatformView,
+    suspend: ServerAction<SetSuspended>,
+    create: ServerAction<CreateTenant>,
+    delete: ServerAction<DeleteTenant>,
+    restore: ServerAction<RestoreTenant>,
+) -> impl IntoView {
     let header = view! { <Header email=view.email.clone() tenant=None is_superuser=view.is_superuser/> };
     if !view.is_superuser {
         return view! { {header} <main><h1>"Platform"</h1><p>"Only platform administrators can see this page."</p></main> }.into_any();
     }
-    let failure = move || action.value().get().and_then(Result::err);
+    let row_failure = move || {
+        [suspend.value().get().and_then(Result::err), delete.value().get().and_then(Result::err), restore.value().get().and_then(Result::err)]
+            .into_iter()
+            .flatten()
+            .next()
+    };
+    let query = leptos_router::hooks::use_query_map();
+    let created = move || {
+        create.value().get().and_then(Result::ok).map(|made| (made.slug, !made.invited.is_empty())).or_else(|| {
+            let query = query.read();
+            query.get("created").map(|slug| (slug, query.get("invited").is_some()))
+        })
+    };
     view! {
         {header}
         <main>
             <h1>"Tenants " <span class="count">{view.count}</span></h1>
-            {move || failure().map(|e| view! { <div class="banner error" role="alert">{e.message}</div> })}
+            {move || created().map(|(slug, invited)| view! {
+                <div class="banner ok" role="status">
+                    "Created " <code>{slug}</code> "." {invited.then_some(" The owner's invitation is queued.")}
+                </div>
+            })}
+            {move || row_failure().map(|e| view! { <div class="banner error" role="alert">{e.message}</div> })}
             <table class="members">
-                <thead><tr><th>"Name"</th><th>"Handle"</th><th>"Status"</th><th>"Since"</th><th></th></tr></thead>
+                <thead><tr><th>"Name"</th><th>"Handle"</th><th>"Status"</th><th>"Since"</th><th>"Actions"</th></tr></thead>
                 <tbody>
-                    {view.tenants.into_iter().map(|t| {
-                        let suspended = t.status == "suspended";
-                        let (verb, value) = if suspended { ("Reactivate", "false") } else { ("Suspend", "true") };
-                        let label = format!("{verb} {}", t.name);
-                        let id = t.id.clone();
-                        view! {
-                            <tr data-tenant-id=t.id.clone()>
-                                <td>{t.name}</td>
-                                <td><code>{t.slug}</code></td>
-                                <td class:danger=suspended>{t.status}</td>
-                                <td>{t.created_at}</td>
-                                <td>
-                                    <ActionForm action=action attr:class="inline">
-                                        <input type="hidden" name="tenant_id" value=id/>
-                                        <input type="hidden" name="suspend" value=value/>
-                                        <button type="submit" class="small" aria-label=label>{verb}</button>
-                                    </ActionForm>
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
+                    {view.tenants.into_iter().map(|t| view! { <TenantRow t suspend delete restore/> }).collect_view()}
                 </tbody>
             </table>
+            <CreateForm plans=view.plans templates=view.templates create/>
         </main>
     }
     .into_any()
+}
+
+#[component]
+fn TenantRow(t: crate::server_fns::PlatformTenant, suspend: ServerAction<SetSuspended>, delete: ServerAction<DeleteTenant>, restore: ServerAction<RestoreTenant>) -> impl IntoView {
+    let deleted = t.status == "deleted";
+    let suspended = t.status == "suspended";
+    let (verb, value) = if suspended { ("Reactivate", "false") } else { ("Suspend", "true") };
+    let suspend_label = format!("{verb} {}", t.name);
+    let confirm_id = format!("confirm-{}", t.id);
+    let confirm_label = format!("Type \u{201c}{}\u{201d} to delete it", t.name);
+    let delete_label = format!("Delete {}", t.name);
+    let restore_label = format!("Restore {}", t.name);
+    let export_label = format!("Export {}", t.name);
+    let export_href = format!("/api/tenants/{}/export/", t.id);
+    let actions = if deleted {
+        let id = t.id.clone();
+        view! {
+            <ActionForm action=restore attr:class="inline">
+                <input type="hidden" name="tenant_id" value=id/>
+                <button type="submit" class="small" aria-label=restore_label>"Restore"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        let (id, id2) = (t.id.clone(), t.id.clone());
+        view! {
+            <ActionForm action=suspend attr:class="inline">
+                <input type="hidden" name="tenant_id" value=id/>
+                <input type="hidden" name="suspend" value=value/>
+                <button type="submit" class="small" aria-label=suspend_label>{verb}</button>
+            </ActionForm>
+            " "
+            <a href=export_href class="small" aria-label=export_label download="">"Export"</a>
+            <details class="danger-zone">
+                <summary>"Delete…"</summary>
+                <ActionForm action=delete attr:class="inline">
+                    <input type="hidden" name="tenant_id" value=id2/>
+                    <label for=confirm_id.clone()>{confirm_label}</label>
+                    <input id=confirm_id name="confirm_name" type="text" autocomplete="off" required=true/>
+                    <button type="submit" class="small danger" aria-label=delete_label>"Delete"</button>
+                </ActionForm>
+            </details>
+        }
+        .into_any()
+    };
+    view! {
+        <tr data-tenant-id=t.id.clone()>
+            <td>{t.name}</td>
+            <td><code>{t.slug}</code></td>
+            <td class:danger=suspended || deleted>{t.status}</td>
+            <td>{t.created_at}</td>
+            <td>{actions}</td>
+        </tr>
+    }
+}
+
+/// The tenant description as a form: what the provisioning API and `create-tenant` take.
+#[component]
+fn CreateForm(plans: Vec<String>, templates: Vec<String>, create: ServerAction<CreateTenant>) -> impl IntoView {
+    let error = last_error(create.value());
+    let plan_error = move || error.get().and_then(|e| e.field("plan"));
+    let template_error = move || error.get().and_then(|e| e.field("template"));
+    let has_templates = !templates.is_empty();
+    view! {
+        <section aria-labelledby="create-heading">
+            <h2 id="create-heading">"Create a tenant"</h2>
+            <ActionForm action=create attr:class="stack" attr:novalidate=true>
+                <FormError error/>
+                <div class="row">
+                    <Field name="name" label="Organisation name" required=true error/>
+                    <Field name="subdomain" label="Subdomain (optional)" hint="Made from the name when left empty." error/>
+                </div>
+                <div class="field" class:invalid=move || plan_error().is_some()>
+                    <label for="field-plan">"Plan"</label>
+                    <select id="field-plan" name="plan" aria-describedby="field-plan-error">
+                        <option value="">"No plan (no limits)"</option>
+                        {plans.into_iter().map(|p| view! { <option value=p.clone()>{p.clone()}</option> }).collect_view()}
+                    </select>
+                    <p class="error" id="field-plan-error" role="alert">{plan_error}</p>
+                </div>
+                {has_templates.then(|| view! {
+                    <div class="field" class:invalid=move || template_error().is_some()>
+                        <label for="field-template">"Template"</label>
+                        <select id="field-template" name="template" aria-describedby="field-template-error">
+                            <option value="">"None"</option>
+                            {templates.into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                        </select>
+                        <p class="error" id="field-template-error" role="alert">{template_error}</p>
+                    </div>
+                })}
+                <div class="row">
+                    <Field name="owner_email" label="Owner's e-mail (invited)" kind="email" error/>
+                    <Field name="contact_email" label="Billing contact e-mail" kind="email" error/>
+                </div>
+                <Field name="max_users" label="User limit (optional)" hint="Over the plan's; empty keeps the plan's." error/>
+                <button type="submit" disabled=move || create.pending().get()>"Create tenant"</button>
+            </ActionForm>
+        </section>
+    }
 }

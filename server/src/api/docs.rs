@@ -6,14 +6,14 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, security, tenants, users};
+use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, security, tenant_export, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tenantry API", description = "Multi-tenant onboarding and access. Paths, fields and status codes follow the Django service Tenantry replaces."),
     paths(
         meta::health, meta::timezone,
-        tenants::sign_up, tenants::list, tenants::read, tenants::update, tenants::remove, tenants::restore, tenants::set_domain, tenants::check_subdomain,
+        tenants::sign_up, tenants::list, tenants::read, tenants::update, tenants::remove, tenants::restore, tenant_export::export, tenants::set_domain, tenants::check_subdomain,
         auth::login, auth::login_mfa, auth::refresh, auth::logout, auth::me,
         password_reset::request, password_reset::confirm,
         invitations::invite_into_tenant, invitations::invite, invitations::accept,
@@ -28,7 +28,7 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, p
         api_keys::create, api_keys::list, api_keys::revoke,
         plans::list, plans::create, plans::update, plans::usage, plans::set_usage, plans::check, plans::change_plan, plans::features, plans::set_features,
         security::read, security::update, security::change_password, security::start_totp, security::confirm_totp, security::remove_totp,
-        provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove,
+        provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove, provisioning::templates,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -21,6 +21,7 @@ mod platform;
 mod provisioning;
 mod roles;
 mod security;
+mod tenant_export;
 mod tenants;
 mod users;
 
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .merge(imports::router())
         .merge(plans::router())
         .merge(security::router())
+        .merge(tenant_export::router())
         .fallback(|| async { error::ApiError::not_found() })
 }
 

@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/provisioning/tenants", get(list).post(create))
         .route("/provisioning/tenants/", get(list).post(create))
+        .route("/provisioning/templates", get(templates))
+        .route("/provisioning/templates/", get(templates))
         .route("/provisioning/tenants/{id}", get(read).patch(update).delete(remove))
         .route("/provisioning/tenants/{id}/", get(read).patch(update).delete(remove))
 }
@@ -94,6 +96,50 @@ pub struct DescribedTenantOut {
 pub enum ProvisionCreatedOut {
     Flat(ProvisionedOut),
     Described(DescribedTenantOut),
+}
+
+/// A tenant template of `TENANT_TEMPLATES_FILE`.
+#[derive(Serialize, ToSchema)]
+pub struct TemplateOut {
+    pub name: String,
+    pub description: Option<String>,
+    pub plan: Option<String>,
+    #[schema(value_type = Object)]
+    pub limits: std::collections::BTreeMap<String, Option<i64>>,
+    #[schema(value_type = Object)]
+    pub features: std::collections::BTreeMap<String, bool>,
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    pub default_roles: Vec<TemplateRoleOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplateRoleOut {
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+    /// As written in the file (`${VAR}`s unfilled).
+    pub users: Vec<String>,
+}
+
+/// The tenant templates a description may name (`"template": …`). Partners and superusers.
+#[utoipa::path(get, path = "/api/provisioning/templates", tag = "provisioning", operation_id = "list_provisioning_templates", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TemplateOut>), (status = 401, body = Detail), (status = 403, body = Detail)))]
+pub async fn templates(State(state): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<Vec<TemplateOut>>> {
+    let list = state.services.provisioning_templates(&actor).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(name, t)| TemplateOut {
+                name,
+                description: t.description,
+                plan: t.plan,
+                limits: t.limits,
+                features: t.features,
+                settings: t.settings,
+                default_roles: t.default_roles.into_iter().map(|r| TemplateRoleOut { name: r.name, description: r.description, permissions: r.permissions, users: r.users }).collect(),
+            })
+            .collect(),
+    ))
 }
 
 /// An account made for an owner given a password.

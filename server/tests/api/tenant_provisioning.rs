@@ -106,3 +106,39 @@ async fn deleting_takes_the_exact_name_stops_the_tenant_and_restore_brings_it_ba
     let by_query = app.client.delete(app.url(&format!("{path}?confirm_name=Acme%20Corp"))).bearer_auth(&root).send().await.unwrap();
     assert_eq!(by_query.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn an_export_streams_the_tenant_as_one_json_document_for_its_admins() {
+    let app = spawn().await;
+    let acme = app.sign_up("Acme").await;
+    let (_, member) = app.member(&acme, "bob@acme.test").await;
+    let response = app.client.get(app.url(&format!("/api/tenants/{}/export/", acme.id))).bearer_auth(&acme.access).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains("tenant-acme-"));
+    let document: serde_json::Value = response.json().await.expect("JSON, decompressed from gzip or br");
+    assert_eq!(document["format"], "tenantry.tenant-export");
+    assert_eq!(document["users"].as_array().unwrap().len(), 2);
+    assert!(document["audit"].as_array().unwrap().iter().any(|e| e["action"] == "tenant_created"));
+    let only = app.get(&format!("/api/tenants/{}/export/?include=roles", acme.id), Some(&acme.access)).await;
+    assert!(only.body.get("users").is_none() && only.body["roles"].is_array(), "{}", only.body);
+    let bad = app.get(&format!("/api/tenants/{}/export/?include=secrets", acme.id), Some(&acme.access)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(!bad.field("include").is_empty());
+    assert_eq!(app.get(&format!("/api/tenants/{}/export/", acme.id), Some(&member)).await.status, StatusCode::FORBIDDEN);
+    let other = app.sign_up("Other").await;
+    assert_eq!(app.get(&format!("/api/tenants/{}/export/", acme.id), Some(&other.access)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/tenants/{}/export/", acme.id), None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn templates_are_listed_for_partners_only() {
+    let app = spawn().await;
+    let partner = app.partner("partner@reseller.test").await;
+    let listed = app.get("/api/provisioning/templates", Some(&partner)).await;
+    assert_eq!((listed.status, listed.body.clone()), (StatusCode::OK, json!([])), "no TENANT_TEMPLATES_FILE, no templates");
+    let acme = app.sign_up("Acme").await;
+    assert_eq!(app.get("/api/provisioning/templates", Some(&acme.access)).await.status, StatusCode::FORBIDDEN);
+    let unknown = app.post("/api/provisioning/tenants", Some(&partner), json!({"tenant": {"name": "T"}, "template": "nope"})).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(!unknown.field("template").is_empty());
+}

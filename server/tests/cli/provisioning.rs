@@ -154,3 +154,30 @@ async fn delete_tenant_needs_the_exact_name_and_restore_tenant_brings_it_back() 
     let (out, _, stderr) = tenantry(&url, &["restore-tenant", "no-such"], &[]);
     assert!(!out.status.success() && stderr.contains("no tenant"), "{stderr}");
 }
+
+#[tokio::test]
+async fn export_tenant_and_import_tenant_move_a_tenant_between_installations() {
+    let (here, _) = database().await;
+    let (out, _, stderr) = tenantry(&here, &["create-tenant", "Acme Corp", "--owner-email", "boss@acme.test", "--owner-password", "correct horse battery"], &[]);
+    assert!(out.status.success(), "{stderr}");
+    let dir = std::env::temp_dir().join("tenantry-tests").join(format!("export-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("acme.json.gz");
+    let (out, _, stderr) = tenantry(&here, &["export-tenant", "acme-corp", "--out", file.to_str().unwrap()], &[]);
+    assert!(out.status.success() && stderr.contains("Exported acme-corp"), "{stderr}");
+    assert_eq!(&std::fs::read(&file).unwrap()[..2], &[0x1f, 0x8b], "gzip");
+    let (out, stdout, _) = tenantry(&here, &["export-tenant", "acme-corp", "--include", "users"], &[]);
+    let document: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    assert!(out.status.success() && document["users"][0]["email"] == "boss@acme.test" && document.get("audit").is_none());
+
+    let (there, services) = database().await;
+    let (out, stdout, stderr) = tenantry(&there, &["import-tenant", file.to_str().unwrap(), "--subdomain", "acme-moved"], &[]);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("Imported tenant Acme Corp (acme-moved)") && stdout.contains("accounts created (each sent a set-password link): 1"), "{stdout}");
+    assert_eq!(services.tenant_by_slug("acme-moved").await.unwrap().name, "Acme Corp");
+    let (out, stdout, _) = tenantry(&there, &["import-tenant", file.to_str().unwrap(), "--subdomain", "acme-moved"], &[]);
+    assert!(out.status.success() && stdout.contains("Updated existing") && stdout.contains("members added: 0"), "{stdout}");
+    let junk = temp_file("junk.json", "{\"format\": \"nope\"}");
+    let (out, _, stderr) = tenantry(&there, &["import-tenant", junk.to_str().unwrap()], &[]);
+    assert!(!out.status.success() && stderr.contains("format"), "{stderr}");
+}

@@ -322,3 +322,166 @@ async fn the_purge_removes_the_tenant_and_accounts_nobody_else_has() {
     assert!(matches!(services.delete_tenant(None, TenantId::new(), Raw::text("x"), &meta()).await, Err(ServiceError::NotFound)));
     assert_eq!(services.purge_deleted_tenants().await.unwrap(), 0);
 }
+
+const TEMPLATES: &str = r#"
+templates:
+  department_template:
+    description: A department with a lead developer
+    plan: professional
+    limits: {max_users: 25}
+    features: {analytics: true}
+    settings: {timezone: "Europe/Paris"}
+    default_roles:
+      - name: developer
+        permissions: ["members:read", "invitations:*"]
+        users: ["${LEAD_EMAIL}"]
+      - name: owner
+        users: ["${OWNER_EMAIL}"]
+"#;
+
+async fn with_templates() -> Services {
+    let dir = std::env::temp_dir().join("tenantry-tests").join(format!("templates-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("templates.yaml");
+    std::fs::write(&path, TEMPLATES).unwrap();
+    testing::services_with(&[("TENANT_TEMPLATES_FILE", path.to_str().unwrap())]).await
+}
+
+#[tokio::test]
+async fn a_template_gives_its_settings_limits_features_and_default_roles() {
+    let services = with_templates().await;
+    let root = superuser(&services).await;
+    let templates = services.provisioning_templates(&root).await.unwrap();
+    assert_eq!(templates.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["department_template"]);
+    let made = made(&services, Some(&root), json!({"tenant": {"name": "Research", "max_users": 10}, "template": "department_template",
+        "users": [{"email": "boss@research.test", "role": "owner"}],
+        "vars": {"LEAD_EMAIL": "lead@research.test", "OWNER_EMAIL": "boss@research.test"}})).await;
+    let tenant = &made.tenant;
+    assert_eq!(tenant.plan.as_deref(), Some("professional"));
+    assert_eq!(tenant.limit_overrides.0.get("max_users"), Some(&Some(10)), "the description's value wins");
+    assert_eq!(tenant.feature_overrides.0.get("analytics"), Some(&true));
+    assert_eq!(tenant.settings.0.get("timezone"), Some(&json!("Europe/Paris")));
+    let roles = services.db().read().await.unwrap().custom_roles(tenant.id).await.unwrap();
+    assert_eq!(roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["developer"]);
+    let invited: Vec<(String, Option<String>)> = made.invitations.iter().map(|i| (i.invitation.email.clone(), i.invitation.role.clone())).collect();
+    assert_eq!(invited, vec![("boss@research.test".to_owned(), Some("ADMIN".to_owned())), ("lead@research.test".to_owned(), Some("developer".to_owned()))]);
+    // The lead joins holding the template's role and what it grants.
+    let token = token_mailed_to(&services, "invitation", "lead@research.test").await;
+    let lead = services.accept_invitation(AcceptInvitationInput { token: Raw::text(&token), password: Raw::text(PASSWORD), ..Default::default() }, &meta()).await.unwrap();
+    let lead = services.actor_for(lead.user.id, Some(tenant.id)).await.unwrap().unwrap();
+    assert!(lead.can(crate::domain::Permission::InvitationsWrite) && !lead.can(crate::domain::Permission::RolesWrite));
+
+    let missing = services.provision(Some(&root), describe(json!({"tenant": {"name": "Other"}, "template": "department_template"})), MAKE, &meta()).await.unwrap_err();
+    assert!(match &missing { ServiceError::Validation(f) => f.get("template").unwrap().join(" ").contains("LEAD_EMAIL"), _ => false }, "{missing:?}");
+    let unknown = services.provision(Some(&root), describe(json!({"tenant": {"name": "Other"}, "template": "nope"})), MAKE, &meta()).await.unwrap_err();
+    assert!(match &unknown { ServiceError::Validation(f) => f.get("template").unwrap()[0].contains("department_template"), _ => false }, "{unknown:?}");
+    no_tenant(&services, "other").await;
+    let (_, admin) = tenant_with_admin(&services, "Plain").await;
+    assert!(matches!(services.provisioning_templates(&admin).await, Err(ServiceError::Forbidden(_))));
+}
+
+#[tokio::test]
+async fn roles_in_a_description_are_made_before_its_people() {
+    let services = testing::services().await;
+    let made = made(&services, None, json!({"tenant": {"name": "Ops"}, "roles": [{"name": "operator", "permissions": ["members:read"]}],
+        "users": [{"email": "o@ops.test", "role": "operator"}]})).await;
+    assert_eq!(made.invitations[0].invitation.role.as_deref(), Some("operator"));
+    let error = TenantDescription::parse(&json!({"tenant": {"name": "Ops2"}, "roles": [{"name": "operator", "permissions": ["nope:read"]}, {"name": "operator"}]})).unwrap_err();
+    assert!(error.get("roles[0].permissions").is_some() && error.get("roles[1].name").is_some(), "{error:?}");
+}
+
+/// A tenant with a bit of everything: a custom role, members with roles, a pending invitation,
+/// settings and an audit trail.
+async fn rich_tenant(services: &Services) -> (crate::store::Tenant, Actor) {
+    let made = made(services, None, json!({"tenant": {"name": "Acme Corp", "plan_type": "basic", "max_users": 8, "contact_email": "billing@acme.test"},
+        "roles": [{"name": "developer", "description": "Builds things", "permissions": ["members:read", "invitations:*"]}],
+        "users": [{"email": "boss@acme.test", "role": "owner", "password": PASSWORD}, {"email": "dev@acme.test", "role": "developer"}],
+        "features": {"analytics": true}, "settings": {"timezone": "America/New_York"}})).await;
+    let owner = services.actor_for(made.accounts[0].id, Some(made.tenant.id)).await.unwrap().unwrap();
+    member(services, &owner, "viewer@acme.test").await;
+    (made.tenant, owner)
+}
+
+fn without_times(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter().filter(|(k, _)| !["exported_at", "created_at", "expires_at"].contains(&k.as_str())).map(|(k, v)| (k.clone(), without_times(v))).collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_times).collect()),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn an_export_holds_the_tenant_without_secrets() {
+    let services = testing::services().await;
+    let (tenant, owner) = rich_tenant(&services).await;
+    let text = services.export_tenant(Some(&owner), tenant.id, "").await.unwrap().collect().await.unwrap();
+    let document: Value = serde_json::from_str(&text).expect("one JSON document");
+    assert_eq!((document["format"].as_str(), document["version"].as_i64()), (Some("tenantry.tenant-export"), Some(1)));
+    assert_eq!(document["tenant"]["name"], "Acme Corp");
+    assert_eq!(document["tenant"]["settings"]["timezone"], "America/New_York");
+    assert_eq!(document["roles"][0]["permissions"], json!(["members:read", "invitations:*"]));
+    let users: Vec<&str> = document["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    assert_eq!(users, vec!["boss@acme.test", "viewer@acme.test"]);
+    assert_eq!(document["users"][0]["roles"], json!(["ADMIN"]));
+    assert_eq!(document["invitations"][0]["email"], "dev@acme.test");
+    assert!(document["audit"].as_array().unwrap().iter().any(|e| e["action"] == "tenant_provisioned"));
+    assert!(!text.contains("argon2") && !text.contains("password_hash") && !text.contains("token_hash"), "no hashes: {text}");
+
+    let only: Value = serde_json::from_str(&services.export_tenant(None, tenant.id, "users").await.unwrap().collect().await.unwrap()).unwrap();
+    assert!(only.get("users").is_some() && only.get("audit").is_none() && only.get("roles").is_none() && only["tenant"].get("settings").is_none());
+    let bad = services.export_tenant(None, tenant.id, "users,passwords").await.unwrap_err();
+    assert_eq!(fields_of(&bad), vec!["include"]);
+
+    let viewer = services.actor_for(services.db().read().await.unwrap().user_by_email(&crate::domain::Email::parse("viewer@acme.test").unwrap()).await.unwrap().unwrap().id, Some(tenant.id)).await.unwrap().unwrap();
+    assert!(matches!(services.export_tenant(Some(&viewer), tenant.id, "").await, Err(ServiceError::Forbidden(_))));
+    let (_, stranger) = tenant_with_admin(&services, "Stranger").await;
+    assert!(matches!(services.export_tenant(Some(&stranger), tenant.id, "").await, Err(ServiceError::NotFound)));
+}
+
+#[tokio::test]
+async fn export_import_export_gives_the_same_document_and_importing_twice_adds_nothing() {
+    let here = testing::services().await;
+    let (tenant, _) = rich_tenant(&here).await;
+    let first = here.export_tenant(None, tenant.id, "").await.unwrap().collect().await.unwrap();
+    let first: Value = serde_json::from_str(&first).unwrap();
+
+    // Another installation: nobody has an account there yet.
+    let there = testing::services().await;
+    let imported = there.import_tenant(&first, None, &meta()).await.unwrap();
+    assert!(!imported.existed);
+    assert_eq!(imported.accounts_created, vec!["boss@acme.test", "viewer@acme.test"]);
+    assert_eq!(imported.invitations.len(), 1);
+    assert_eq!(imported.roles_created, vec!["developer"]);
+    assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+    let link_token = token_mailed_to(&there, "account_created", "viewer@acme.test").await;
+    assert!(!link_token.is_empty(), "people without an account get a set-password link");
+    let second = there.export_tenant(None, imported.tenant.id, "").await.unwrap().collect().await.unwrap();
+    let second: Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(without_times(&second), without_times(&first));
+
+    let again = there.import_tenant(&first, None, &meta()).await.unwrap();
+    assert!(again.existed);
+    assert!(again.members_added.is_empty() && again.accounts_created.is_empty() && again.invitations.is_empty() && again.roles_created.is_empty() && again.audit_rows == 0);
+    let third: Value = serde_json::from_str(&there.export_tenant(None, imported.tenant.id, "").await.unwrap().collect().await.unwrap()).unwrap();
+    assert_eq!(without_times(&third), without_times(&first), "nothing duplicated");
+
+    // On the same installation under a new subdomain the name clashes; a foreign document is refused.
+    let clash = here.import_tenant(&first, Some("acme-copy"), &meta()).await.unwrap_err();
+    assert_eq!(fields_of(&clash), vec!["tenant.name"]);
+    let foreign = here.import_tenant(&json!({"format": "something-else", "tenant": {"name": "Xyz", "slug": "xyz"}}), None, &meta()).await.unwrap_err();
+    assert_eq!(fields_of(&foreign), vec!["format"]);
+}
+
+#[tokio::test]
+async fn the_platform_list_is_newest_first_and_for_superusers() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Oldest").await;
+    tenant_with_admin(&services, "Newest").await;
+    let root = superuser(&services).await;
+    let page = services.platform_tenants(&root, crate::store::PageRequest::first()).await.unwrap();
+    assert_eq!(page.items.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["Newest", "Oldest"]);
+    assert_eq!(page.count, 2);
+    assert!(matches!(services.platform_tenants(&admin, crate::store::PageRequest::first()).await, Err(ServiceError::Forbidden(_))));
+}
