@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/roles") view=pages::Roles ssr=SsrMode::Async/>
                 <Route path=path!("/api-keys") view=pages::ApiKeys ssr=SsrMode::Async/>
                 <Route path=path!("/import") view=pages::Import ssr=SsrMode::Async/>
+                <Route path=path!("/platform/bulk") view=pages::BulkTenants ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::Settings ssr=SsrMode::Async/>
                 <Route path=path!("/security") view=pages::Security ssr=SsrMode::Async/>
                 <Route path=path!("/usage") view=pages::Usage ssr=SsrMode::Async/>

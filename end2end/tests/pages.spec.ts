@@ -104,6 +104,12 @@ const PAGES: Record<string, Partial<Record<Visitor, Visit[]>>> = {
     viewer: [{ label: 'platform', url: '/platform', heading: 'Platform' }],
     superuser: [{ label: 'platform', url: '/platform', heading: /^Tenants/ }],
   },
+  '/platform/bulk': {
+    'signed-out': [toLogin('bulk tenants', '/platform/bulk')],
+    admin: [{ label: 'bulk tenants', url: '/platform/bulk', heading: 'Tenants in bulk' }],
+    viewer: [{ label: 'bulk tenants', url: '/platform/bulk', heading: 'Tenants in bulk' }],
+    superuser: [{ label: 'bulk tenants', url: '/platform/bulk', heading: 'Tenants in bulk' }],
+  },
   '/roles': {
     'signed-out': [toLogin('roles', '/roles')],
     admin: [{ label: 'roles', url: '/roles', heading: 'Roles' }],

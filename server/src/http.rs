@@ -57,6 +57,10 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
         .nest("/api", api::router())
         .route("/brand.css", axum::routing::get(crate::uploads::brand_css))
         .route(
+            "/platform/bulk/upload",
+            axum::routing::post(crate::uploads::bulk_tenants).layer(axum::extract::DefaultBodyLimit::max(api::UPLOAD_LIMIT)),
+        )
+        .route(
             "/import/upload",
             axum::routing::post(crate::uploads::import).layer(axum::extract::DefaultBodyLimit::max(api::UPLOAD_LIMIT)),
         )

@@ -138,7 +138,7 @@ pub async fn bulk_create(config: Config, file: &Path, dry_run: bool, report: Opt
     let services = Services::start(config).await?;
     let progress = Progress::new(total);
     let options = BulkOptions { dry_run, concurrency, rename: csv_field };
-    let results = services.bulk_provision(items, options, &|done| progress.show(done)).await;
+    let results = services.bulk_provision(None, items, options, &|done| progress.show(done)).await;
     progress.finish();
     services.settled().await;
     finish(&results, dry_run, report)
@@ -157,7 +157,7 @@ pub async fn from_config(config: Config, file: &Path, dry_run: bool, report: Opt
     let services = Services::start(config).await?;
     let progress = Progress::new(items.len() as u64);
     let options = BulkOptions { dry_run, concurrency: 1, rename: str::to_owned };
-    let results = services.bulk_provision(items.into_iter(), options, &|done| progress.show(done)).await;
+    let results = services.bulk_provision(None, items.into_iter(), options, &|done| progress.show(done)).await;
     progress.finish();
     services.settled().await;
     finish(&results, dry_run, report)

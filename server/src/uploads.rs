@@ -55,3 +55,48 @@ pub async fn brand_css(axum::extract::RawQuery(query): axum::extract::RawQuery) 
     let css = format!(":root {{ --brand: {color}; }}\n");
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], css).into_response()
 }
+
+/// `POST /platform/bulk/upload`: dry-runs an uploaded tenants CSV and keeps it as a bulk run
+/// in preview, then shows it (platform administrators).
+pub async fn bulk_tenants(State(state): State<AppState>, session: Session, request: Request) -> Redirect {
+    use axum::extract::{FromRequest, Multipart};
+    let (parts, body) = request.into_parts();
+    let meta = app::ssr::request_meta(&parts);
+    let request = Request::from_parts(parts, body);
+    let actor = match session_actor(&state.services, &session, None, &meta).await {
+        Ok(Some(actor)) => actor,
+        _ => return Redirect::to("/login"),
+    };
+    let back = |text: String| {
+        let text: String = text.chars().take(300).collect();
+        Redirect::to(&format!("/platform/bulk?error={}", form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()))
+    };
+    let Ok(mut multipart) = Multipart::from_request(request, &state).await else { return back("Send the CSV as a file.".into()) };
+    let mut file: Option<(String, String)> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field.file_name().unwrap_or("tenants.csv").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => match String::from_utf8(bytes.to_vec()) {
+                        Ok(text) => file = Some((name, text)),
+                        Err(_) => return back("The file is not UTF-8 text.".into()),
+                    },
+                    Err(e) => return back(format!("Could not read the upload: {e}")),
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => return back(format!("Could not read the upload: {e}")),
+        }
+    }
+    let Some((name, text)) = file else { return back("Attach the CSV file.".into()) };
+    match state.services.preview_bulk_run(&actor, &name, &text).await {
+        Ok(run) => Redirect::to(&format!("/platform/bulk?run={}", run.id)),
+        Err(error) => {
+            let error = app::error::AppError::from(error);
+            let text = if error.fields.is_empty() { error.message } else { error.fields.values().flatten().cloned().collect::<Vec<_>>().join(" ") };
+            back(text)
+        }
+    }
+}

@@ -6,7 +6,7 @@
 
 use std::{collections::HashSet, io::Read};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{
@@ -27,7 +27,7 @@ pub struct BulkItem {
     pub description: Result<Value, FieldErrors>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BulkStatus {
     Created,
@@ -37,7 +37,7 @@ pub enum BulkStatus {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BulkRowResult {
     pub row: u64,
     pub name: Option<String>,
@@ -162,7 +162,8 @@ pub struct BulkOptions {
 impl Services {
     /// Provisions every item in its own transaction, `concurrency` at a time, calling
     /// `progress` with the number of items finished. Results come back in item order.
-    pub async fn bulk_provision(&self, items: impl Iterator<Item = BulkItem>, options: BulkOptions, progress: &(dyn Fn(u64) + Sync)) -> Vec<BulkRowResult> {
+    /// `by` is who answers for the tenants (`None`: the command line).
+    pub async fn bulk_provision(&self, by: Option<&super::Actor>, items: impl Iterator<Item = BulkItem>, options: BulkOptions, progress: &(dyn Fn(u64) + Sync)) -> Vec<BulkRowResult> {
         let provision_options = ProvisionOptions { dry_run: options.dry_run, if_exists: IfExists::Report };
         let mut claimed_subdomains = HashSet::new();
         let mut claimed_names = HashSet::new();
@@ -210,9 +211,10 @@ impl Services {
                 }
             }
             let services = self.clone();
+            let by = by.cloned();
             let row = item.row;
             running.spawn(async move {
-                let outcome = services.provision(None, description, provision_options, &RequestMeta::default()).await;
+                let outcome = services.provision(by.as_ref(), description, provision_options, &RequestMeta::default()).await;
                 let result = |status, tenant: &crate::store::Tenant, invited: Vec<String>| BulkRowResult {
                     row,
                     name: Some(tenant.name.clone()),

@@ -7,6 +7,7 @@ mod actor;
 mod api_keys;
 mod audit;
 mod auth;
+mod bulk_runs;
 mod bulk_tenants;
 mod imports;
 mod input;
@@ -46,6 +47,7 @@ pub use invitations::{AcceptInvitationInput, InvitationFilter, InvitationPreview
 pub use members::Membership;
 pub use password_reset::ResetPreview;
 pub use bulk_tenants::{bulk_csv_items, config_items, csv_field, BulkItem, BulkOptions, BulkRowResult, BulkStatus, BulkSummary, BULK_COLUMNS};
+pub use bulk_runs::{BulkRunView, PAGE_BULK_MAX_ROWS};
 pub use provision::{IfExists, ProvisionOptions, Provisioned, ProvisionedTenant};
 pub use provisioning::{ProvisionInput, ProvisionUpdate};
 pub use templates::{Template, TemplateRole};

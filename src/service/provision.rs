@@ -63,6 +63,13 @@ impl Services {
         let description = self.with_template(description)?;
         let d = &description;
         let mut errors = FieldErrors::new();
+        // A partner is a third party: it never sets anyone's password (an account made with a
+        // password the partner knows would be theirs to use wherever its owner goes next).
+        if by.is_some_and(|actor| !actor.is_superuser) {
+            for user in d.users.iter().filter(|u| u.password.is_some()) {
+                errors.add(&format!("users[{}].password", user.index), "Partners never set passwords: leave it out and the owner is invited.");
+            }
+        }
         if let (Some(domain), Some(base)) = (&d.custom_domain, self.config().tenant_base_domain.as_deref()) {
             if domain.is_within(base) {
                 errors.add("tenant.custom_domain", format!("Names under {base} are the organisations' subdomains; use the subdomain instead."));

@@ -9,6 +9,7 @@
 
 mod api_keys;
 mod audit;
+mod bulk_runs;
 mod invitations;
 mod jobs;
 mod models;
@@ -25,6 +26,7 @@ mod users;
 
 pub use api_keys::{ApiKey, KeyLookup, NewApiKey};
 pub use audit::{AuditCursor, AuditEntry, AuditQuery, NewAuditEntry};
+pub use bulk_runs::BulkRun;
 pub use invitations::{Invitation, InvitationState};
 pub use jobs::{Job, JobRow, JobStatus, NewJobRow};
 pub use password_resets::ResetToken;

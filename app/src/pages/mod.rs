@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod audit;
+mod bulk_tenants;
 mod form;
 mod home;
 mod import;
@@ -19,6 +20,7 @@ mod usage;
 
 pub use api_keys::ApiKeys;
 pub use audit::Audit;
+pub use bulk_tenants::BulkTenants;
 pub use home::{Home, Logout};
 pub use import::Import;
 pub use invitations::Invitations;

@@ -61,6 +61,7 @@ fn Tenants(
         {header}
         <main>
             <h1>"Tenants " <span class="count">{view.count}</span></h1>
+            <p><a href="/platform/bulk">"Create tenants in bulk from a CSV file"</a></p>
             {move || created().map(|(slug, invited)| view! {
                 <div class="banner ok" role="status">
                     "Created " <code>{slug}</code> "." {invited.then_some(" The owner's invitation is queued.")}

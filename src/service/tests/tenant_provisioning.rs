@@ -150,6 +150,19 @@ async fn a_description_that_fails_anywhere_leaves_nothing() {
 }
 
 #[tokio::test]
+async fn a_partner_never_sets_a_password() {
+    let services = testing::services().await;
+    let partner = partner(&services, "partner@reseller.test").await;
+    let with_password = json!({"tenant": {"name": "Pwned"}, "users": [{"email": "victim@mail.test", "role": "owner", "password": PASSWORD}]});
+    let error = services.provision(Some(&partner), describe(with_password.clone()), MAKE, &meta()).await.unwrap_err();
+    assert_eq!(fields_of(&error), vec!["users[0].password"]);
+    no_tenant(&services, "pwned").await;
+    assert!(services.db().read().await.unwrap().user_by_email(&crate::domain::Email::parse("victim@mail.test").unwrap()).await.unwrap().is_none());
+    let root = superuser(&services).await;
+    assert_eq!(made(&services, Some(&root), with_password).await.accounts.len(), 1, "a superuser may");
+}
+
+#[tokio::test]
 async fn only_partners_superusers_and_the_command_line_provision() {
     let services = testing::services().await;
     let (_, admin) = tenant_with_admin(&services, "Acme").await;
@@ -193,7 +206,7 @@ fn bulk(dry_run: bool, concurrency: usize) -> BulkOptions {
 #[tokio::test]
 async fn a_bulk_file_makes_each_row_alone_and_can_run_again() {
     let services = testing::services().await;
-    let dry = services.bulk_provision(bulk_csv_items(FILE.as_bytes()).unwrap(), bulk(true, 1), &|_| {}).await;
+    let dry = services.bulk_provision(None, bulk_csv_items(FILE.as_bytes()).unwrap(), bulk(true, 1), &|_| {}).await;
     assert_eq!(dry.iter().map(|r| r.status).collect::<Vec<_>>(),
         [BulkStatus::WouldCreate, BulkStatus::WouldCreate, BulkStatus::Failed, BulkStatus::Failed, BulkStatus::Failed, BulkStatus::WouldCreate]);
     for slug in ["globex", "initech", "hooli"] {
@@ -201,7 +214,7 @@ async fn a_bulk_file_makes_each_row_alone_and_can_run_again() {
     }
 
     let seen = std::sync::atomic::AtomicU64::new(0);
-    let results = services.bulk_provision(bulk_csv_items(FILE.as_bytes()).unwrap(), bulk(false, 3), &|done| {
+    let results = services.bulk_provision(None, bulk_csv_items(FILE.as_bytes()).unwrap(), bulk(false, 3), &|done| {
         seen.fetch_max(done, std::sync::atomic::Ordering::Relaxed);
     }).await;
     assert_eq!(seen.into_inner(), 6, "progress reaches every row");
@@ -222,7 +235,7 @@ async fn a_bulk_file_makes_each_row_alone_and_can_run_again() {
     let mails = services.db().read().await.unwrap().outbox().await.unwrap().len();
     assert_eq!(mails, 3);
 
-    let again = services.bulk_provision(bulk_csv_items(FILE.as_bytes()).unwrap(), bulk(false, 2), &|_| {}).await;
+    let again = services.bulk_provision(None, bulk_csv_items(FILE.as_bytes()).unwrap(), bulk(false, 2), &|_| {}).await;
     assert_eq!(BulkSummary::of(&again), BulkSummary { successful: 0, failed: 3, skipped_exists: 3 });
     services.settled().await;
     assert_eq!(services.db().read().await.unwrap().outbox().await.unwrap().len(), mails, "nothing made or mailed twice");
@@ -232,7 +245,7 @@ async fn a_bulk_file_makes_each_row_alone_and_can_run_again() {
 async fn config_entries_are_descriptions() {
     let services = testing::services().await;
     let items = config_items(json!({"tenants": [acme(), {"tenant": {"name": ""}}]})).unwrap();
-    let results = services.bulk_provision(items.into_iter(), BulkOptions { dry_run: false, concurrency: 1, rename: str::to_owned }, &|_| {}).await;
+    let results = services.bulk_provision(None, items.into_iter(), BulkOptions { dry_run: false, concurrency: 1, rename: str::to_owned }, &|_| {}).await;
     assert_eq!(results[0].status, BulkStatus::Created);
     assert_eq!(results[1].status, BulkStatus::Failed);
     assert!(results[1].errors.as_ref().unwrap().get("tenant.name").is_some());
@@ -245,10 +258,12 @@ async fn a_deleted_tenant_stops_at_once_and_can_be_restored() {
     let partner = partner(&services, "partner@reseller.test").await;
     let other_partner = partner_two(&services).await;
     let made = made(&services, Some(&partner), json!({"tenant": {"name": "Acme Corp"}, "users": [
-        {"email": "boss@acme.test", "role": "owner", "password": PASSWORD}, {"email": "new@acme.test", "role": "VIEWER"}]})).await;
+        {"email": "boss@acme.test", "role": "owner"}, {"email": "new@acme.test", "role": "VIEWER"}]})).await;
     let tenant = made.tenant.id;
-    let owner = services.actor_for(made.accounts[0].id, Some(tenant)).await.unwrap().unwrap();
-    let token = made.invitations[0].token.clone();
+    let accepted = AcceptInvitationInput { token: Raw::text(&made.invitations[0].token), password: Raw::text(PASSWORD), ..Default::default() };
+    let boss = services.accept_invitation(accepted, &meta()).await.unwrap();
+    let owner = services.actor_for(boss.user.id, Some(tenant)).await.unwrap().unwrap();
+    let token = made.invitations[1].token.clone();
 
     let own_admin = services.delete_tenant(Some(&owner), tenant, Raw::text("Acme Corp"), &meta()).await;
     assert!(matches!(own_admin, Err(ServiceError::Forbidden(_))), "{own_admin:?}");
@@ -484,4 +499,33 @@ async fn the_platform_list_is_newest_first_and_for_superusers() {
     assert_eq!(page.items.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["Newest", "Oldest"]);
     assert_eq!(page.count, 2);
     assert!(matches!(services.platform_tenants(&admin, crate::store::PageRequest::first()).await, Err(ServiceError::Forbidden(_))));
+}
+
+#[tokio::test]
+async fn a_bulk_run_from_the_page_is_previewed_then_created_in_the_background() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let csv = "name,subdomain,owner_email\nPaged One,paged-one,one@paged.test\nPaged Two,,\nBroken,-x-,\n";
+    let preview = services.preview_bulk_run(&root, "tenants.csv", csv).await.unwrap();
+    assert_eq!((preview.status.as_str(), preview.total, preview.processed), ("preview", 3, 0));
+    assert_eq!(preview.rows.iter().map(|r| r.status).collect::<Vec<_>>(), vec![BulkStatus::WouldCreate, BulkStatus::WouldCreate, BulkStatus::Failed]);
+    no_tenant(&services, "paged-one").await;
+
+    services.start_bulk_run(&root, preview.id).await.unwrap();
+    assert!(matches!(services.start_bulk_run(&root, preview.id).await, Err(ServiceError::Conflict { .. })), "a run starts once");
+    services.settled().await;
+    let done = services.bulk_run_view(&root, preview.id).await.unwrap();
+    assert_eq!((done.status.as_str(), done.processed), ("done", 3));
+    assert_eq!(done.summary, BulkSummary { successful: 2, failed: 1, skipped_exists: 0 });
+    let made = services.tenant_by_slug("paged-one").await.unwrap();
+    assert_eq!(made.created_by_partner, Some(root.user_id), "the superuser answers for what the page made");
+
+    let (_, admin) = tenant_with_admin(&services, "Plain").await;
+    assert!(matches!(services.preview_bulk_run(&admin, "t.csv", csv).await, Err(ServiceError::Forbidden(_))));
+    assert!(matches!(services.bulk_run_view(&admin, preview.id).await, Err(ServiceError::Forbidden(_))));
+    assert_eq!(fields_of(&services.preview_bulk_run(&root, "t.csv", "subdomain\nx\n").await.unwrap_err()), vec!["file"]);
+    assert_eq!(fields_of(&services.preview_bulk_run(&root, "t.csv", "name\n").await.unwrap_err()), vec!["file"]);
+    let big = format!("name\n{}", (0..=crate::service::PAGE_BULK_MAX_ROWS).map(|i| format!("Big {i}\n")).collect::<String>());
+    assert_eq!(fields_of(&services.preview_bulk_run(&root, "t.csv", &big).await.unwrap_err()), vec!["file"]);
+    assert!(matches!(services.bulk_run_view(&root, uuid::Uuid::new_v4()).await, Err(ServiceError::NotFound)));
 }
