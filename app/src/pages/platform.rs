@@ -67,13 +67,20 @@ fn Tenants(
                     "Created " <code>{slug}</code> "." {invited.then_some(" The owner's invitation is queued.")}
                 </div>
             })}
-            {move || row_failure().map(|e| view! { <div class="banner error" role="alert">{e.message}</div> })}
+            {move || row_failure().map(|e| {
+                // A field's message (the typed name) says more than the summary line.
+                let text = e.fields.values().flatten().cloned().collect::<Vec<_>>().join(" ");
+                let text = if text.is_empty() { e.message } else { text };
+                view! { <div class="banner error" role="alert">{text}</div> }
+            })}
+            <div class="table-wrap">
             <table class="members">
                 <thead><tr><th>"Name"</th><th>"Handle"</th><th>"Status"</th><th>"Since"</th><th>"Actions"</th></tr></thead>
                 <tbody>
                     {view.tenants.into_iter().map(|t| view! { <TenantRow t suspend delete restore/> }).collect_view()}
                 </tbody>
             </table>
+            </div>
             <CreateForm plans=view.plans templates=view.templates create/>
         </main>
     }
@@ -116,7 +123,7 @@ fn TenantRow(t: crate::server_fns::PlatformTenant, suspend: ServerAction<SetSusp
                 <ActionForm action=delete attr:class="inline">
                     <input type="hidden" name="tenant_id" value=id2/>
                     <label for=confirm_id.clone()>{confirm_label}</label>
-                    <input id=confirm_id name="confirm_name" type="text" autocomplete="off" required=true/>
+                    <input id=confirm_id name="confirm_name" type="text" size="14" autocomplete="off" required=true/>
                     <button type="submit" class="small danger" aria-label=delete_label>"Delete"</button>
                 </ActionForm>
             </details>

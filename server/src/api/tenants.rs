@@ -105,7 +105,7 @@ pub struct TenantDeleteRequest {
 /// (default 30); `POST …/restore/` brings it back until then.
 #[utoipa::path(delete, path = "/api/tenants/{tenant_id}/", tag = "tenants", operation_id = "delete_tenant", security(("bearer" = [])),
     params(("tenant_id" = uuid::Uuid, Path)), request_body = TenantDeleteRequest,
-    responses((status = 204), (status = 400, body = FieldErrorsOut), (status = 401, body = Detail), (status = 403, body = Detail),
+    responses((status = 204), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail),
         (status = 404, body = Detail), (status = 409, description = "Deleted already", body = Detail)))]
 pub async fn remove(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, request: axum::extract::Request) -> ApiResult<axum::http::StatusCode> {
     let tenant = TenantId::parse(&tenant_id).map_err(|_| ApiError::not_found())?;
