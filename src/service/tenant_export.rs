@@ -157,13 +157,25 @@ impl Services {
     /// provisioned the tenant; the command line (`by` is `None`).
     #[tracing::instrument(skip_all)]
     pub async fn export_tenant(&self, by: Option<&Actor>, tenant: TenantId, include: &str) -> ServiceResult<TenantExport> {
+        let parts = ExportPart::parse_list(include).map_err(|m| ServiceError::field("include", m))?;
         if let Some(actor) = by {
             let partner = self.plan_manager(actor, tenant).await.is_ok();
             if !partner {
                 self.tenant_where(actor, Some(tenant), Permission::TenantWrite).await?;
+                // Each part is also what the caller could read on its own (an API key with
+                // `tenant:write` alone does not get the members or the audit trail this way).
+                for part in &parts {
+                    let needed = match part {
+                        ExportPart::Users => Permission::MembersRead,
+                        ExportPart::Roles => Permission::RolesRead,
+                        ExportPart::Invitations => Permission::InvitationsRead,
+                        ExportPart::Audit => Permission::AuditRead,
+                        ExportPart::Settings => Permission::TenantRead,
+                    };
+                    self.tenant_where(actor, Some(tenant), needed).await?;
+                }
             }
         }
-        let parts = ExportPart::parse_list(include).map_err(|m| ServiceError::field("include", m))?;
         let mut tx = self.db().read_in(tenant).await?;
         let row = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
         let started_at = now();

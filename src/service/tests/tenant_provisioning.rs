@@ -529,3 +529,16 @@ async fn a_bulk_run_from_the_page_is_previewed_then_created_in_the_background() 
     assert_eq!(fields_of(&services.preview_bulk_run(&root, "t.csv", &big).await.unwrap_err()), vec!["file"]);
     assert!(matches!(services.bulk_run_view(&root, uuid::Uuid::new_v4()).await, Err(ServiceError::NotFound)));
 }
+
+#[tokio::test]
+async fn an_api_key_exports_only_the_parts_its_scopes_read() {
+    let services = testing::services().await;
+    let (tenant, owner) = rich_tenant(&services).await;
+    let input = crate::service::ApiKeyInput { name: Raw::text("Exporter"), scopes: crate::service::RawList::from_json(Some(&json!(["tenant:*", "roles:read"]))), expires_days: Raw::Missing };
+    let issued = services.create_api_key(&owner, input, &meta()).await.unwrap();
+    let key = services.actor_from_api_key(&issued.secret, &meta()).await.unwrap();
+    let roles = services.export_tenant(Some(&key), tenant.id, "roles,settings").await.unwrap().collect().await.unwrap();
+    assert!(roles.contains("developer"));
+    assert!(matches!(services.export_tenant(Some(&key), tenant.id, "users").await, Err(ServiceError::Forbidden(_))), "no members:read");
+    assert!(matches!(services.export_tenant(Some(&key), tenant.id, "").await, Err(ServiceError::Forbidden(_))), "everything includes the audit trail");
+}
