@@ -316,6 +316,18 @@ mod tests {
     }
 
     #[test]
+    fn reasons_keep_the_fields_else_the_sentence() {
+        let fields = FieldErrors::single("tenant.subdomain", "taken");
+        assert_eq!(reasons_of(&ServiceError::Validation(fields.clone())), fields);
+        assert_eq!(reasons_of(&ServiceError::Conflict { detail: "Clash.".into(), fields: fields.clone() }), fields, "a clash on a field names it");
+        assert_eq!(reasons_of(&ServiceError::conflict_detail("Already run.")), FieldErrors::single("non_field_errors", "Already run."));
+        assert_eq!(reasons_of(&ServiceError::Gone { detail: "Gone.".into(), fields: FieldErrors::new() }), FieldErrors::single("non_field_errors", "Gone."));
+        assert_eq!(reasons_of(&ServiceError::Conflict { detail: String::new(), fields: FieldErrors::new() }), FieldErrors::new());
+        assert_eq!(reasons_of(&ServiceError::Internal(anyhow::anyhow!("secret detail"))).get("non_field_errors").unwrap()[0], "An unexpected error; see the server log.");
+        assert_eq!(reasons_of(&ServiceError::forbidden("No.")).get("non_field_errors").unwrap()[0], "forbidden: No.");
+    }
+
+    #[test]
     fn summaries_count_each_status() {
         let row = |status| BulkRowResult { row: 1, name: None, subdomain: None, status, tenant_id: None, invited: vec![], errors: None };
         let results = [row(BulkStatus::Created), row(BulkStatus::WouldCreate), row(BulkStatus::Exists), row(BulkStatus::Failed), row(BulkStatus::Failed)];

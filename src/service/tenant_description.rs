@@ -394,6 +394,24 @@ mod tests {
     }
 
     #[test]
+    fn a_description_is_told_from_the_flat_partner_body() {
+        let object = |v: Value| v.as_object().unwrap().clone();
+        assert!(TenantDescription::is_description(&object(json!({"tenant": {"name": "Acme"}}))));
+        assert!(!TenantDescription::is_description(&object(json!({"company_name": "Acme", "email": "a@b.co"}))));
+        assert!(!TenantDescription::is_description(&object(json!({"tenant": "Acme"}))));
+    }
+
+    #[test]
+    fn a_blank_subdomain_or_industry_is_left_out_and_a_wrong_type_is_named() {
+        let d = TenantDescription::parse(&json!({"tenant": {"name": "Globex Labs", "subdomain": "  ", "industry": ""}})).unwrap();
+        assert_eq!(d.subdomain.as_str(), "globex-labs");
+        assert_eq!(d.industry, None);
+        let d = TenantDescription::parse(&json!({"tenant": {"name": "Globex Labs", "industry": "Retail"}})).unwrap();
+        assert_eq!(d.industry.as_deref(), Some("Retail"));
+        assert_eq!(fields(json!({"tenant": {"name": "Globex Labs", "subdomain": true}})), vec!["tenant.subdomain"]);
+    }
+
+    #[test]
     fn limits_may_be_unlimited_and_open_ended() {
         let d = TenantDescription::parse(&json!({"tenant": {"name": "Umbrella", "plan": "basic", "max_devices": null, "storage_quota_gb": 7,
             "limits": {"max_tasks": 3}}}))

@@ -542,3 +542,38 @@ async fn an_api_key_exports_only_the_parts_its_scopes_read() {
     assert!(matches!(services.export_tenant(Some(&key), tenant.id, "users").await, Err(ServiceError::Forbidden(_))), "no members:read");
     assert!(matches!(services.export_tenant(Some(&key), tenant.id, "").await, Err(ServiceError::Forbidden(_))), "everything includes the audit trail");
 }
+
+#[tokio::test]
+async fn limits_and_plans_apply_alone_and_the_edges_of_each_limit_hold() {
+    let services = testing::services().await;
+    let limits_only = made(&services, None, json!({"tenant": {"name": "Limited", "max_tasks": 3}})).await.tenant;
+    assert_eq!((limits_only.plan.as_deref(), limits_only.limit_overrides.0.get("max_tasks")), (None, Some(&Some(3))), "limits without a plan are kept");
+    let plan_only = made(&services, None, json!({"tenant": {"name": "Planned", "plan_type": "basic"}})).await.tenant;
+    assert_eq!((plan_only.plan.as_deref(), plan_only.limit_overrides.0.is_empty()), (Some("basic"), true), "a plan without limits is kept");
+
+    // Exactly max_users people fit; one more does not.
+    let people = |n: usize| (0..n).map(|i| json!({"email": format!("p{i}@edge.test"), "role": "VIEWER"})).collect::<Vec<_>>();
+    made(&services, None, json!({"tenant": {"name": "Full House", "max_users": 2}, "users": people(2)})).await;
+    let over = services.provision(None, describe(json!({"tenant": {"name": "Over Full", "max_users": 2}, "users": people(3)})), MAKE, &meta()).await.unwrap_err();
+    assert_eq!(fields_of(&over), vec!["users"]);
+
+    // Settings of exactly the most a tenant may keep are accepted; a byte more is not.
+    let max = crate::service::SETTINGS_MAX_BYTES;
+    let settings = |len: usize| json!({"k": "x".repeat(len - r#"{"k":""}"#.len())});
+    made(&services, None, json!({"tenant": {"name": "Heavy"}, "settings": settings(max)})).await;
+    let too_heavy = services.provision(None, describe(json!({"tenant": {"name": "Too Heavy"}, "settings": settings(max + 1)})), MAKE, &meta()).await.unwrap_err();
+    assert_eq!(fields_of(&too_heavy), vec!["settings"]);
+    no_tenant(&services, "too-heavy").await;
+}
+
+#[tokio::test]
+async fn a_deletion_records_when_the_purge_is_due() {
+    let services = testing::services().await;
+    let made = made(&services, None, json!({"tenant": {"name": "Short Lived"}})).await;
+    let deleted = services.delete_tenant(None, made.tenant.id, Raw::text("Short Lived"), &meta()).await.unwrap();
+    let platform = services.db().read().await.unwrap().platform_audit(5).await.unwrap();
+    let due = chrono::DateTime::parse_from_rfc3339(platform[0].metadata["purge_after"].as_str().unwrap()).unwrap();
+    // PostgreSQL keeps microseconds; the recorded time may carry more.
+    let off = (due.with_timezone(&chrono::Utc) - deleted.deleted_at.unwrap() - chrono::Duration::days(30)).num_milliseconds().abs();
+    assert!(off < 5, "TENANT_DELETION_GRACE_DAYS defaults to 30 days: {off} ms off");
+}
