@@ -227,6 +227,15 @@ templates:
     }
 
     #[test]
+    fn a_role_the_description_defines_wins_over_the_templates() {
+        let d = TenantDescription::parse(&json!({"tenant": {"name": "Research"}, "roles": [{"name": "developer", "permissions": ["members:read"]}],
+            "vars": {"TZ_NAME": "UTC", "LEAD_EMAIL": "lead@r.test", "OWNER_EMAIL": "boss@r.test"}})).unwrap();
+        let d = template().apply("department_template", d).unwrap();
+        assert_eq!(d.roles.len(), 1);
+        assert_eq!(d.roles[0].grants.iter().map(|g| g.to_text()).collect::<Vec<_>>(), vec!["members:read"]);
+    }
+
+    #[test]
     fn a_missing_variable_is_named() {
         let d = TenantDescription::parse(&json!({"tenant": {"name": "Research"}, "vars": {"TZ_NAME": "UTC"}})).unwrap();
         let ServiceError::Validation(fields) = template().apply("department_template", d).unwrap_err() else { panic!() };

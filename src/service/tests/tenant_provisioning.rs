@@ -508,6 +508,7 @@ async fn a_bulk_run_from_the_page_is_previewed_then_created_in_the_background() 
     let csv = "name,subdomain,owner_email\nPaged One,paged-one,one@paged.test\nPaged Two,,\nBroken,-x-,\n";
     let preview = services.preview_bulk_run(&root, "tenants.csv", csv).await.unwrap();
     assert_eq!((preview.status.as_str(), preview.total, preview.processed), ("preview", 3, 0));
+    assert_eq!(preview.file_name, "tenants.csv");
     assert_eq!(preview.rows.iter().map(|r| r.status).collect::<Vec<_>>(), vec![BulkStatus::WouldCreate, BulkStatus::WouldCreate, BulkStatus::Failed]);
     no_tenant(&services, "paged-one").await;
 
@@ -525,6 +526,8 @@ async fn a_bulk_run_from_the_page_is_previewed_then_created_in_the_background() 
     assert!(matches!(services.bulk_run_view(&admin, preview.id).await, Err(ServiceError::Forbidden(_))));
     assert_eq!(fields_of(&services.preview_bulk_run(&root, "t.csv", "subdomain\nx\n").await.unwrap_err()), vec!["file"]);
     assert_eq!(fields_of(&services.preview_bulk_run(&root, "t.csv", "name\n").await.unwrap_err()), vec!["file"]);
+    let full = format!("name\n{}", (0..crate::service::PAGE_BULK_MAX_ROWS).map(|i| format!("Full {i}\n")).collect::<String>());
+    assert_eq!(services.preview_bulk_run(&root, "full.csv", &full).await.unwrap().total, crate::service::PAGE_BULK_MAX_ROWS as i64, "exactly the most rows fit");
     let big = format!("name\n{}", (0..=crate::service::PAGE_BULK_MAX_ROWS).map(|i| format!("Big {i}\n")).collect::<String>());
     assert_eq!(fields_of(&services.preview_bulk_run(&root, "t.csv", &big).await.unwrap_err()), vec!["file"]);
     assert!(matches!(services.bulk_run_view(&root, uuid::Uuid::new_v4()).await, Err(ServiceError::NotFound)));
