@@ -50,6 +50,18 @@ impl FieldErrors {
         }
     }
 
+    /// The same messages under other field names (a description's `tenant.max_users` as a
+    /// CSV file's `max_users`, or a form's field).
+    pub fn renamed(&self, rename: impl Fn(&str) -> String) -> Self {
+        let mut out = Self::new();
+        for (field, messages) in self.iter() {
+            for message in messages {
+                out.add(&rename(field), message.clone());
+            }
+        }
+        out
+    }
+
     /// `Ok(())` when nothing was recorded, else a validation error with every message.
     pub fn into_result(self) -> ServiceResult<()> {
         if self.is_empty() {

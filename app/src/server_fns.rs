@@ -592,15 +592,6 @@ pub async fn create_tenant(
     context::finish(async move {
         use serde_json::{json, Map, Value};
         use tenantry::service::{IfExists, ProvisionOptions, Provisioned, TenantDescription};
-        fn rename_fields(fields: &tenantry::FieldErrors) -> tenantry::FieldErrors {
-            let mut out = tenantry::FieldErrors::new();
-            for (field, messages) in fields.iter() {
-                for message in messages {
-                    out.add(&tenantry::service::csv_field(field), message.clone());
-                }
-            }
-            out
-        }
         let (call, actor) = signed_in().await?;
         let echo: Vec<(&str, String)> = vec![
             ("name", name.clone()),
@@ -611,8 +602,8 @@ pub async fn create_tenant(
         ];
         let fail = |e: tenantry::ServiceError| {
             let e = match e {
-                tenantry::ServiceError::Validation(fields) => tenantry::ServiceError::Validation(rename_fields(&fields)),
-                tenantry::ServiceError::Conflict { detail, fields } => tenantry::ServiceError::Conflict { detail, fields: rename_fields(&fields) },
+                tenantry::ServiceError::Validation(fields) => tenantry::ServiceError::Validation(fields.renamed(tenantry::service::csv_field)),
+                tenantry::ServiceError::Conflict { detail, fields } => tenantry::ServiceError::Conflict { detail, fields: fields.renamed(tenantry::service::csv_field) },
                 other => other,
             };
             AppError::from(e).with_values(echo.iter().map(|(k, v)| (*k, v.as_str())))

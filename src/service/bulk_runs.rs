@@ -87,6 +87,8 @@ impl Services {
         let services = self.clone();
         let by = actor.clone();
         self.in_background("bulk tenant run", async move {
+            // Read before the progress writer starts, so an error leaves nothing looping.
+            let items = bulk_csv_items(run.csv.as_bytes()).map_err(|m| ServiceError::Internal(anyhow::anyhow!(m)))?;
             let done = Arc::new(AtomicU64::new(0));
             let reporter = {
                 let (services, done) = (services.clone(), done.clone());
@@ -102,7 +104,6 @@ impl Services {
                     }
                 })
             };
-            let items = bulk_csv_items(run.csv.as_bytes()).map_err(|m| ServiceError::Internal(anyhow::anyhow!(m)))?;
             let options = BulkOptions { dry_run: false, concurrency: 2, rename: csv_field };
             let rows = services.bulk_provision(Some(&by), items, options, &|n| done.store(n, Ordering::Relaxed)).await;
             reporter.abort();

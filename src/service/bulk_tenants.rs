@@ -139,16 +139,6 @@ pub fn reasons_of(error: &ServiceError) -> FieldErrors {
     }
 }
 
-fn renamed(fields: FieldErrors, rename: fn(&str) -> String) -> FieldErrors {
-    let mut out = FieldErrors::new();
-    for (field, messages) in fields.iter() {
-        for message in messages {
-            out.add(&rename(field), message.clone());
-        }
-    }
-    out
-}
-
 /// How a run goes.
 #[derive(Debug, Clone, Copy)]
 pub struct BulkOptions {
@@ -177,7 +167,7 @@ impl Services {
             status: BulkStatus::Failed,
             tenant_id: None,
             invited: Vec::new(),
-            errors: Some(renamed(errors, options.rename)),
+            errors: Some(errors.renamed(options.rename)),
         };
         for item in items {
             let parsed = item.description.and_then(|value| TenantDescription::parse(&value));
@@ -240,7 +230,7 @@ impl Services {
                             status: BulkStatus::Failed,
                             tenant_id: None,
                             invited: Vec::new(),
-                            errors: Some(renamed(reasons_of(&error), options.rename)),
+                            errors: Some(reasons_of(&error).renamed(options.rename)),
                         }
                     }
                 }
