@@ -39,6 +39,15 @@ pub struct Config {
     pub tenant_deletion_grace: Duration,
     /// TENANT_TEMPLATES_FILE: the YAML file of tenant templates (read at each use).
     pub tenant_templates_file: Option<std::path::PathBuf>,
+    /// WEBHOOK_ALLOW_HTTP=1: endpoints may be plain `http://` (development, internal networks).
+    pub webhook_allow_http: bool,
+    /// WEBHOOK_ALLOW_PRIVATE=1: endpoints may be loopback, private or link-local addresses
+    /// (cloud metadata addresses stay refused).
+    pub webhook_allow_private: bool,
+    /// METRICS_ENABLED=1 serves `GET /metrics` (Prometheus); off by default.
+    pub metrics_enabled: bool,
+    /// METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Where e-mail goes and who it is from.
@@ -164,10 +173,7 @@ impl Config {
         };
         let email = email_config(&get)?;
         if production && matches!(email.provider, EmailProvider::Log) {
-            let allowed = match get("EMAIL_LOG_IN_PRODUCTION") {
-                Some(v) => parse_bool("EMAIL_LOG_IN_PRODUCTION", &v)?,
-                None => false,
-            };
+            let allowed = flag(&get, "EMAIL_LOG_IN_PRODUCTION")?;
             if !allowed {
                 return Err(ConfigError::LogMailerInProduction);
             }
@@ -191,10 +197,7 @@ impl Config {
             invitation_ttl: minutes(&get, "INVITATION_LIFETIME_MINUTES", 7 * 24 * 60)?,
             password_reset_ttl: minutes(&get, "PASSWORD_RESET_LIFETIME_MINUTES", 60)?,
             rate_limit: RateLimitConfig {
-                disabled: match get("RATE_LIMIT_DISABLED") {
-                    Some(v) => parse_bool("RATE_LIMIT_DISABLED", &v)?,
-                    None => false,
-                },
+                disabled: flag(&get, "RATE_LIMIT_DISABLED")?,
                 per_ip_per_minute: number(&get, "RATE_LIMIT_PER_IP_PER_MINUTE", 30)?,
                 per_account_per_minute: number(&get, "RATE_LIMIT_PER_ACCOUNT_PER_MINUTE", 10)?,
                 account_ceiling_per_minute: number(&get, "RATE_LIMIT_ACCOUNT_CEILING_PER_MINUTE", 60)?,
@@ -212,6 +215,10 @@ impl Config {
             outbox_retention: Duration::from_secs(u64::from(number(&get, "EMAIL_OUTBOX_RETENTION_DAYS", 30)?.max(1)) * 86_400),
             tenant_templates_file: get("TENANT_TEMPLATES_FILE").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(std::path::PathBuf::from),
             tenant_deletion_grace: Duration::from_secs(u64::from(number(&get, "TENANT_DELETION_GRACE_DAYS", 30)?) * 86_400),
+            webhook_allow_http: flag(&get, "WEBHOOK_ALLOW_HTTP")?,
+            webhook_allow_private: flag(&get, "WEBHOOK_ALLOW_PRIVATE")?,
+            metrics_enabled: flag(&get, "METRICS_ENABLED")?,
+            metrics_token: get("METRICS_TOKEN").map(|t| SecretString::from(t.trim().to_owned())),
         })
     }
 
@@ -329,6 +336,11 @@ fn parse_networks(name: &'static str, list: &str) -> Result<Vec<ipnet::IpNet>, C
                 .map_err(|_| ConfigError::Invalid { name, reason: format!("{item:?} is not an address or a CIDR range") })
         })
         .collect()
+}
+
+/// A yes/no variable, off when unset.
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    get(name).map_or(Ok(false), |v| parse_bool(name, &v))
 }
 
 fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {

@@ -5,12 +5,14 @@
 //! [`store`] (SQL) inside one transaction per call.
 
 pub mod auth;
+pub mod backoff;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod mail;
 pub mod service;
 pub mod store;
+pub mod webhooks;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -53,6 +53,18 @@ pub fn spawn_job_worker(services: &Services) -> WorkerTask {
     WorkerTask { stop, task }
 }
 
+/// Starts the events worker (webhook deliveries, invitation expiry, metric roll-ups).
+pub fn spawn_webhook_worker(services: &Services) -> WorkerTask {
+    let (stop, stopped) = oneshot::channel();
+    let config = services.config();
+    let sender = tenantry::webhooks::Sender::new(config.webhook_allow_private, config.webhook_allow_http);
+    let options = tenantry::webhooks::WebhookWorkerOptions::for_services(services);
+    let task = tokio::spawn(tenantry::webhooks::worker::run(services.clone(), sender, options, async {
+        let _ = stopped.await;
+    }));
+    WorkerTask { stop, task }
+}
+
 /// How often job workers look for work nobody woke them for.
 const JOB_POLL: Duration = Duration::from_secs(2);
 
@@ -61,10 +73,12 @@ const JOB_POLL: Duration = Duration::from_secs(2);
 pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let services = Services::start(config).await?;
     let mailer = Arc::new(build_mailer(services.config()).await?);
-    println!("Delivering the e-mail outbox through {} and running jobs (database: {}). Ctrl-C to stop.", mailer.provider_name(), services.db().backend_name());
+    println!("Delivering the e-mail outbox through {} and webhooks, and running jobs (database: {}). Ctrl-C to stop.", mailer.provider_name(), services.db().backend_name());
     let jobs = spawn_job_worker(&services);
+    let webhooks = spawn_webhook_worker(&services);
     // Commits in other processes (the server) do not wake this one: it relies on the poll.
     mail::worker::run(services.db().clone(), mailer, services.mail_wakeup(), WorkerOptions::for_services(&services), shutdown).await;
+    webhooks.stop().await;
     jobs.stop().await;
     services.db().close().await;
     Ok(())

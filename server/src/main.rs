@@ -105,6 +105,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let services = Services::start(config.clone()).await?;
     let mail_worker = mail_cli::spawn_worker(&services).await?;
     let job_worker = mail_cli::spawn_job_worker(&services);
+    let webhook_worker = mail_cli::spawn_webhook_worker(&services);
     let app = http::build(services.clone(), leptos).await?;
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let local = listener.local_addr()?;
@@ -119,6 +120,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
     // Writes answered requests left running (failed sign-ins, reset requests) finish first.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), services.settled()).await;
+    webhook_worker.stop().await;
     job_worker.stop().await;
     mail_worker.stop().await;
     services.db().close().await;

@@ -6,6 +6,7 @@ mod contact;
 mod email;
 mod hostname;
 mod ids;
+mod metric;
 mod names;
 mod password;
 mod permission;
@@ -16,12 +17,14 @@ mod security_policy;
 mod slug;
 mod token;
 mod totp;
+mod webhook;
 
 pub use brand::parse_color;
 pub use contact::{Industry, PhoneNumber};
 pub use email::Email;
 pub use hostname::CustomDomain;
 pub use ids::{AssignmentId, TenantId, UserId};
+pub use metric::{change_pct, Metric, Period};
 pub use names::{PersonName, TenantName};
 pub use password::{NewPassword, PlainPassword};
 pub use permission::{covered, grants_from_text, grants_to_text, parse_grants, Grant, Permission};
@@ -32,6 +35,7 @@ pub use security_policy::{parse_network, PasswordRules, SecurityPolicy};
 pub use slug::TenantSlug;
 pub use token::{ApiKeySecret, OneTimeToken};
 pub use totp::TotpSecret;
+pub use webhook::{EventSelection, EventType, TargetRule, WebhookSecret, WebhookUrl};
 
 /// DRF's message for a missing field; API clients match on it.
 pub const REQUIRED: &str = "This field is required.";

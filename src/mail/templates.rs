@@ -180,6 +180,30 @@ pub fn quota_alert(to: &str, tenant_name: &str, quota: &str, threshold: i64, usa
     NewEmail { tenant_id: None, kind: "quota_alert", to: to.to_owned(), subject, text_body, html_body, link: None }
 }
 
+/// To a tenant's admins (or a platform endpoint's owner): an endpoint kept failing and was
+/// switched off.
+pub fn webhook_disabled(to: &str, owner: &str, url: &str, failing_since: &str, last_error: &str) -> NewEmail {
+    let subject = format!("A webhook of {owner} was disabled after repeated failures");
+    let text_body = format!(
+        "Deliveries to the webhook endpoint {url} of {owner} have failed since {failing_since} (last: {last_error}), so Tenantry \
+         switched it off: it gets no events now. Fix the endpoint, then switch it on again on the Webhooks page \
+         (or PATCH /api/webhooks/{{id}}/ with \"active\": true): the deliveries that were waiting go out in order. The one that \
+         failed can be sent again with Retry.\n"
+    );
+    let html_body = format!(
+        "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;color:#1b2430;max-width:560px;margin:auto;padding:24px\">\
+         <h1 style=\"font-size:20px\">A webhook of {owner_html} was disabled</h1>\
+         <p>Deliveries to <code>{url_html}</code> have failed since {since} (last: {error}), so Tenantry switched it off.</p>\
+         <p>It gets no events now. Fix the endpoint, then switch it on again on the Webhooks page: the deliveries that were waiting go out in order. \
+         The one that failed can be sent again with Retry.</p></body></html>",
+        owner_html = escape(owner),
+        url_html = escape(url),
+        since = escape(failing_since),
+        error = escape(last_error),
+    );
+    NewEmail { tenant_id: None, kind: "webhook_disabled", to: to.to_owned(), subject, text_body, html_body, link: None }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

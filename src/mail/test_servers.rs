@@ -12,18 +12,18 @@ use std::{
 
 use serde::Deserialize;
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("TENANTRY_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into())
 }
 
-fn require_module(module: &str, package: &str) {
+pub(crate) fn require_module(module: &str, package: &str) {
     let python = python();
     let ok = Command::new(&python).args(["-c", &format!("import {module}")]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     assert!(
         ok,
-        "the e-mail tests need the Python package {package} ({python} cannot import {module}). \
-         Run `source .ci/mailtest.sh` (installs aiosmtpd and moto[server] into .tools/py and exports TENANTRY_PYTHON), \
-         or `pip install aiosmtpd 'moto[server]>=5.2,<5.3'`."
+        "the e-mail and webhook tests need the Python package {package} ({python} cannot import {module}). \
+         Run `source .ci/mailtest.sh` (installs aiosmtpd, moto[server] and standardwebhooks into .tools/py and exports TENANTRY_PYTHON), \
+         or `pip install aiosmtpd 'moto[server]>=5.2,<5.3' standardwebhooks`."
     );
 }
 
@@ -38,14 +38,14 @@ pub fn temp_dir(prefix: &str) -> PathBuf {
 }
 
 /// A child process killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     name: &'static str,
     log: PathBuf,
 }
 
 impl Server {
-    fn spawn(name: &'static str, args: &[&str], port: u16) -> Self {
+    pub(crate) fn spawn(name: &'static str, args: &[&str], port: u16) -> Self {
         let log = temp_dir(name).join("server.log");
         let log_file = std::fs::File::create(&log).expect("server log file");
         let child = Command::new(python())

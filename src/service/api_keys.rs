@@ -152,8 +152,10 @@ impl Services {
         let security = found.security_policy.as_deref().map(crate::store::decode_policy);
         super::security_policy::check_network(security.as_ref(), meta.ip)?;
         // The plan's daily call quota, when the tenant has one: one more write per call.
-        if let Some(limit) = found.daily_call_limit {
-            self.count_api_call(key.tenant_id, limit).await?;
+        // Otherwise the call is only counted (for the tenant's metrics), in memory first.
+        match found.daily_call_limit {
+            Some(limit) => self.count_api_call(key.tenant_id, limit).await?,
+            None => self.note_api_call(key.tenant_id, at),
         }
         let ip = meta.ip.map(|ip| ip.to_string());
         let stale = key.last_used_at.is_none_or(|last| at - last >= TOUCH_EVERY) || key.last_used_ip != ip;

@@ -194,13 +194,6 @@ impl ImportContext<'_> {
     }
 }
 
-fn flag(raw: &str) -> Result<bool, String> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "on" | "yes" => Ok(true),
-        "false" | "0" | "off" | "no" | "" => Ok(false),
-        _ => Err("Must be a valid boolean.".into()),
-    }
-}
 
 fn parse_mode(raw: &str) -> Result<ImportMode, String> {
     match raw.trim().to_ascii_lowercase().as_str() {
@@ -213,8 +206,8 @@ fn parse_mode(raw: &str) -> Result<ImportMode, String> {
 /// Parses the options, reporting every bad one.
 pub(crate) fn parse_options(input: &ImportInput, errors: &mut FieldErrors) -> Option<ImportOptions> {
     let mode = input.mode.optional(errors, "mode", parse_mode).map(|m| m.unwrap_or(ImportMode::Invite));
-    let send = input.send_welcome_emails.optional(errors, "send_welcome_emails", flag).map(|f| f.unwrap_or(true));
-    let generate = input.generate_passwords.optional(errors, "generate_passwords", flag).map(|f| f.unwrap_or(false));
+    let send = input.send_welcome_emails.optional(errors, "send_welcome_emails", super::input::parse_flag).map(|f| f.unwrap_or(true));
+    let generate = input.generate_passwords.optional(errors, "generate_passwords", super::input::parse_flag).map(|f| f.unwrap_or(false));
     Some(ImportOptions { mode: mode?, send_welcome_emails: send?, generate_passwords: generate? })
 }
 

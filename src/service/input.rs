@@ -76,6 +76,16 @@ impl Raw {
     }
 }
 
+/// A yes/no field as JSON (`true`, as text by then) or a form (`on`) sends it; an empty form
+/// value is no.
+pub fn parse_flag(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Ok(true),
+        "false" | "0" | "off" | "no" | "" => Ok(false),
+        _ => Err("Must be a valid boolean.".into()),
+    }
+}
+
 /// A list of strings as it arrives (the permissions of a role, the scopes of a key).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum RawList {

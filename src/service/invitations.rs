@@ -351,7 +351,7 @@ impl Services {
         }
         Audit { meta, actor: Some((&user_id, email.as_str())), key: None }
             .write(&mut tx, Some(invitation.tenant_id), "invitation_accepted", "invitation", Some(invitation.id.to_string()),
-                json!({"email": email.as_str(), "role": role.as_ref().map(RoleName::as_str), "new_account": matches!(account, Account::New { .. })}))
+                json!({"email": email.as_str(), "user_id": user_id, "role": role.as_ref().map(RoleName::as_str), "new_account": matches!(account, Account::New { .. })}))
             .await?;
         let member = load_member(&mut tx, user_id, Some(invitation.tenant_id)).await?.ok_or(ServiceError::NotFound)?;
         // The address's owner hears of it either way: whoever holds an invitation link (the

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod bulk_runs;
 mod bulk_tenants;
+pub mod events;
 mod imports;
 mod input;
 mod invitations;
@@ -27,10 +28,12 @@ mod subdomains;
 mod tenant_deletion;
 mod tenant_description;
 mod tenant_export;
+mod tenant_metrics;
 mod templates;
 mod tenants;
 mod two_factor;
 mod users;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -52,6 +55,7 @@ pub use provision::{IfExists, ProvisionOptions, Provisioned, ProvisionedTenant};
 pub use provisioning::{ProvisionInput, ProvisionUpdate};
 pub use templates::{Template, TemplateRole};
 pub use tenant_description::{DescribedRole, DescribedUser, TenantDescription};
+pub use tenant_metrics::{MetricsReport, TenantMetricRow, SPARKLINE_DAYS};
 pub use tenant_export::{ExportPart, ImportedTenant, TenantExport, EXPORT_FORMAT, EXPORT_VERSION};
 pub use quotas::{FeatureReport, PlanChange, PlanInput, QuotaReport, DEFAULT_ALERT_THRESHOLDS};
 pub use subdomains::{HostTenant, SubdomainCheck};
@@ -60,6 +64,8 @@ pub use roles::{AssignRoleInput, AssignmentFilter, RoleInput, RoleView};
 pub use tenants::{SignUpInput, SignUpOutcome};
 pub use two_factor::{MfaPending, SignInStep, TotpEnrolment, TwoFactorStatus, MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MINUTES};
 pub use users::{AddMemberInput, CreateUserInput, Profile};
+pub use webhooks::{IssuedWebhook, WebhookInput, MAX_WEBHOOKS, ROTATION_OVERLAP_HOURS};
+pub use input::parse_flag;
 
 use std::sync::Arc;
 
@@ -91,8 +97,14 @@ struct Inner {
     mail_wakeup: Arc<tokio::sync::Notify>,
     /// Signalled after a commit that queued a job, for the job workers (see `jobs`).
     job_wakeup: Arc<tokio::sync::Notify>,
+    /// Seals webhook signing secrets at rest.
+    webhook_sealer: crate::auth::Sealer,
     /// Writes done after the answer was sent (see [`Services::in_background`]).
     background: Background,
+    /// API-key calls of tenants without a daily call limit, per tenant and UTC day, not yet
+    /// added to `api_call_counts` ([`Services::flush_api_calls`]): counting them needs no
+    /// write per call.
+    api_calls: std::sync::Mutex<std::collections::HashMap<(crate::domain::TenantId, String), i64>>,
 }
 
 /// Counts the writes running after their request has been answered, so that tests (and a
@@ -116,6 +128,7 @@ impl Services {
     pub fn new(db: Db, config: Config) -> Self {
         let jwt = JwtKeys::new(config.secret_key());
         let sealer = crate::auth::Sealer::derive(config.secret_key(), "email-outbox-links");
+        let webhook_sealer = crate::auth::Sealer::derive(config.secret_key(), "webhook-secrets");
         let limits = limits::Limits::new(&config.rate_limit);
         Self {
             inner: Arc::new(Inner {
@@ -123,11 +136,13 @@ impl Services {
                 hasher: PasswordHasher::new(),
                 jwt,
                 sealer,
+                webhook_sealer,
                 limits,
                 config,
                 mail_wakeup: Arc::new(tokio::sync::Notify::new()),
                 job_wakeup: Arc::new(tokio::sync::Notify::new()),
                 background: Background::default(),
+                api_calls: Default::default(),
             }),
         }
     }
@@ -190,9 +205,48 @@ impl Services {
         }
     }
 
+    /// Counts an API-key call of a tenant without a daily limit, in memory.
+    pub(crate) fn note_api_call(&self, tenant: crate::domain::TenantId, at: DateTime<Utc>) {
+        let day = at.format("%Y-%m-%d").to_string();
+        if let Ok(mut calls) = self.inner.api_calls.lock() {
+            *calls.entry((tenant, day)).or_default() += 1;
+        }
+    }
+
+    /// Adds the API-key calls counted in memory to `api_call_counts` (the events worker does
+    /// this every second, and at shutdown). A failed write puts them back.
+    pub async fn flush_api_calls(&self) -> ServiceResult<()> {
+        let pending = match self.inner.api_calls.lock() {
+            Ok(mut calls) if !calls.is_empty() => std::mem::take(&mut *calls),
+            _ => return Ok(()),
+        };
+        let written = async {
+            let mut tx = self.db().write().await?;
+            for ((tenant, day), calls) in &pending {
+                tx.add_api_calls(*tenant, day, *calls).await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = written {
+            if let Ok(mut calls) = self.inner.api_calls.lock() {
+                for (key, n) in pending {
+                    *calls.entry(key).or_default() += n;
+                }
+            }
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
     /// Opens the links the outbox keeps sealed (the mail worker; tests reading a sent link).
     pub fn sealer(&self) -> &crate::auth::Sealer {
         &self.inner.sealer
+    }
+
+    /// Opens and seals webhook signing secrets.
+    pub fn webhook_sealer(&self) -> &crate::auth::Sealer {
+        &self.inner.webhook_sealer
     }
 
     /// Enqueues a message in the caller's transaction, its link sealed.
@@ -253,6 +307,22 @@ impl Audit<'_> {
             user_agent: self.meta.user_agent.clone(),
         };
         tx.insert_audit(&entry, now()).await?;
+        // The change's webhook events, in its transaction (see `events`).
+        let (announced, event_tenant) = match tenant {
+            Some(tenant) => (events::events_of(action), Some(tenant)),
+            None => (events::platform_events_of(action), entry.resource_id.as_deref().and_then(|id| id.parse().ok()).map(crate::domain::TenantId)),
+        };
+        if !announced.is_empty() {
+            let actor = match (self.actor, self.key) {
+                (Some((id, email)), _) => events::EventActor::User { id: id.0, email },
+                (None, Some(key)) => events::EventActor::ApiKey { id: key.id, name: &key.name },
+                (None, None) => events::EventActor::System,
+            };
+            for event in announced {
+                let data = events::event_data(*event, resource_type, entry.resource_id.as_deref(), &entry.metadata, &actor);
+                events::write_event(tx, event_tenant, *event, data).await?;
+            }
+        }
         Ok(())
     }
 }

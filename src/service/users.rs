@@ -136,11 +136,7 @@ impl Services {
         let mut errors = FieldErrors::new();
         let user = input.user_id.required(&mut errors, "user_id", UserId::parse);
         let role = input.role.optional(&mut errors, "role", |raw| Ok(raw.trim().to_owned())).flatten().filter(|r| !r.is_empty());
-        let notify = input.send_notification.optional(&mut errors, "send_notification", |raw| match raw.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "on" => Ok(true),
-            "false" | "0" | "off" => Ok(false),
-            _ => Err("Must be a valid boolean.".to_owned()),
-        });
+        let notify = input.send_notification.optional(&mut errors, "send_notification", super::input::parse_flag);
         errors.into_result()?;
         let (user, notify) = (user.unwrap(), notify.flatten().unwrap_or(true));
         let mut tx = self.db().write_in(tenant).await?;

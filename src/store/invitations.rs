@@ -104,7 +104,7 @@ impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn renew_invitation(&mut self, id: Uuid, token_hash: Option<&str>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
         let rows = on!(self, c => sqlx::query(
-            "UPDATE invitations SET token_hash = COALESCE($2, token_hash), expires_at = $3, updated_at = $4 \
+            "UPDATE invitations SET token_hash = COALESCE($2, token_hash), expires_at = $3, updated_at = $4, expiry_noticed_at = NULL \
              WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
             .bind(id).bind(token_hash).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
@@ -126,9 +126,36 @@ impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn expire_invitation(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
         let rows = on!(self, c => sqlx::query(
-            "UPDATE invitations SET expires_at = $2, updated_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
+            "UPDATE invitations SET expires_at = $2, updated_at = $2, expiry_noticed_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
             .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
+    }
+
+    /// Whether an invitation expired unaccepted and has not been announced yet.
+    #[tracing::instrument(skip_all)]
+    pub async fn any_invitation_expired_unnoticed(&mut self, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL AND expiry_noticed_at IS NULL AND expires_at <= $1 \
+             AND tenant_id NOT IN (SELECT id FROM tenants WHERE deleted_at IS NOT NULL))")
+            .bind(now).fetch_one(c).await)
+    }
+
+    /// Marks up to `limit` invitations that expired unaccepted (in a tenant not deleted) as
+    /// noticed, once each, and returns them: `(id, tenant, email, role)`. Other workers skip
+    /// the rows this one is marking.
+    #[tracing::instrument(skip_all)]
+    pub async fn notice_expired_invitations(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<(Uuid, TenantId, String, Option<String>)>, sqlx::Error> {
+        let skip_locked = match self {
+            Tx::Postgres(_) | Tx::PostgresRead(_) => "FOR UPDATE SKIP LOCKED",
+            Tx::Sqlite(_) | Tx::SqliteRead(_) => "",
+        };
+        let sql = format!(
+            "UPDATE invitations SET expiry_noticed_at = $1 WHERE id IN \
+             (SELECT id FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL AND expiry_noticed_at IS NULL AND expires_at <= $1 \
+              AND tenant_id NOT IN (SELECT id FROM tenants WHERE deleted_at IS NOT NULL) ORDER BY expires_at LIMIT $2 {skip_locked}) \
+             RETURNING id, tenant_id, email, role"
+        );
+        on!(self, c => sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(c).await)
     }
 
     /// Deletes invitations that expired unaccepted before `now`; returns how many.

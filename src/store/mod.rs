@@ -12,6 +12,7 @@ mod audit;
 mod bulk_runs;
 mod invitations;
 mod jobs;
+mod metrics;
 mod models;
 mod outbox;
 mod password_resets;
@@ -23,11 +24,13 @@ mod security;
 mod tenants;
 mod two_factor;
 mod users;
+mod webhooks;
 
 pub use api_keys::{ApiKey, KeyLookup, NewApiKey};
 pub use audit::{AuditCursor, AuditEntry, AuditQuery, NewAuditEntry};
 pub use bulk_runs::BulkRun;
 pub use invitations::{Invitation, InvitationState};
+pub use metrics::DayCounts;
 pub use jobs::{Job, JobRow, JobStatus, NewJobRow};
 pub use password_resets::ResetToken;
 pub use plans::PlanRow;
@@ -40,6 +43,7 @@ pub(crate) use users::split_roles;
 pub(crate) use security::decode_policy;
 pub use models::*;
 pub use outbox::{NewEmail, OpenedEmail, OutboxEmail, SealedEmail};
+pub use webhooks::{AttemptRecord, Delivery, DeliveryToSend, EventsColumn, NewWebhook, Outcome, PendingEvent, Subscriber, Webhook, WebhookChange, ATTEMPT_LOG_SIZE};
 
 use std::{
     str::FromStr,
@@ -375,6 +379,15 @@ impl Tx {
         match self {
             Tx::Postgres(_) | Tx::PostgresRead(_) => format!("string_agg({column}, '{separator}')"),
             Tx::Sqlite(_) | Tx::SqliteRead(_) => format!("group_concat({column}, '{separator}')"),
+        }
+    }
+
+    /// The UTC day (`YYYY-MM-DD`) of a timestamp column: SQLite keeps timestamps as RFC 3339
+    /// text in UTC, PostgreSQL as `timestamptz`. `column` is spliced, so it is a name of ours.
+    pub(crate) fn utc_day(&self, column: &str) -> String {
+        match self {
+            Tx::Postgres(_) | Tx::PostgresRead(_) => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+            Tx::Sqlite(_) | Tx::SqliteRead(_) => format!("substr({column}, 1, 10)"),
         }
     }
 

@@ -145,6 +145,15 @@ impl Tx {
         Ok(())
     }
 
+    /// Adds `calls` API-key calls to the tenant's day (counted in memory meanwhile).
+    #[tracing::instrument(skip_all)]
+    pub async fn add_api_calls(&mut self, tenant: TenantId, day: &str, calls: i64) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "INSERT INTO api_call_counts (tenant_id, day, calls) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, day) DO UPDATE SET calls = api_call_counts.calls + $3")
+            .bind(tenant).bind(day).bind(calls).execute(c).await.map(drop))
+    }
+
     /// Counts one API-key call for the tenant's day and returns the count with it.
     #[tracing::instrument(skip_all)]
     pub async fn count_api_call(&mut self, tenant: TenantId, day: &str) -> Result<i64, sqlx::Error> {

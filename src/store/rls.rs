@@ -19,7 +19,8 @@ pub const ALL_TENANTS: &str = "*";
 /// The tenant-owned tables and the column naming their tenant. Account-level tables (`users`,
 /// `refresh_tokens`, `password_reset_tokens`, `sessions`,
 /// `password_history`, `totp_factors`, `recovery_codes`, `mfa_challenges`) belong to a person,
-/// not a tenant.
+/// not a tenant. Rows of `webhooks`, `webhook_events` and `webhook_deliveries` without a
+/// tenant are the platform's: only the all-tenants scope sees them.
 pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("tenants", "id"),
     ("memberships", "tenant_id"),
@@ -35,6 +36,11 @@ pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("quota_alerts", "tenant_id"),
     ("api_call_counts", "tenant_id"),
     ("tenant_security_policies", "tenant_id"),
+    ("webhooks", "tenant_id"),
+    ("webhook_events", "tenant_id"),
+    ("webhook_deliveries", "tenant_id"),
+    ("tenant_metrics_daily", "tenant_id"),
+    ("tenant_active_users_daily", "tenant_id"),
 ];
 
 /// The SQL that `enable-rls` prints and runs. Idempotent: running it again replaces the

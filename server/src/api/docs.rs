@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, password_reset, permissions, platform, provisioning, roles, security, tenant_export, tenants, users};
+use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, metrics, password_reset, permissions, platform, provisioning, roles, security, tenant_export, tenants, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,9 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, p
         plans::list, plans::create, plans::update, plans::usage, plans::set_usage, plans::check, plans::change_plan, plans::features, plans::set_features,
         security::read, security::update, security::change_password, security::start_totp, security::confirm_totp, security::remove_totp,
         provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove, provisioning::templates,
+        webhooks::create, webhooks::list, webhooks::events, webhooks::read, webhooks::update, webhooks::remove, webhooks::rotate_secret, webhooks::test,
+        webhooks::deliveries, webhooks::retry,
+        metrics::tenant_metrics, metrics::analytics,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -43,6 +46,8 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, p
         (name = "api_keys", description = "API keys: a tenant's machine credentials"),
         (name = "plans", description = "Plans, quotas, usage and feature flags"),
         (name = "security", description = "Tenant security policies and the caller's password"),
+        (name = "webhooks", description = "Signed event deliveries (Standard Webhooks) to a tenant's or the platform's endpoints"),
+        (name = "metrics", description = "Tenant metrics and the platform's analytics"),
     )
 )]
 pub struct ApiDoc;

@@ -145,6 +145,11 @@ impl Pagination {
     }
 }
 
+/// A tenant id from a path: anything that is not one names no tenant (404).
+pub fn tenant_path(raw: &str) -> Result<tenantry::domain::TenantId, ApiError> {
+    tenantry::domain::TenantId::parse(raw).map_err(|_| ApiError::not_found())
+}
+
 /// Decoded query pairs of a request.
 pub fn query_pairs(parts: &Parts) -> Vec<(String, String)> {
     form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect()

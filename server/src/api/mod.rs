@@ -14,6 +14,7 @@ mod imports;
 mod invitations;
 mod members;
 mod meta;
+mod metrics;
 mod password_reset;
 mod permissions;
 mod plans;
@@ -24,6 +25,7 @@ mod security;
 mod tenant_export;
 mod tenants;
 mod users;
+mod webhooks;
 
 use app::ssr::AppState;
 use axum::Router;
@@ -52,6 +54,8 @@ pub fn router() -> Router<AppState> {
         .merge(plans::router())
         .merge(security::router())
         .merge(tenant_export::router())
+        .merge(webhooks::router())
+        .merge(metrics::router())
         .fallback(|| async { error::ApiError::not_found() })
 }
 

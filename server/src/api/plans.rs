@@ -12,7 +12,7 @@ use axum::{
 use serde::Serialize;
 use serde_json::Value;
 use tenantry::{
-    domain::{FlagSource, TenantId},
+    domain::FlagSource,
     service::{FeatureReport, PlanChange, PlanInput, QuotaReport},
     store::Plan,
 };
@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use super::{
     caller::Caller,
     dto::{self, BadRequestOut, Detail, DetailFieldsOut, PageOut, TenantOut},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::{JsonObject, Meta},
 };
 
@@ -34,10 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/tenants/{tenant_id}/usage/check/", post(check))
         .route("/tenants/{tenant_id}/plan/", post(change_plan))
         .route("/tenants/{tenant_id}/features/", get(features).patch(set_features))
-}
-
-fn tenant_of(raw: &str) -> ApiResult<TenantId> {
-    TenantId::parse(raw).map_err(|_| ApiError::not_found())
 }
 
 /// A plan: its limits (the four standard ones as fields too) and features.
@@ -162,7 +158,7 @@ impl From<QuotaReport> for QuotaUsageOut {
     params(("tenant_id" = uuid::Uuid, Path)),
     responses((status = 200, body = QuotaUsageOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail)))]
 pub async fn usage(State(state): State<AppState>, Caller(actor): Caller, Path(tenant_id): Path<String>) -> ApiResult<Json<QuotaUsageOut>> {
-    Ok(Json(state.services.quota_usage(&actor, tenant_of(&tenant_id)?).await?.into()))
+    Ok(Json(state.services.quota_usage(&actor, super::extract::tenant_path(&tenant_id)?).await?.into()))
 }
 
 /// Sets the counters the host application owns (`{"assets": 120, "devices": 3, "storage_gb":
@@ -173,7 +169,7 @@ pub async fn usage(State(state): State<AppState>, Caller(actor): Caller, Path(te
     responses((status = 200, body = QuotaUsageOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail),
         (status = 404, body = Detail)))]
 pub async fn set_usage(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<Json<QuotaUsageOut>> {
-    let tenant = tenant_of(&tenant_id)?;
+    let tenant = super::extract::tenant_path(&tenant_id)?;
     Ok(Json(state.services.set_usage(&actor, tenant, &body.0, &meta).await?.into()))
 }
 
@@ -217,7 +213,7 @@ pub struct QuotaExceededOut {
     responses((status = 200, body = UsageCheckOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail),
         (status = 403, description = "Over the quota (`code: quota_exceeded`), or not a member", body = QuotaExceededOut), (status = 404, body = Detail)))]
 pub async fn check(State(state): State<AppState>, Caller(actor): Caller, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<Json<UsageCheckOut>> {
-    let tenant = tenant_of(&tenant_id)?;
+    let tenant = super::extract::tenant_path(&tenant_id)?;
     let add = body.0.get("add").and_then(Value::as_i64).unwrap_or(1);
     let (resource, usage, limit) = state.services.check_usage(&actor, tenant, body.raw("resource"), body.0.get("add")).await?;
     Ok(Json(UsageCheckOut { allowed: true, resource, usage, add, limit }))
@@ -254,7 +250,7 @@ pub struct PlanChangedOut {
     responses((status = 200, body = PlanChangedOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail),
         (status = 404, body = Detail), (status = 409, description = "The tenant uses more than the new plan allows (each quota named)", body = DetailFieldsOut)))]
 pub async fn change_plan(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<Json<PlanChangedOut>> {
-    let tenant = tenant_of(&tenant_id)?;
+    let tenant = super::extract::tenant_path(&tenant_id)?;
     let plan = match body.0.get("plan") {
         Some(Value::Null) => tenantry::service::Raw::text(""),
         _ => body.raw("plan"),
@@ -298,7 +294,7 @@ pub struct FeaturesOut {
     params(("tenant_id" = uuid::Uuid, Path)),
     responses((status = 200, body = FeaturesOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail)))]
 pub async fn features(State(state): State<AppState>, Caller(actor): Caller, Path(tenant_id): Path<String>) -> ApiResult<Json<FeaturesOut>> {
-    let report = state.services.tenant_features(&actor, tenant_of(&tenant_id)?).await?;
+    let report = state.services.tenant_features(&actor, super::extract::tenant_path(&tenant_id)?).await?;
     Ok(Json(FeaturesOut { features: features_out(&report) }))
 }
 
@@ -310,6 +306,6 @@ pub async fn features(State(state): State<AppState>, Caller(actor): Caller, Path
     responses((status = 200, body = FeaturesOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail),
         (status = 404, body = Detail)))]
 pub async fn set_features(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<Json<FeaturesOut>> {
-    let report = state.services.set_features(&actor, tenant_of(&tenant_id)?, &body.0, &meta).await?;
+    let report = state.services.set_features(&actor, super::extract::tenant_path(&tenant_id)?, &body.0, &meta).await?;
     Ok(Json(FeaturesOut { features: features_out(&report) }))
 }

@@ -8,7 +8,7 @@ use axum::{
     Json, Router,
 };
 use serde_json::Value;
-use tenantry::domain::{SecurityPolicy, TenantId, UserId};
+use tenantry::domain::{SecurityPolicy, UserId};
 use tower_sessions::Session;
 use utoipa::ToSchema;
 
@@ -73,10 +73,6 @@ pub struct SecurityPolicyRequest {
     confirm_lockout: Option<bool>,
 }
 
-fn tenant_of(raw: &str) -> ApiResult<TenantId> {
-    TenantId::parse(raw).map_err(|_| ApiError::not_found())
-}
-
 fn shown(policy: &SecurityPolicy) -> Json<Value> {
     Json(policy.to_json())
 }
@@ -86,7 +82,7 @@ fn shown(policy: &SecurityPolicy) -> Json<Value> {
     security(("bearer" = []), ("api_key" = [])), params(("tenant_id" = uuid::Uuid, Path)),
     responses((status = 200, body = SecurityPolicyOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail)))]
 pub async fn read(State(state): State<AppState>, Caller(actor): Caller, Path(tenant_id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(shown(&state.services.security_policy(&actor, tenant_of(&tenant_id)?).await?))
+    Ok(shown(&state.services.security_policy(&actor, super::extract::tenant_path(&tenant_id)?).await?))
 }
 
 /// Changes the tenant's security policy (the fields given; every bad one reported at once).
@@ -96,7 +92,7 @@ pub async fn read(State(state): State<AppState>, Caller(actor): Caller, Path(ten
     responses((status = 200, body = SecurityPolicyOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail),
         (status = 404, body = Detail)))]
 pub async fn update(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(tenant_id): Path<String>, body: JsonObject) -> ApiResult<Json<Value>> {
-    let tenant = tenant_of(&tenant_id)?;
+    let tenant = super::extract::tenant_path(&tenant_id)?;
     Ok(shown(&state.services.set_security_policy(&actor, tenant, &Value::Object(body.0), &meta).await?))
 }
 

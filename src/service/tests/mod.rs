@@ -15,9 +15,11 @@ mod row_level_security;
 mod security;
 mod security_policy;
 mod signup;
+mod tenant_metrics;
 mod tenant_provisioning;
 mod two_factor;
 mod users;
+mod webhooks;
 
 use crate::{
     domain::{Role, UserId},

@@ -31,8 +31,8 @@ async fn tenants_in(conn: &mut PgConnection, table: &str, column: &str) -> Vec<U
 
 /// Two tenants, each with an admin, a member, a role, an invitation, its mail and audit rows, a
 /// custom role, an API key and an import job, reported usage, a fired quota alert and a counted
-/// API call, and a security policy:
-/// something of B's in every tenant-owned table.
+/// API call, a security policy, a webhook with a delivery and an event, and yesterday's
+/// metrics rolled up: something of B's in every tenant-owned table.
 async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
     let mut ids = Vec::new();
     let (root, _) = services.create_superuser("root@platform.test", Some(super::PASSWORD)).await.expect("superuser");
@@ -57,8 +57,37 @@ async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
         let rows = vec![crate::service::ImportRow { email: Some(format!("later@{}.example.com", name.to_lowercase())), ..Default::default() }];
         services.preview_import(&admin, crate::service::ImportInput { rows, ..Default::default() }).await.expect("import job");
         services.set_security_policy(&admin, tenant.id, &serde_json::json!({"password_policy": {"min_length": 10}}), &meta()).await.expect("security policy");
+        // A webhook (an address written out: no name to resolve) with the invitation's event
+        // fanned out to it, and one event still waiting.
+        let hook = crate::service::WebhookInput {
+            url: Raw::text("https://93.184.216.34/hook"),
+            events: crate::service::RawList::Items(vec!["*".into()]),
+            ..Default::default()
+        };
+        services.create_webhook(&admin, hook, &meta()).await.expect("webhook");
+        let invite = InviteInput { email: Raw::text(&format!("hooked@{}.example.com", name.to_lowercase())), role: Raw::text("VIEWER") };
+        services.invite(&admin, None, invite, &meta()).await.expect("invite");
+        let options = crate::webhooks::WebhookWorkerOptions::for_services(services);
+        crate::webhooks::worker::fan_out(services, &options, chrono::Utc::now()).await.expect("fan-out");
+        services.invite(&admin, None, InviteInput { email: Raw::text(&format!("waiting@{}.example.com", name.to_lowercase())), role: Raw::Missing }, &meta()).await.expect("invite");
+        // Yesterday's sign-in, rolled up.
+        let mut tx = services.db().write().await.unwrap();
+        let entry = crate::store::NewAuditEntry {
+            tenant_id: Some(tenant.id),
+            actor_id: Some(admin.user_id),
+            actor_email: Some(admin.email.clone()),
+            action: "login_succeeded",
+            resource_type: "user",
+            resource_id: None,
+            metadata: serde_json::json!({}),
+            ip_address: None,
+            user_agent: None,
+        };
+        tx.insert_audit(&entry, chrono::Utc::now() - chrono::Duration::days(1)).await.unwrap();
+        tx.commit().await.unwrap();
         ids.push(tenant.id.0);
     }
+    services.roll_up_metrics(chrono::Utc::now(), 3).await.expect("roll-up");
     (ids[0], ids[1])
 }
 
@@ -119,7 +148,7 @@ async fn a_transaction_scoped_to_one_tenant_cannot_change_another_tenants_rows()
     let renamed = sqlx::query("UPDATE tenants SET name = name || ' (renamed)'").execute(&mut *conn).await.unwrap();
     assert_eq!(renamed.rows_affected(), 1);
     let deleted = sqlx::query("DELETE FROM invitations").execute(&mut *conn).await.unwrap();
-    assert_eq!(deleted.rows_affected(), 1);
+    assert_eq!(deleted.rows_affected(), 3, "A's three invitations");
     // Writing a row for B is refused outright.
     let insert = sqlx::query(
         "INSERT INTO audit_log (id, tenant_id, action, resource_type, metadata, created_at) \
@@ -139,7 +168,7 @@ async fn a_transaction_scoped_to_one_tenant_cannot_change_another_tenants_rows()
     let name: String = sqlx::query_scalar("SELECT name FROM tenants").fetch_one(&mut *conn).await.unwrap();
     assert_eq!(name, "Beta");
     let invitations: i64 = sqlx::query_scalar("SELECT count(*) FROM invitations").fetch_one(&mut *conn).await.unwrap();
-    assert_eq!(invitations, 1);
+    assert_eq!(invitations, 3);
 }
 
 #[tokio::test]
