@@ -52,7 +52,7 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
             is_static.then(|| HeaderValue::from_static("public, max-age=86400, stale-while-revalidate=604800"))
         }));
 
-    let app = Router::new()
+    let mut app = Router::new()
         .merge(api::docs())
         .nest("/api", api::router())
         .route("/brand.css", axum::routing::get(crate::uploads::brand_css))
@@ -64,7 +64,12 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
             "/import/upload",
             axum::routing::post(crate::uploads::import).layer(axum::extract::DefaultBodyLimit::max(api::UPLOAD_LIMIT)),
         )
-        .merge(pages)
+        .merge(pages);
+    if config.metrics_enabled {
+        crate::prometheus::handle();
+        app = app.route("/metrics", axum::routing::get(crate::prometheus::scrape)).route_layer(axum::middleware::from_fn(crate::prometheus::label_route));
+    }
+    let app = app
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::host::resolve_host_tenant))
         .with_state(state)
@@ -83,6 +88,7 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
                 .layer(CompressionLayer::new())
                 .layer(axum::middleware::from_fn_with_state(edge, edge::refuse_cross_site)),
         );
-    Ok(app)
+    // Outermost, so that every answer is counted, refusals included.
+    Ok(if config.metrics_enabled { app.layer(axum::middleware::from_fn(crate::prometheus::track)) } else { app })
 }
 

@@ -7,6 +7,7 @@ pub mod host;
 pub mod http;
 pub mod import_cli;
 pub mod mail_cli;
+pub mod prometheus;
 pub mod provision_cli;
 pub mod sessions;
 pub mod telemetry;

@@ -91,12 +91,14 @@ pub async fn deliver_due_at(db: &Db, mailer: &Mailer, options: &WorkerOptions, n
         let mut tx = db.write().await?;
         match outcome {
             Ok(provider_id) => {
+                metrics::counter!("tenantry_delivery_attempts_total", "kind" => "email", "outcome" => "success").increment(1);
                 tx.mark_email_sent(row.id, &provider_id, self::now().max(now)).await?;
                 tx.commit().await?;
                 pass.sent += 1;
                 tracing::info!(email_id = %row.id, kind = %row.kind, provider = mailer.provider_name(), provider_message_id = %provider_id, attempt = row.attempts + 1, "e-mail sent");
             }
             Err(error) => {
+                metrics::counter!("tenantry_delivery_attempts_total", "kind" => "email", "outcome" => "failure").increment(1);
                 let attempts = row.attempts + 1;
                 let delay = jittered(retry_delay(attempts));
                 let retry_at = now + chrono_duration(delay);

@@ -58,6 +58,16 @@ impl Services {
     /// same transaction as the login's audit row) or, for an account with a second factor,
     /// answers with the `mfa_token` that [`Services::complete_sign_in`] takes.
     pub async fn sign_in(&self, input: LoginInput, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<SignInStep> {
+        let step = self.first_step(input, meta, with_tokens).await;
+        match &step {
+            Ok(SignInStep::Done(..)) => count_login(true),
+            Ok(SignInStep::SecondFactor(_)) => {}
+            Err(_) => count_login(false),
+        }
+        step
+    }
+
+    async fn first_step(&self, input: LoginInput, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<SignInStep> {
         self.limits().client_attempt(meta.ip)?;
         let mut errors = FieldErrors::new();
         // A malformed e-mail cannot match an account; treat it as bad credentials, not as a
@@ -315,4 +325,10 @@ fn member_of(found: crate::store::UserInTenant, tenant: Option<TenantId>) -> Opt
         None => (Vec::new(), Vec::new()),
     };
     Some(Member { user: account, tenant_id: tenant, roles, grants })
+}
+
+/// Counts a sign-in's outcome for `GET /metrics` (a sign-in waiting for its second factor
+/// counts when that step ends).
+pub(crate) fn count_login(succeeded: bool) {
+    metrics::counter!("tenantry_logins_total", "outcome" => if succeeded { "success" } else { "failure" }).increment(1);
 }

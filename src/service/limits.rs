@@ -76,6 +76,7 @@ fn non_zero(n: u32) -> NonZeroU32 {
 }
 
 fn throttled(retry_after_secs: u64) -> ServiceError {
+    metrics::counter!("tenantry_rate_limit_refusals_total").increment(1);
     ServiceError::RateLimited { retry_after_secs }
 }
 

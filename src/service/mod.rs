@@ -16,6 +16,7 @@ mod invitations;
 pub mod jobs;
 mod limits;
 mod members;
+mod observability;
 mod password_reset;
 pub mod policy;
 mod provision;

@@ -183,6 +183,12 @@ impl Services {
     /// fifth spends the token (401 from then on, as for an expired or used one).
     #[tracing::instrument(skip_all)]
     pub async fn complete_sign_in(&self, mfa_token: Raw, code: Raw, recovery_code: Raw, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
+        let done = self.second_step(mfa_token, code, recovery_code, meta, with_tokens).await;
+        super::auth::count_login(done.is_ok());
+        done
+    }
+
+    async fn second_step(&self, mfa_token: Raw, code: Raw, recovery_code: Raw, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
         self.limits().client_attempt(meta.ip)?;
         let mut errors = FieldErrors::new();
         let token = mfa_token.required(&mut errors, "mfa_token", |raw| OneTimeToken::parse(raw).map_err(|_| BAD_MFA_TOKEN.to_owned()));

@@ -313,6 +313,14 @@ impl Db {
         }
     }
 
+    /// Each pool's connections: `(pool, open, idle)`, for `GET /metrics`.
+    pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize)> {
+        match self {
+            Self::Sqlite(db) => vec![("sqlite", db.pool.size(), db.pool.num_idle())],
+            Self::Postgres(db) => vec![("postgres", db.pool.size(), db.pool.num_idle()), ("postgres_scoped", db.scoped.size(), db.scoped.num_idle())],
+        }
+    }
+
     /// Round-trips a trivial query; used by the health check.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         match self {

@@ -168,6 +168,12 @@ impl Tx {
             .bind(before).execute(c).await.map(|r| r.rows_affected()))
     }
 
+    /// Outbox depth for the metrics: messages waiting to be sent, and when the oldest was queued.
+    #[tracing::instrument(skip_all)]
+    pub async fn email_backlog(&mut self) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM email_outbox WHERE status = 'pending'").fetch_one(c).await)
+    }
+
     /// Every message, oldest first (tests and the admin CLI).
     #[tracing::instrument(skip_all)]
     pub async fn outbox(&mut self) -> Result<Vec<OutboxEmail>, sqlx::Error> {

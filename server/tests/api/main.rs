@@ -18,3 +18,4 @@ mod two_factor;
 mod tenants;
 mod tenant_provisioning;
 mod users;
+mod webhooks;
