@@ -61,6 +61,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/settings") view=pages::Settings ssr=SsrMode::Async/>
                 <Route path=path!("/security") view=pages::Security ssr=SsrMode::Async/>
                 <Route path=path!("/usage") view=pages::Usage ssr=SsrMode::Async/>
+                <Route path=path!("/webhooks") view=pages::Webhooks ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard") view=pages::Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/platform/analytics") view=pages::Analytics ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -143,6 +143,31 @@ const PAGES: Record<string, Partial<Record<Visitor, Visit[]>>> = {
     admin: [{ label: 'usage', url: '/usage', heading: 'Plan and usage' }],
     viewer: [{ label: 'usage', url: '/usage', heading: 'Plan and usage' }],
   },
+  '/webhooks': {
+    'signed-out': [toLogin('webhooks', '/webhooks')],
+    admin: [
+      { label: 'webhooks', url: '/webhooks', heading: 'Webhooks' },
+      { label: 'webhooks-unknown-endpoint', url: '/webhooks?endpoint=00000000-0000-0000-0000-000000000000' },
+    ],
+    viewer: [{ label: 'webhooks', url: '/webhooks', heading: 'Webhooks' }],
+  },
+  '/dashboard': {
+    'signed-out': [toLogin('dashboard', '/dashboard')],
+    admin: [
+      { label: 'dashboard', url: '/dashboard', heading: 'Dashboard' },
+      { label: 'dashboard-90d', url: '/dashboard?period=90d', heading: 'Dashboard' },
+      { label: 'dashboard-bad-period', url: '/dashboard?period=1y', heading: 'Dashboard' },
+    ],
+    viewer: [{ label: 'dashboard', url: '/dashboard', heading: 'Dashboard' }],
+  },
+  '/platform/analytics': {
+    'signed-out': [toLogin('analytics', '/platform/analytics')],
+    admin: [{ label: 'analytics', url: '/platform/analytics', heading: 'Platform analytics' }],
+    superuser: [
+      { label: 'analytics', url: '/platform/analytics', heading: 'Platform analytics' },
+      { label: 'analytics-active-users-7d', url: '/platform/analytics?metric=active_users&period=7d', heading: 'Platform analytics' },
+    ],
+  },
   '*': { 'signed-out': [{ label: 'not-found', url: '/no-such-page', heading: 'Page not found' }] },
 };
 

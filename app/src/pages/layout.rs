@@ -44,8 +44,8 @@ pub fn Header(
                 <a href="/roles">"Roles"</a>
                 <a href="/usage">"Plan"</a>
                 <a href="/security">"Security"</a>
-                {is_admin.then(|| view! { <a href="/invitations">"Invitations"</a> <a href="/import">"Import"</a> <a href="/api-keys">"API keys"</a> <a href="/audit">"Audit log"</a> <a href="/settings">"Settings"</a> })}
-                {is_superuser.then(|| view! { <a href="/platform">"Platform"</a> })}
+                {is_admin.then(|| view! { <a href="/invitations">"Invitations"</a> <a href="/import">"Import"</a> <a href="/api-keys">"API keys"</a> <a href="/webhooks">"Webhooks"</a> <a href="/dashboard">"Dashboard"</a> <a href="/audit">"Audit log"</a> <a href="/settings">"Settings"</a> })}
+                {is_superuser.then(|| view! { <a href="/platform">"Platform"</a> <a href="/platform/analytics">"Analytics"</a> })}
             </nav>
             <span class="who">{email}</span>
             <ActionForm action=log_out attr:class="inline">

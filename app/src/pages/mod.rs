@@ -1,8 +1,10 @@
 //! One module per page; shared form pieces in `form`.
 
+mod analytics;
 mod api_keys;
 mod audit;
 mod bulk_tenants;
+mod dashboard;
 mod form;
 mod home;
 mod import;
@@ -17,10 +19,13 @@ mod security;
 mod settings;
 mod signup;
 mod usage;
+mod webhooks;
 
+pub use analytics::Analytics;
 pub use api_keys::ApiKeys;
 pub use audit::Audit;
 pub use bulk_tenants::BulkTenants;
+pub use dashboard::Dashboard;
 pub use home::{Home, Logout};
 pub use import::Import;
 pub use invitations::Invitations;
@@ -33,6 +38,7 @@ pub use security::Security;
 pub use settings::Settings;
 pub use signup::SignUp;
 pub use usage::Usage;
+pub use webhooks::Webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -33,6 +33,7 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, m
         webhooks::deliveries, webhooks::retry,
         metrics::tenant_metrics, metrics::analytics,
     ),
+    components(schemas(webhooks::WebhookEventPayload)),
     modifiers(&BearerAuth),
     tags(
         (name = "tenants", description = "Sign-up and tenants"),

@@ -164,6 +164,35 @@ impl From<&Delivery> for DeliveryOut {
     }
 }
 
+/// What each delivery `POST`s to an endpoint (documentation only), with the headers
+/// `Webhook-Id` (the event id), `Webhook-Timestamp` (Unix seconds) and `Webhook-Signature`
+/// (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one entry per signing secret), as the
+/// Standard Webhooks specification defines them.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(example = json!({"id": "0b7d5a0e-2a55-4a7c-9d77-1f0f4d9a3c11", "type": "member.joined", "created_at": "2026-12-04T10:00:00.123456Z",
+    "tenant_id": "5f0c…", "data": {"email": "bob@acme.test", "user_id": "9a1e…", "role": "VIEWER", "invitation_id": "c3d2…",
+    "actor": {"type": "user", "id": "9a1e…", "email": "bob@acme.test"}}}))]
+pub struct WebhookEventPayload {
+    /// The event's id: the same on every attempt, for deduplication.
+    id: Uuid,
+    /// One of `GET /api/webhooks/events/`, or `ping`.
+    #[schema(example = "member.joined")]
+    r#type: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// `null` only for a ping to a platform endpoint.
+    tenant_id: Option<Uuid>,
+    /// The event's details (see the README's table) and `actor`: `{"type": "user", "id",
+    /// "email"}`, `{"type": "api_key", "id", "name"}`, or `null` for the system.
+    data: Object,
+}
+
+/// Any JSON object (documentation only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Object {}
+
 #[derive(Serialize, ToSchema)]
 pub struct EventTypeOut {
     #[schema(example = "member.joined")]

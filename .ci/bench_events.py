@@ -1,0 +1,121 @@
+"""Events out (see .ci/bench-events): invitation throughput with and without a webhook taking
+every event, and the time to deliver 10,000 events to a local receiver."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (the main benchmark's helpers: start, stop, wrk, request, seed_tenant …)
+
+RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_receiver.js")
+
+
+def stats(url):
+    with urllib.request.urlopen(url + "/stats") as resp:
+        return json.loads(resp.read())
+
+
+def invite_script(workdir):
+    path = os.path.join(workdir, "invite.lua")
+    with open(path, "w") as script:
+        script.write(
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            'counter = 0\nrequest = function()\n  counter = counter + 1\n'
+            '  local body = string.format(\'{"email": "bench-%d-%d@invite.test", "role": "VIEWER"}\', math.random(1, 1000000000), counter)\n'
+            '  return wrk.format(nil, nil, nil, body)\nend\n'
+        )
+    return path
+
+
+def run_backend(label, database_url, port, workdir):
+    os.environ.update({"WEBHOOK_ALLOW_HTTP": "1", "WEBHOOK_ALLOW_PRIVATE": "1", "EMAIL_PROVIDER": "log"})
+    proc, base = bench.start(database_url, port, workdir)
+    receiver_port = port + 100
+    receiver = subprocess.Popen(["node", RECEIVER, str(receiver_port)])
+    hook_url = f"http://127.0.0.1:{receiver_port}"
+    try:
+        time.sleep(0.5)
+        script = invite_script(workdir)
+        plain_id, _, plain_token = bench.seed_tenant(base)
+        hooked_id, _, hooked_token = bench.seed_tenant(base)
+        bench.request(base, "POST", "/api/webhooks/", {"url": hook_url + "/all", "events": ["*"]}, hooked_token)
+        plain, hooked = [], []
+        sent_before = stats(hook_url)["count"]
+        hooked_seconds = 0.0
+        for _ in range(2):
+            plain.append(bench.wrk(base + "/api/users/invite/", [f"Authorization: Bearer {plain_token}"], script=script))
+            started = time.time()
+            hooked.append(bench.wrk(base + "/api/users/invite/", [f"Authorization: Bearer {hooked_token}"], script=script))
+            hooked_seconds += time.time() - started
+        rows = [("POST /api/users/invite/ (no webhook)", bench.merged(plain)), ("POST /api/users/invite/ (a webhook takes every event)", bench.merged(hooked))]
+        events = hooked[0][0] + hooked[1][0]
+        delivered_during = stats(hook_url)["count"] - sent_before
+        # Then let the rest arrive: until the count stops growing for a second (60 s at most).
+        last, steady = -1, 0
+        for _ in range(600):
+            now = stats(hook_url)["count"]
+            steady = steady + 1 if now == last else 0
+            if steady >= 10:
+                break
+            last = now
+            time.sleep(0.1)
+        # 10,000 events: a 10,000-row invite import into a tenant whose webhook takes member.invited;
+        # timed from the request until the receiver has them all.
+        big_id, _, big_token = bench.seed_tenant(base)
+        bench.request(base, "POST", "/api/webhooks/", {"url": hook_url + "/big", "events": ["member.invited"]}, big_token)
+        before = stats(hook_url)
+        users = [{"email": f"e-{i:05d}@events.bench"} for i in range(10000)]
+        started = time.time()
+        job = bench.request(base, "POST", f"/api/tenants/{big_id}/users/bulk/", {"users": users}, big_token)
+        imported_at = None
+        delivered_at = None
+        while time.time() - started < 300:
+            if imported_at is None:
+                job = bench.request(base, "GET", f"/api/jobs/{job['id']}/", token=big_token)
+                if job["status"] in ("done", "failed"):
+                    imported_at = time.time() - started
+            now = stats(hook_url)
+            if now["count"] - before["count"] >= 10000:
+                delivered_at = time.time() - started
+                break
+            time.sleep(0.1)
+        final = stats(hook_url)
+        return rows, events / 2, hooked_seconds, delivered_during, imported_at, delivered_at, final["count"] - before["count"], final
+    finally:
+        receiver.terminate()
+        bench.stop(proc)
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="tenantry-bench-events-")
+    backends = [("SQLite", f"sqlite://{workdir}/events.sqlite?mode=rwc", 3501)]
+    pg = os.environ.get("TEST_POSTGRES_URL")
+    if pg:
+        name = f"tenantry_bench_{uuid.uuid4().hex[:8]}"
+        subprocess.run(["psql", pg, "-qc", f"CREATE DATABASE {name}"], check=True)
+        backends.append(("PostgreSQL", pg.rsplit("/", 1)[0] + "/" + name, 3502))
+    print(f"# Tenantry events benchmark ({time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, wrk -t2 -c16 -d{bench.DURATION})\n")
+    for label, url, port in backends:
+        rows, event_rate, _, delivered_during, imported_at, delivered_at, delivered, final = run_backend(label, url, port, workdir)
+        print(f"## {label}\n")
+        print("| route | req/s | p50 ms | p99 ms | non-2xx |")
+        print("|---|---:|---:|---:|---:|")
+        for route, (rps, p50, p99, bad) in rows:
+            print(f"| {route} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {bad} |")
+        ratio = rows[1][1][0] / rows[0][1][0]
+        print(f"\nWith a webhook taking every event, invitations run at {100 * ratio:.0f}% of the throughput without one, "
+              f"enqueuing {event_rate:,.0f} events/s (each invitation is one event, written in its transaction) and delivering "
+              f"{delivered_during:,} of them to the receiver meanwhile.")
+        done = f"{delivered_at:.1f} s" if delivered_at else "not within 300 s"
+        print(f"10,000 events (a 10,000-row invite import into a tenant with a webhook): import done after {imported_at or float('nan'):.1f} s, "
+              f"all delivered after {done} ({delivered:,} received; every Webhook-Id unique: {final['unique'] >= final['count']}; in order: {final['in_order']}).\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
