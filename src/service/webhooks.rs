@@ -274,7 +274,8 @@ impl Services {
     }
 
     /// Sends a delivery again (a failed one, or one that succeeded and should be repeated):
-    /// it is pending from now, with three new days to succeed in.
+    /// it is pending from now, with three new days to succeed in. A delivery still pending is
+    /// tried now instead of after its backoff.
     #[tracing::instrument(skip_all)]
     pub async fn retry_webhook_delivery(&self, actor: &Actor, id: &str, delivery: &str, meta: &RequestMeta) -> ServiceResult<Delivery> {
         let (owner, hook) = self.owned_webhook(actor, id).await?;
@@ -284,7 +285,10 @@ impl Services {
             None => self.db().write().await?,
         };
         let found = tx.delivery(owner, hook.id, delivery).await?.ok_or(ServiceError::NotFound)?;
-        if found.status != "pending" {
+        if found.status == "pending" {
+            // Waiting out its backoff: try it now (its three days keep counting).
+            tx.make_webhook_due_now(hook.id, now()).await?;
+        } else {
             tx.retry_delivery(owner, hook.id, delivery, now()).await?;
             actor
                 .audit(meta)

@@ -414,11 +414,17 @@ impl Tx {
              WHERE (tenant_id = $1 OR ($1 IS NULL AND tenant_id IS NULL)) AND webhook_id = $2 AND id = $3")
             .bind(owner).bind(webhook).bind(id).execute(c).await.map(|r| r.rows_affected() == 1))?;
         if done {
-            // Due now, unless a worker holds it (it picks the delivery up in its next batch).
-            on!(self, c => sqlx::query("UPDATE webhooks SET next_attempt_at = $2 WHERE id = $1 AND active")
-                .bind(webhook).bind(now).execute(c).await.map(drop))?;
+            self.make_webhook_due_now(webhook, now).await?;
         }
         Ok(done)
+    }
+
+    /// Makes an endpoint due now, whatever its backoff said; a worker holding it picks its
+    /// deliveries up in its next batch.
+    #[tracing::instrument(skip_all)]
+    pub async fn make_webhook_due_now(&mut self, webhook: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE webhooks SET next_attempt_at = $2 WHERE id = $1 AND active")
+            .bind(webhook).bind(now).execute(c).await.map(drop))
     }
 
     /// Deletes finished deliveries completed before `before`, then the events no delivery

@@ -295,7 +295,8 @@ pub async fn deliveries(State(state): State<AppState>, Caller(actor): Caller, Pa
     Ok(dto::page(&page, &pagination, |d| DeliveryOut::from(d)))
 }
 
-/// Sends a delivery again: pending from now, with three more days to succeed in.
+/// Sends a delivery again: pending from now, with three more days to succeed in (one still
+/// pending is tried now instead of after its backoff).
 #[utoipa::path(post, path = "/api/webhooks/{id}/deliveries/{delivery_id}/retry/", tag = "webhooks", operation_id = "retry_webhook_delivery", security(("bearer" = []), ("api_key" = [])),
     params(("id" = Uuid, Path), ("delivery_id" = Uuid, Path)),
     responses((status = 202, body = DeliveryOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 404, body = Detail)))]

@@ -123,11 +123,16 @@ async fn a_receiver_that_fails_three_times_then_succeeds_gets_each_event_exactly
     let first = run(&services, t0).await;
     assert_eq!((first.sent, first.failed_attempts), (0, 1), "the first attempt fails and holds back the second event");
     assert_eq!(run(&services, t0 + Duration::seconds(2)).await.failed_attempts, 0, "not due again before its backoff");
+    // Retry on a delivery waiting out its backoff tries it now.
+    let id = hook.webhook.id.to_string();
+    let waiting = services.webhook_deliveries(&admin, &id, crate::store::PageRequest::first()).await.unwrap().items.into_iter().find(|d| d.attempts == 1).unwrap();
+    let retried = services.retry_webhook_delivery(&admin, &id, &waiting.id.to_string(), &meta()).await.unwrap();
+    assert_eq!((retried.status.as_str(), retried.attempts), ("pending", 1), "still pending, its attempts kept");
+    assert_eq!(run(&services, t0 + Duration::seconds(2)).await.failed_attempts, 1);
     // Each later pass is past any backoff so far (5 s, 10 s …, jittered).
-    run(&services, t0 + Duration::minutes(1)).await;
-    run(&services, t0 + Duration::minutes(2)).await;
-    let last = run(&services, t0 + Duration::minutes(3)).await;
-    assert_eq!(last.sent, 2);
+    assert_eq!(run(&services, t0 + Duration::minutes(1)).await.failed_attempts, 1);
+    let last = run(&services, t0 + Duration::minutes(2)).await;
+    assert_eq!((last.sent, last.failed_attempts), (2, 0));
     let received = receiver.received();
     assert_eq!(received.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 500, 500, 204, 204]);
     let ids: Vec<_> = received.iter().map(|r| r.id.clone().unwrap()).collect();
