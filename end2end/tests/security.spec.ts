@@ -1,6 +1,6 @@
 import { createHmac } from 'crypto';
 import { expect, test } from '@playwright/test';
-import { PASSWORD, open, signUp, watchConsole } from './helpers';
+import { PASSWORD, acceptInvitation, invite, newPage, open, signUp, unique, watchConsole } from './helpers';
 
 test('an admin sets a password rule on /security and changes their own password there, staying signed in', async ({ browser, page }, info) => {
   const errors = watchConsole(page);
@@ -98,5 +98,51 @@ test('a member turns on TOTP from the QR page, signs in with a code, then with a
   await page.getByLabel('Recovery code').fill(codes[0]);
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(org.name);
+  expect(errors).toEqual([]);
+});
+
+test('a network list refuses a client outside it, and require_2fa sends a member without a factor to set one up', async ({ browser, page }, info) => {
+  const errors = watchConsole(page);
+  await signUp(page, info, 'Netco');
+  const js = info.project.use.javaScriptEnabled !== false;
+  // A client elsewhere: .ci/e2e trusts 127.0.0.1 as a proxy, so this browser's requests come
+  // from the address it forwards.
+  const away = await (await browser.newContext({ javaScriptEnabled: js, extraHTTPHeaders: { 'X-Forwarded-For': '203.0.113.9' } })).newPage();
+  const bob = unique('Bob');
+  const carol = unique('Carol');
+  await invite(page, info, bob.email, 'VIEWER');
+  await acceptInvitation(away, info, bob.email);
+  await expect(away.locator('main')).toContainText('Your roles: VIEWER');
+  const near = await newPage(browser, info);
+  await invite(page, info, carol.email, 'VIEWER');
+  await acceptInvitation(near, info, carol.email);
+  await expect(near.locator('main')).toContainText('Your roles: VIEWER');
+
+  // The admin allows only the local network: Bob's next page is refused, clearly.
+  await open(page, info, '/security');
+  await page.getByLabel('Allowed networks').fill('127.0.0.0/8');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Security policy saved' })).toBeVisible();
+  await away.goto('/');
+  await expect(away.locator('main')).toContainText('not allowed from this network');
+  await expect(away.locator('main')).not.toContainText('Your roles');
+
+  // Two-factor sign-in required: Carol (no factor) is sent to /security from any page.
+  await open(page, info, '/security');
+  await page.getByLabel(/Require two-factor sign-in/).check();
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page).toHaveURL(/\/security/);
+  for (const path of ['/', '/roles', '/usage']) {
+    await near.goto(path);
+    await expect(near).toHaveURL(/\/security\?enrol=1$/);
+  }
+  await expect(near.getByRole('alert').filter({ hasText: 'requires two-factor sign-in' })).toBeVisible();
+  await near.getByRole('button', { name: 'Set up an authenticator app' }).click();
+  const secret = (await near.locator('.totp-secret').textContent())!.trim();
+  await near.getByLabel('Code from the app').fill(totp(secret));
+  await near.getByRole('button', { name: 'Turn on' }).click();
+  await expect(near.getByRole('status').filter({ hasText: 'Two-factor sign-in is on' })).toBeVisible();
+  await open(near, info, '/');
+  await expect(near.locator('main')).toContainText('Your roles: VIEWER');
   expect(errors).toEqual([]);
 });

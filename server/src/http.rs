@@ -41,6 +41,9 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
+        // Only on the pages' own routes (not static files): members held back by require_2fa
+        // are sent to enrol.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::enrolment::send_to_enrolment))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Hashed file names are not used, so keep caches for a day and let them revalidate.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, |response: &axum::http::Response<_>| {

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod cli;
 pub mod edge;
+pub mod enrolment;
 pub mod host;
 pub mod http;
 pub mod import_cli;

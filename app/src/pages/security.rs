@@ -14,6 +14,8 @@ use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SecurityView {
+    /// The tenant requires a second factor and the caller has none: everything else waits.
+    pub must_enrol: bool,
     pub email: String,
     pub tenant_name: Option<String>,
     pub is_admin: bool,
@@ -83,6 +85,7 @@ pub async fn security_page() -> Result<Option<SecurityView>, AppError> {
         None => None,
     };
     Ok(Some(SecurityView {
+        must_enrol: actor.check_enrolment().is_err(),
         email: actor.email.clone(),
         tenant_name: tenant.map(|t| t.name),
         is_admin: actor.can(Permission::MembersWrite),
@@ -274,6 +277,11 @@ fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: Server
         {header}
         <main>
             <h1>"Security"</h1>
+            {view.must_enrol.then(|| view! {
+                <div class="banner error" role="alert">
+                    "Your organisation requires two-factor sign-in. Set up an authenticator app below; until then this is the only page you can use."
+                </div>
+            })}
             <section>
                 <h2>"Your password"</h2>
                 {move || changed().then(|| view! { <div class="banner ok" role="status">"Password changed. You were signed out everywhere else."</div> })}

@@ -87,3 +87,37 @@ async fn require_2fa_leaves_members_without_a_factor_only_enrolment_and_me() {
     assert_eq!(app.get("/api/users/", Some(&member)).await.status, StatusCode::OK, "enrolled: the gate lifts");
     let _ = secret;
 }
+
+#[tokio::test]
+async fn a_browser_held_back_by_require_2fa_is_sent_to_set_up_a_factor_from_every_other_page() {
+    let app = spawn().await;
+    let tenant = app.sign_up("Acme").await;
+    app.member(&tenant, "bob@acme.test").await;
+    enrol(&app, &tenant.access).await;
+    app.put(&format!("/api/tenants/{}/security-policy/", tenant.id), Some(&tenant.access), json!({"require_2fa": true})).await;
+    // Bob signs in with the page's form: a browser session.
+    let signed_in = app
+        .client
+        .post(app.url("/fn/log-in"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/login"))
+        .form(&[("email", "bob@acme.test"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::FOUND);
+    let page = |path: &'static str| app.client.get(app.url(path)).header("accept", "text/html").send();
+    for path in ["/", "/roles", "/usage", "/webhooks", "/dashboard"] {
+        let response = page(path).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()["location"], "/security?enrol=1", "{path}");
+    }
+    let security = page("/security").await.unwrap();
+    assert_eq!(security.status(), StatusCode::OK);
+    assert!(security.text().await.unwrap().contains("requires two-factor sign-in"));
+    for open in ["/logout", "/login"] {
+        assert_ne!(page(open).await.unwrap().status(), StatusCode::SEE_OTHER, "{open}");
+    }
+    // Static files are not pages.
+    assert_ne!(page("/favicon.svg").await.unwrap().status(), StatusCode::SEE_OTHER);
+}
