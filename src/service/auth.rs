@@ -68,7 +68,7 @@ impl Services {
     }
 
     async fn first_step(&self, input: LoginInput, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<SignInStep> {
-        self.limits().client_attempt(meta.ip)?;
+        self.limits().client_attempt(meta.ip).await?;
         let mut errors = FieldErrors::new();
         // A malformed e-mail cannot match an account; treat it as bad credentials, not as a
         // field error, so the answer does not depend on its shape.
@@ -148,7 +148,7 @@ impl Services {
         failure_action: &'static str,
         details: serde_json::Value,
     ) -> ServiceResult<bool> {
-        if let Some(delay) = self.limits().password_check(account_key, meta.ip)? {
+        if let Some(delay) = self.limits().password_check(account_key, meta.ip).await? {
             tokio::time::sleep(delay).await;
         }
         let verified = self.hasher().verify(password, user.map(|u| u.password_hash.as_str())).await;

@@ -148,7 +148,7 @@ impl Services {
     /// Writes an invitation (replacing any pending one for the same e-mail: the old link
     /// stops working) and enqueues its mail, inside the caller's transaction.
     pub(crate) async fn create_invitation_in(&self, tx: &mut Tx, tenant: TenantId, email: &Email, role: &RoleName, by: UserId) -> ServiceResult<IssuedInvitation> {
-        self.limits().invitation_mail(tenant, email.as_str())?;
+        self.limits().invitation_mail(tenant, email.as_str()).await?;
         self.write_invitation(tx, tenant, email, Some(role), Some(by), true).await
     }
 
@@ -158,7 +158,7 @@ impl Services {
     /// `send_mail` the invitation waits for a resend.
     pub(crate) async fn create_invitation_quietly(&self, tx: &mut Tx, tenant: TenantId, email: &Email, role: Option<&RoleName>, by: Option<UserId>, send_mail: bool) -> ServiceResult<IssuedInvitation> {
         if send_mail {
-            self.limits().invitation_mail_to(email.as_str())?;
+            self.limits().invitation_mail_to(email.as_str()).await?;
         }
         self.write_invitation(tx, tenant, email, role, by, send_mail).await
     }
@@ -169,7 +169,7 @@ impl Services {
         let at = now();
         let expires_at = at + self.invitation_ttl();
         let id = tx.insert_invitation(tenant, email, role, &crate::auth::token_hash(&token), by, expires_at, at).await?;
-        let invitation = tx.invitation(id).await?.ok_or(ServiceError::NotFound)?;
+        let invitation = tx.invitation(tenant, id).await?.ok_or(ServiceError::NotFound)?;
         if send_mail {
             self.enqueue_invitation_mail(tx, &invitation, &token).await?;
         }
@@ -205,17 +205,17 @@ impl Services {
     pub async fn resend_invitation(&self, actor: &Actor, id: Uuid, meta: &RequestMeta) -> ServiceResult<IssuedInvitation> {
         let tenant = actor.require(Permission::InvitationsWrite)?;
         let mut tx = self.db().write_in(tenant).await?;
-        let invitation = tx.invitation(id).await?.filter(|i| i.tenant_id == tenant).ok_or(ServiceError::NotFound)?;
+        let invitation = tx.invitation(tenant, id).await?.ok_or(ServiceError::NotFound)?;
         match InvitationStatus::of(&invitation, now()) {
             InvitationStatus::Accepted => return Err(ServiceError::conflict_detail("This invitation was already accepted.")),
             InvitationStatus::Revoked => return Err(ServiceError::conflict_detail("This invitation was revoked; send a new one.")),
             InvitationStatus::Pending | InvitationStatus::Expired => {}
         }
-        self.limits().invitation_mail(tenant, &invitation.email)?;
+        self.limits().invitation_mail(tenant, &invitation.email).await?;
         let token = random_token();
         let at = now();
-        tx.renew_invitation(id, Some(&crate::auth::token_hash(&token)), at + self.invitation_ttl(), at).await?;
-        let invitation = tx.invitation(id).await?.ok_or(ServiceError::NotFound)?;
+        tx.renew_invitation(tenant, id, Some(&crate::auth::token_hash(&token)), at + self.invitation_ttl(), at).await?;
+        let invitation = tx.invitation(tenant, id).await?.ok_or(ServiceError::NotFound)?;
         self.enqueue_invitation_mail(&mut tx, &invitation, &token).await?;
         actor
             .audit(meta)
@@ -231,8 +231,8 @@ impl Services {
     pub async fn revoke_invitation(&self, actor: &Actor, id: Uuid, meta: &RequestMeta) -> ServiceResult<()> {
         let tenant = actor.require(Permission::InvitationsWrite)?;
         let mut tx = self.db().write_in(tenant).await?;
-        let invitation = tx.invitation(id).await?.filter(|i| i.tenant_id == tenant).ok_or(ServiceError::NotFound)?;
-        if !tx.revoke_invitation(id, now()).await? {
+        let invitation = tx.invitation(tenant, id).await?.ok_or(ServiceError::NotFound)?;
+        if !tx.revoke_invitation(tenant, id, now()).await? {
             let state = InvitationStatus::of(&invitation, now());
             return Err(ServiceError::conflict_detail(format!("This invitation is {} and cannot be revoked.", state.as_str())));
         }
@@ -277,7 +277,7 @@ impl Services {
     /// before anything else; a request that fails validation leaves it usable.
     #[tracing::instrument(skip_all)]
     pub async fn accept_invitation(&self, input: AcceptInvitationInput, meta: &RequestMeta) -> ServiceResult<Profile> {
-        self.limits().client_attempt(meta.ip)?;
+        self.limits().client_attempt(meta.ip).await?;
         let mut errors = FieldErrors::new();
         let token = input.token.required(&mut errors, "token", OneTimeToken::parse);
         // Every missing field at once; what the password must be depends on the invitation.
@@ -339,9 +339,9 @@ impl Services {
                 }
             }
         };
-        if !tx.redeem_invitation(invitation.id, user_id, at).await? {
+        if !tx.redeem_invitation(invitation.tenant_id, invitation.id, user_id, at).await? {
             // A concurrent accept won, or it expired or was revoked meanwhile.
-            let current = tx.invitation(invitation.id).await?.ok_or(ServiceError::NotFound)?;
+            let current = tx.invitation(invitation.tenant_id, invitation.id).await?.ok_or(ServiceError::NotFound)?;
             return Err(token_state_error(InvitationStatus::of(&current, at)));
         }
         tx.insert_membership(invitation.tenant_id, user_id, at).await?;
@@ -376,7 +376,7 @@ impl Services {
     async fn count_invitation_failure(&self, invitation: &Invitation, user: &crate::store::User, meta: &RequestMeta) -> ServiceResult<ServiceError> {
         let mut tx = self.db().write().await?;
         let at = now();
-        let count = tx.count_invitation_failure(invitation.id, MAX_PASSWORD_FAILURES, at).await?;
+        let count = tx.count_invitation_failure(invitation.tenant_id, invitation.id, MAX_PASSWORD_FAILURES, at).await?;
         let locked = count >= MAX_PASSWORD_FAILURES;
         if locked {
             Audit { meta, actor: None, key: None }
@@ -392,19 +392,19 @@ impl Services {
     pub async fn expire_invitation(&self, token_or_id: &str) -> ServiceResult<Invitation> {
         let mut tx = self.db().write().await?;
         let invitation = match Uuid::parse_str(token_or_id.trim()) {
-            Ok(id) => tx.invitation(id).await?,
+            Ok(id) => tx.invitation_anywhere(id).await?,
             Err(_) => match OneTimeToken::parse(token_or_id) {
                 Ok(token) => tx.invitation_by_token_hash(&token.hash()).await?,
                 Err(_) => None,
             },
         }
         .ok_or(ServiceError::NotFound)?;
-        if !tx.expire_invitation(invitation.id, now()).await? {
+        if !tx.expire_invitation(invitation.tenant_id, invitation.id, now()).await? {
             return Err(ServiceError::conflict_detail(format!("The invitation is {}; only a pending one can expire.", InvitationStatus::of(&invitation, now()).as_str())));
         }
         let audit = Audit { meta: &RequestMeta::default(), actor: None, key: None };
         audit.write(&mut tx, Some(invitation.tenant_id), "invitation_expired", "invitation", Some(invitation.id.to_string()), json!({"by": "cli"})).await?;
-        let updated = tx.invitation(invitation.id).await?.ok_or(ServiceError::NotFound)?;
+        let updated = tx.invitation(invitation.tenant_id, invitation.id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -417,13 +417,11 @@ impl Services {
         }
         let mut tx = self.db().write().await?;
         let at = now();
-        if !tx.renew_invitation(id, None, at + ChronoDuration::days(days), at).await? {
-            return Err(match tx.invitation(id).await? {
-                None => ServiceError::NotFound,
-                Some(i) => ServiceError::conflict_detail(format!("The invitation is {}; it cannot be extended.", InvitationStatus::of(&i, at).as_str())),
-            });
+        let found = tx.invitation_anywhere(id).await?.ok_or(ServiceError::NotFound)?;
+        if !tx.renew_invitation(found.tenant_id, id, None, at + ChronoDuration::days(days), at).await? {
+            return Err(ServiceError::conflict_detail(format!("The invitation is {}; it cannot be extended.", InvitationStatus::of(&found, at).as_str())));
         }
-        let invitation = tx.invitation(id).await?.ok_or(ServiceError::NotFound)?;
+        let invitation = tx.invitation(found.tenant_id, id).await?.ok_or(ServiceError::NotFound)?;
         Audit { meta: &RequestMeta::default(), actor: None, key: None }
             .write(&mut tx, Some(invitation.tenant_id), "invitation_extended", "invitation", Some(id.to_string()), json!({"days": days, "by": "cli"}))
             .await?;

@@ -130,7 +130,7 @@ impl Services {
         let jwt = JwtKeys::new(config.secret_key());
         let sealer = crate::auth::Sealer::derive(config.secret_key(), "email-outbox-links");
         let webhook_sealer = crate::auth::Sealer::derive(config.secret_key(), "webhook-secrets");
-        let limits = limits::Limits::new(&config.rate_limit);
+        let limits = limits::Limits::new(&config.rate_limit, matches!(db, Db::Postgres(_)).then_some(&db));
         Self {
             inner: Arc::new(Inner {
                 db,

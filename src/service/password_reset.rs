@@ -29,12 +29,12 @@ impl Services {
     /// the answer is sent.
     #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(&self, email: Raw, meta: &RequestMeta) -> ServiceResult<()> {
-        self.limits().client_attempt(meta.ip)?;
+        self.limits().client_attempt(meta.ip).await?;
         let mut errors = FieldErrors::new();
         let email = email.required(&mut errors, "email", Email::parse);
         errors.into_result()?;
         let email = email.unwrap();
-        self.limits().reset_mail(email.as_str(), meta.ip)?;
+        self.limits().reset_mail(email.as_str(), meta.ip).await?;
 
         // Whether the account exists is looked up after the answer, with everything else: the
         // request does the same work for a known address and an unknown one, so its timing
@@ -94,7 +94,7 @@ impl Services {
     /// the account stops working.
     #[tracing::instrument(skip_all)]
     pub async fn confirm_password_reset(&self, token: Raw, password: Raw, meta: &RequestMeta) -> ServiceResult<()> {
-        self.limits().client_attempt(meta.ip)?;
+        self.limits().client_attempt(meta.ip).await?;
         let bad_token = || ServiceError::field("token", BAD_TOKEN);
         let mut errors = FieldErrors::new();
         let token = token.required(&mut errors, "token", |raw| OneTimeToken::parse(raw).map_err(|_| BAD_TOKEN.to_owned()));

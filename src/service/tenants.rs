@@ -36,7 +36,7 @@ impl Services {
     pub async fn sign_up(&self, input: SignUpInput, meta: &RequestMeta) -> ServiceResult<SignUpOutcome> {
         // Counted before anything is looked at: the 409 for a taken e-mail below is only ever
         // answered within this limit, and argon2 work is bounded per address.
-        self.limits().client_attempt(meta.ip)?;
+        self.limits().client_attempt(meta.ip).await?;
         let mut errors = FieldErrors::new();
         let name = input.name.required(&mut errors, "name", TenantName::parse);
         let slug = name.as_ref().and_then(|n| errors.check("name", TenantSlug::from_name(n)));

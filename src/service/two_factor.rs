@@ -189,7 +189,7 @@ impl Services {
     }
 
     async fn second_step(&self, mfa_token: Raw, code: Raw, recovery_code: Raw, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
-        self.limits().client_attempt(meta.ip)?;
+        self.limits().client_attempt(meta.ip).await?;
         let mut errors = FieldErrors::new();
         let token = mfa_token.required(&mut errors, "mfa_token", |raw| OneTimeToken::parse(raw).map_err(|_| BAD_MFA_TOKEN.to_owned()));
         let (code, recovery) = (code.as_text().filter(|c| !c.trim().is_empty()), recovery_code.as_text().filter(|c| !c.trim().is_empty()));

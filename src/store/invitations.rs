@@ -74,8 +74,17 @@ impl Tx {
         on!(self, c => sqlx::query_as(&sql).bind(token_hash).fetch_optional(c).await)
     }
 
+    /// One of `tenant`'s invitations; another tenant's id finds nothing, on every backend
+    /// (the tenant is in the SQL, not a filter applied afterwards).
     #[tracing::instrument(skip_all)]
-    pub async fn invitation(&mut self, id: Uuid) -> Result<Option<Invitation>, sqlx::Error> {
+    pub async fn invitation(&mut self, tenant: TenantId, id: Uuid) -> Result<Option<Invitation>, sqlx::Error> {
+        let sql = format!("{SELECT} WHERE i.id = $1 AND i.tenant_id = $2");
+        on!(self, c => sqlx::query_as(&sql).bind(id).bind(tenant).fetch_optional(c).await)
+    }
+
+    /// Any tenant's invitation by id: for the operator's CLI only, which acts across tenants.
+    #[tracing::instrument(skip_all)]
+    pub async fn invitation_anywhere(&mut self, id: Uuid) -> Result<Option<Invitation>, sqlx::Error> {
         let sql = format!("{SELECT} WHERE i.id = $1");
         on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
     }
@@ -83,51 +92,51 @@ impl Tx {
     /// Redeems a pending, unexpired invitation in one conditional update: of two concurrent
     /// accepts exactly one sees `true`.
     #[tracing::instrument(skip_all)]
-    pub async fn redeem_invitation(&mut self, id: Uuid, by: UserId, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    pub async fn redeem_invitation(&mut self, tenant: TenantId, id: Uuid, by: UserId, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
         let rows = on!(self, c => sqlx::query(
             "UPDATE invitations SET accepted_at = $3, accepted_by = $2, updated_at = $3 \
-             WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3")
-            .bind(id).bind(by).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+             WHERE id = $1 AND tenant_id = $4 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3")
+            .bind(id).bind(by).bind(now).bind(tenant).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
     }
 
     /// Revokes one pending invitation; `false` when it was no longer pending.
     #[tracing::instrument(skip_all)]
-    pub async fn revoke_invitation(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    pub async fn revoke_invitation(&mut self, tenant: TenantId, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
         let rows = on!(self, c => sqlx::query(
-            "UPDATE invitations SET revoked_at = $2, updated_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
-            .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            "UPDATE invitations SET revoked_at = $2, updated_at = $2 WHERE id = $1 AND tenant_id = $3 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(id).bind(now).bind(tenant).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
     }
 
     /// Gives an invitation a new token and expiry (resend, extend).
     #[tracing::instrument(skip_all)]
-    pub async fn renew_invitation(&mut self, id: Uuid, token_hash: Option<&str>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    pub async fn renew_invitation(&mut self, tenant: TenantId, id: Uuid, token_hash: Option<&str>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
         let rows = on!(self, c => sqlx::query(
             "UPDATE invitations SET token_hash = COALESCE($2, token_hash), expires_at = $3, updated_at = $4, expiry_noticed_at = NULL \
-             WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
-            .bind(id).bind(token_hash).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+             WHERE id = $1 AND tenant_id = $5 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(id).bind(token_hash).bind(expires_at).bind(now).bind(tenant).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
     }
 
     /// Counts one wrong password given with a pending invitation; at `limit` it is withdrawn
     /// in the same statement. Returns the count after this one.
     #[tracing::instrument(skip_all)]
-    pub async fn count_invitation_failure(&mut self, id: Uuid, limit: i32, now: DateTime<Utc>) -> Result<i32, sqlx::Error> {
+    pub async fn count_invitation_failure(&mut self, tenant: TenantId, id: Uuid, limit: i32, now: DateTime<Utc>) -> Result<i32, sqlx::Error> {
         on!(self, c => sqlx::query_scalar(
             "UPDATE invitations SET failed_attempts = failed_attempts + 1, updated_at = $3, \
                     revoked_at = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE revoked_at END \
-             WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL RETURNING failed_attempts")
-            .bind(id).bind(limit).bind(now).fetch_optional(c).await)
+             WHERE id = $1 AND tenant_id = $4 AND accepted_at IS NULL AND revoked_at IS NULL RETURNING failed_attempts")
+            .bind(id).bind(limit).bind(now).bind(tenant).fetch_optional(c).await)
             .map(|count: Option<i32>| count.unwrap_or(limit))
     }
 
     /// Makes an invitation expire now (support: "make this link stop working").
     #[tracing::instrument(skip_all)]
-    pub async fn expire_invitation(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    pub async fn expire_invitation(&mut self, tenant: TenantId, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
         let rows = on!(self, c => sqlx::query(
-            "UPDATE invitations SET expires_at = $2, updated_at = $2, expiry_noticed_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
-            .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            "UPDATE invitations SET expires_at = $2, updated_at = $2, expiry_noticed_at = $2 WHERE id = $1 AND tenant_id = $3 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(id).bind(now).bind(tenant).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
     }
 

@@ -17,9 +17,12 @@ mod models;
 mod outbox;
 mod password_resets;
 mod plans;
+mod rate_limits;
 mod refresh_tokens;
 pub mod rls;
 mod roles;
+#[cfg(test)]
+mod schema_agreement;
 mod security;
 mod tenants;
 mod two_factor;
@@ -34,6 +37,7 @@ pub use metrics::DayCounts;
 pub use jobs::{Job, JobRow, JobStatus, NewJobRow};
 pub use password_resets::ResetToken;
 pub use plans::PlanRow;
+pub use rate_limits::WindowCheck;
 pub use tenants::TenantSettingsRow;
 pub use two_factor::{MfaChallenge, TotpFactor};
 pub use refresh_tokens::RefreshTokenRecord;
@@ -117,6 +121,10 @@ pub enum Db {
 pub struct PgDb {
     pub pool: PgPool,
     scoped: PgPool,
+    /// A few connections of their own for the shared rate limits (see `rate_limits`): they are
+    /// checked inside write transactions too (invitation mail limits), and taking a second
+    /// connection from `pool` there would let concurrent writers starve each other of it.
+    limits: PgPool,
     rls: Arc<AtomicBool>,
 }
 
@@ -185,6 +193,7 @@ impl Db {
                 .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_with(options.clone())
                 .await?;
+            let limits = PoolOptions::new().max_connections(2).min_connections(0).acquire_timeout(Duration::from_secs(5)).connect_lazy_with(options.clone());
             let scoped = PoolOptions::new()
                 .max_connections(size)
                 .min_connections(0)
@@ -192,7 +201,7 @@ impl Db {
                 .after_connect(|conn, _| Box::pin(async move { set_scope(conn, "").await }))
                 .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_lazy_with(options);
-            Ok(Self::Postgres(PgDb { pool, scoped, rls: Arc::new(AtomicBool::new(false)) }))
+            Ok(Self::Postgres(PgDb { pool, scoped, limits, rls: Arc::new(AtomicBool::new(false)) }))
         } else {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -317,7 +326,11 @@ impl Db {
     pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize)> {
         match self {
             Self::Sqlite(db) => vec![("sqlite", db.pool.size(), db.pool.num_idle())],
-            Self::Postgres(db) => vec![("postgres", db.pool.size(), db.pool.num_idle()), ("postgres_scoped", db.scoped.size(), db.scoped.num_idle())],
+            Self::Postgres(db) => vec![
+                ("postgres", db.pool.size(), db.pool.num_idle()),
+                ("postgres_scoped", db.scoped.size(), db.scoped.num_idle()),
+                ("postgres_limits", db.limits.size(), db.limits.num_idle()),
+            ],
         }
     }
 
@@ -335,6 +348,7 @@ impl Db {
             Self::Postgres(db) => {
                 db.pool.close().await;
                 db.scoped.close().await;
+                db.limits.close().await;
             }
         }
     }

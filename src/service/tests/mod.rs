@@ -17,6 +17,7 @@ mod security_policy;
 mod signup;
 mod tenant_metrics;
 mod tenant_provisioning;
+mod tenant_scoped_lookups;
 mod two_factor;
 mod users;
 mod webhooks;
