@@ -71,6 +71,11 @@ impl Bucket {
 
     /// Counts one event for `key`; `Ok(Err(seconds to wait))` when over the limit.
     async fn check(&self, key: String) -> ServiceResult<Result<(), u64>> {
+        self.check_at(key, Utc::now()).await
+    }
+
+    /// [`Bucket::check`] at `now` (the in-process limiter keeps its own clock).
+    async fn check_at(&self, key: String, now: DateTime<Utc>) -> ServiceResult<Result<(), u64>> {
         match self {
             Self::InProcess(limiter) => {
                 let result = limiter.check_key(&key).map_err(|not_until| {
@@ -83,7 +88,6 @@ impl Bucket {
                 Ok(result)
             }
             Self::Shared { db, name, limit, window } => {
-                let now = Utc::now();
                 let check = window_check(name, &key, *limit, *window, now);
                 if db.count_rate_limit_hit(check).await? {
                     Ok(Ok(()))
@@ -295,6 +299,49 @@ mod tests {
                 limits.invitation_mail(TenantId::new(), "v@x.io").await.unwrap();
                 limits.reset_mail("a@x.io", ip(1)).await.unwrap();
             }
+        }
+    }
+
+    /// A shared refusal says how long until its window ends, and a new window opens the door
+    /// again once the old one's hits have faded.
+    #[tokio::test]
+    async fn a_shared_refusal_waits_until_its_window_ends() {
+        let db = Db::connect(&testing::fresh_database_url().await).await.unwrap();
+        db.migrate().await.unwrap();
+        let minute = Bucket::new(Some(&db), "m", 2, MINUTE);
+        let hour = Bucket::new(Some(&db), "h", 1, HOUR);
+        let start = Utc::now().duration_trunc(TimeDelta::hours(1)).unwrap() - TimeDelta::hours(5);
+        let at = start + TimeDelta::seconds(10);
+        for _ in 0..2 {
+            assert_eq!(minute.check_at("k".into(), at).await.unwrap(), Ok(()));
+        }
+        assert_eq!(minute.check_at("k".into(), at).await.unwrap(), Err(50));
+        assert_eq!(minute.check_at("other".into(), at).await.unwrap(), Ok(()), "keys are counted apart");
+        assert_eq!(minute.check_at("k".into(), start + TimeDelta::minutes(2)).await.unwrap(), Ok(()), "two windows on, nothing counts");
+        assert_eq!(hour.check_at("k".into(), at).await.unwrap(), Ok(()));
+        assert_eq!(hour.check_at("k".into(), at).await.unwrap(), Err(3590));
+    }
+
+    /// Housekeeping deletes the shared windows no check reads any more, and only those.
+    #[tokio::test]
+    async fn housekeeping_forgets_only_the_windows_no_check_reads() {
+        let services = testing::services().await;
+        let shared = Bucket::new(Some(services.db()), "h", 5, HOUR);
+        let now = Utc::now();
+        for back in [0, 1, 2, 3] {
+            shared.check_at("k".into(), now - TimeDelta::hours(back)).await.unwrap().unwrap();
+        }
+        let forgotten = services.forget_old_rate_limits(now).await.unwrap();
+        let kept: i64 = {
+            let mut tx = services.db().read().await.unwrap();
+            crate::store::on!(&mut tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM rate_limit_hits").fetch_one(c).await).unwrap()
+        };
+        if matches!(services.db(), Db::Postgres(_)) {
+            // The windows of three and two hours ago began before now − 2 h and go; the last
+            // hour's (read as the previous window) and this hour's stay.
+            assert_eq!((forgotten, kept), (2, 2));
+        } else {
+            assert_eq!((forgotten, kept), (0, 4), "SQLite counts in process; the worker leaves the table alone");
         }
     }
 
