@@ -24,6 +24,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let services = Services::start(config).await?;
+            // The browser sessions' table too, so replicas started together after a migration
+            // do not race to create it.
+            tenantry_server::sessions::DbSessionStore::open(services.db()).await?;
             println!("Database {} is up to date.", services.db().backend_name());
             Ok(())
         }

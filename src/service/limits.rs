@@ -81,8 +81,7 @@ impl Bucket {
                 let result = limiter.check_key(&key).map_err(|not_until| {
                     not_until.wait_time_from(governor::clock::DefaultClock::default().now()).as_secs().max(1)
                 });
-                // Keep the map from growing without bound under a spray of keys.
-                if limiter.len() > 100_000 {
+                if needs_pruning(limiter.len()) {
                     limiter.retain_recent();
                 }
                 Ok(result)
@@ -100,6 +99,15 @@ impl Bucket {
             }
         }
     }
+}
+
+/// Keys an in-process limiter holds before it drops the ones whose counts have run out: the
+/// map must not grow without bound under a spray of addresses, and pruning on every check
+/// would cost a scan of it each time.
+const PRUNE_ABOVE: usize = 100_000;
+
+fn needs_pruning(keys: usize) -> bool {
+    keys > PRUNE_ABOVE
 }
 
 /// The sliding-window estimate for `now`: this window's hits plus the previous window's,
@@ -300,6 +308,13 @@ mod tests {
                 limits.reset_mail("a@x.io", ip(1)).await.unwrap();
             }
         }
+    }
+
+    #[test]
+    fn an_in_process_limiter_is_pruned_only_past_its_size() {
+        assert!(!needs_pruning(0));
+        assert!(!needs_pruning(PRUNE_ABOVE));
+        assert!(needs_pruning(PRUNE_ABOVE + 1));
     }
 
     /// A shared refusal says how long until its window ends, and a new window opens the door

@@ -325,13 +325,20 @@ async fn platform_endpoints_hear_tenant_events_of_every_tenant_and_nothing_else(
     let (acme, alice) = tenant_with_admin(&services, "Acme").await;
     let (globex, _) = tenant_with_admin(&services, "Globex").await;
     invite(&services, &alice, "bob@acme.com").await;
+    // Globex's whole life: suspended and back, renamed, on a plan, deleted and restored.
     services.set_tenant_suspended(&root, globex.id, true, &meta()).await.unwrap();
+    services.set_tenant_suspended(&root, globex.id, false, &meta()).await.unwrap();
+    let rename = crate::service::TenantSettingsInput { display_name: Raw::text("Globex Corporation"), ..Default::default() };
+    services.update_tenant_settings(&root, globex.id, rename, &meta()).await.unwrap();
+    let plan = crate::service::PlanChange { plan: Raw::text("basic"), ..Default::default() };
+    services.change_plan(&root, globex.id, plan, &meta()).await.unwrap();
+    services.delete_tenant(Some(&root), globex.id, Raw::text("Globex"), &meta()).await.unwrap();
+    services.restore_tenant(Some(&root), globex.id, &meta()).await.unwrap();
     run(&services, Utc::now()).await;
     let got: Vec<(String, Value)> = receiver.accepted().iter().map(|r| (r.event_type(), r.json()["tenant_id"].clone())).collect();
-    assert_eq!(
-        got,
-        [("tenant.created".to_owned(), json!(acme.id.0)), ("tenant.created".to_owned(), json!(globex.id.0)), ("tenant.suspended".to_owned(), json!(globex.id.0))]
-    );
+    let globex_events = ["suspended", "reactivated", "updated", "updated", "deleted", "reactivated"].map(|e| (format!("tenant.{e}"), json!(globex.id.0)));
+    assert_eq!(got[..2], [("tenant.created".to_owned(), json!(acme.id.0)), ("tenant.created".to_owned(), json!(globex.id.0))]);
+    assert_eq!(got[2..], globex_events, "each change once, from the tenant's trail (deletion and restore are written in both)");
     // Tenants' admins neither see nor reach it; member events are not for it.
     assert!(services.list_webhooks(&alice, false).await.unwrap().is_empty());
     assert!(matches!(services.webhook(&alice, &hook.webhook.id.to_string()).await, Err(ServiceError::NotFound)));
