@@ -52,6 +52,16 @@ fn parse_description(raw: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// Whether a host name that resolves to `addresses` may be an endpoint: refused only when every
+/// address is refused. A name with one usable address is accepted, because delivery connects
+/// only to the addresses the rule allows (see `crate::webhooks::sender`).
+fn resolved_target(rule: &TargetRule, host: &str, addresses: &[IpAddr]) -> Result<(), String> {
+    match addresses.iter().find_map(|ip| rule.refusal(*ip).map(|why| (*ip, why))) {
+        Some((ip, why)) if addresses.iter().all(|a| rule.refusal(*a).is_some()) => Err(format!("{host} resolves to {ip}, which is {why}; webhooks cannot be sent there.")),
+        _ => Ok(()),
+    }
+}
+
 fn parse_events(items: &[String]) -> Result<EventSelection, Vec<String>> {
     EventSelection::parse(items.iter().map(String::as_str))
 }
@@ -103,10 +113,7 @@ impl Services {
         // A name that does not resolve yet is accepted: its deliveries fail and retry until it does.
         let Ok(Ok(addresses)) = lookup else { return Ok(()) };
         let addresses: Vec<IpAddr> = addresses.map(|a| a.ip()).collect();
-        match addresses.iter().find_map(|ip| rule.refusal(*ip).map(|why| (*ip, why))) {
-            Some((ip, why)) if addresses.iter().all(|a| rule.refusal(*a).is_some()) => Err(format!("{host} resolves to {ip}, which is {why}; webhooks cannot be sent there.")),
-            _ => Ok(()),
-        }
+        resolved_target(&rule, &host, &addresses)
     }
 
     /// Makes an endpoint; the signing secret is in the answer, once.
@@ -331,5 +338,23 @@ impl Services {
     /// The events an endpoint can subscribe to.
     pub fn webhook_event_catalogue(&self) -> Vec<EventType> {
         EventType::ALL.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_refused_only_when_every_address_it_resolves_to_is() {
+        let rule = TargetRule { allow_private: false };
+        let public: IpAddr = [93, 184, 216, 34].into();
+        let private: IpAddr = [10, 0, 0, 7].into();
+        let metadata: IpAddr = [169, 254, 169, 254].into();
+        assert_eq!(resolved_target(&rule, "ok.test", &[public]), Ok(()));
+        assert_eq!(resolved_target(&rule, "mixed.test", &[private, public]), Ok(()), "delivery uses the public one only");
+        let refused = resolved_target(&rule, "inside.test", &[private, metadata]).unwrap_err();
+        assert!(refused.starts_with("inside.test resolves to 10.0.0.7"), "{refused}");
+        assert_eq!(resolved_target(&rule, "unresolved.test", &[]), Ok(()), "retried until it resolves");
     }
 }

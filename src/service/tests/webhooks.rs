@@ -407,3 +407,73 @@ async fn a_test_pings_one_endpoint_and_an_expired_invitation_is_announced_once()
     assert_eq!(run(&services, later + Duration::days(2)).await.expired_invitations, 0);
     let _ = token;
 }
+
+#[tokio::test]
+async fn a_description_is_trimmed_kept_to_500_characters_and_free_of_control_characters() {
+    let services = local_services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let with = |description: String| WebhookInput { description: Raw::text(description), ..hook_input("http://127.0.0.1:9/hook", &["*"]) };
+    let made = services.create_webhook(&admin, with(format!("  {}  ", "é".repeat(500))), &meta()).await.expect("exactly 500 characters fit");
+    assert_eq!(made.webhook.description, "é".repeat(500), "kept trimmed");
+    let lines = services.create_webhook(&admin, with("CRM sync\nowner: ops".into()), &meta()).await.expect("line breaks are allowed");
+    assert_eq!(lines.webhook.description, "CRM sync\nowner: ops");
+    for bad in ["x".repeat(501), "bell\u{7}".to_owned(), "tab\tseparated".to_owned()] {
+        match services.create_webhook(&admin, with(bad.clone()), &meta()).await {
+            Err(ServiceError::Validation(fields)) => assert!(fields.get("description").is_some(), "{bad:?}: {fields:?}"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_superuser_inside_a_tenant_manages_that_tenants_endpoints_unless_asking_for_the_platforms() {
+    let services = local_services().await;
+    let (acme, _) = tenant_with_admin(&services, "Acme").await;
+    let (root, _) = services.create_superuser("root@platform.test", Some(PASSWORD)).await.unwrap();
+    let inside = services.actor_for(root.id, Some(acme.id)).await.unwrap().unwrap();
+    let tenants = services.create_webhook(&inside, hook_input("http://127.0.0.1:9/a", &["*"]), &meta()).await.unwrap();
+    assert_eq!(tenants.webhook.tenant_id, Some(acme.id));
+    let platform = WebhookInput { platform: Raw::text("true"), ..hook_input("http://127.0.0.1:9/b", &["tenant.created"]) };
+    assert_eq!(services.create_webhook(&inside, platform, &meta()).await.unwrap().webhook.tenant_id, None);
+    let outside = services.actor_for(root.id, None).await.unwrap().unwrap();
+    assert_eq!(services.create_webhook(&outside, hook_input("http://127.0.0.1:9/c", &["*"]), &meta()).await.unwrap().webhook.tenant_id, None);
+}
+
+#[tokio::test]
+async fn an_update_audits_each_changed_field_with_before_and_after_and_a_no_op_audits_nothing() {
+    let services = local_services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let hook = services.create_webhook(&admin, hook_input("http://127.0.0.1:9/old", &["member.joined"]), &meta()).await.unwrap().webhook;
+    let id = hook.id.to_string();
+    let updates = || async {
+        let filter = crate::service::AuditFilter { action: Raw::text("webhook_updated"), ..Default::default() };
+        services.list_audit_log(&admin, filter, crate::store::PageRequest::first()).await.unwrap().items
+    };
+    let change = WebhookInput {
+        url: Raw::text("http://127.0.0.1:9/new"),
+        events: RawList::Items(vec!["*".into()]),
+        description: Raw::text("CRM"),
+        active: Raw::text("false"),
+        ..Default::default()
+    };
+    services.update_webhook(&admin, &id, change.clone(), &meta()).await.unwrap();
+    let audited = updates().await;
+    assert_eq!(audited.len(), 1);
+    assert_eq!(
+        audited[0].metadata,
+        json!({
+            "url": {"from": "http://127.0.0.1:9/old", "to": "http://127.0.0.1:9/new"},
+            "events": {"from": ["member.joined"], "to": ["*"]},
+            "active": {"from": true, "to": false},
+            "description": {"from": "", "to": "CRM"},
+        })
+    );
+    services.update_webhook(&admin, &id, change, &meta()).await.unwrap();
+    services.update_webhook(&admin, &id, WebhookInput::default(), &meta()).await.unwrap();
+    assert_eq!(updates().await.len(), 1, "saving what is already there changes nothing and records nothing");
+    let only_active = WebhookInput { active: Raw::text("true"), ..Default::default() };
+    services.update_webhook(&admin, &id, only_active, &meta()).await.unwrap();
+    assert_eq!(updates().await[0].metadata, json!({"active": {"from": false, "to": true}}), "newest first, naming only what changed");
+    // The picker offers every event of the catalogue.
+    assert_eq!(services.webhook_event_catalogue(), crate::domain::EventType::ALL.to_vec());
+}
