@@ -345,6 +345,11 @@ async fn platform_endpoints_hear_tenant_events_of_every_tenant_and_nothing_else(
     assert!(matches!(services.list_webhooks(&alice, true).await, Err(ServiceError::Forbidden(_))));
     let member_events = WebhookInput { platform: Raw::text("true"), ..hook_input(&receiver.url("/p2"), &["member.joined"]) };
     assert!(matches!(services.create_webhook(&root, member_events, &meta()).await, Err(ServiceError::Validation(f)) if f.get("events").is_some()));
+    let id = hook.webhook.id.to_string();
+    let to_members = WebhookInput { events: RawList::Items(vec!["member.joined".into()]), ..Default::default() };
+    assert!(matches!(services.update_webhook(&root, &id, to_members, &meta()).await, Err(ServiceError::Validation(f)) if f.get("events").is_some()));
+    let to_suspensions = WebhookInput { events: RawList::Items(vec!["tenant.suspended".into()]), ..Default::default() };
+    services.update_webhook(&root, &id, to_suspensions, &meta()).await.expect("tenant events stay allowed");
     assert_eq!(services.list_webhooks(&root, true).await.unwrap().len(), 1);
 }
 
