@@ -5,6 +5,10 @@
 //! With `TENANTRY_TEST_RLS=1` on PostgreSQL, every test database is owned by, and the service
 //! connects as, the ordinary role [`APP_ROLE`] (no SUPERUSER, no BYPASSRLS), and row-level
 //! security is on: the whole suite then runs under the policies.
+//!
+//! With `TEST_PGBOUNCER=host:port` as well, the databases are still created on
+//! `TEST_POSTGRES_URL`, but the service reaches them through the transaction-pooling PgBouncer
+//! listening there (`?pooler=transaction`; `.ci/pgbouncer` runs the suite so).
 
 use std::collections::HashMap;
 
@@ -34,9 +38,26 @@ pub async fn fresh_database_url() -> String {
     }
 }
 
+/// The PgBouncer the suite reaches PostgreSQL through, if any (`TEST_PGBOUNCER=host:port`).
+pub fn pgbouncer() -> Option<String> {
+    std::env::var("TEST_PGBOUNCER").ok().filter(|v| !v.is_empty())
+}
+
 /// A new PostgreSQL database on `TEST_POSTGRES_URL`. With `as_app_role`, it is owned by
-/// [`APP_ROLE`] (created if missing) and the URL connects as that role.
+/// [`APP_ROLE`] (created if missing) and the URL connects as that role. Under
+/// `TEST_PGBOUNCER`, the URL goes through that pooler.
 pub async fn fresh_postgres_url(as_app_role: bool) -> String {
+    let direct = fresh_direct_postgres_url(as_app_role).await;
+    let Some(pooler) = pgbouncer() else { return direct };
+    let (scheme, rest) = direct.split_once("://").expect("scheme://…");
+    let (user, rest) = rest.rsplit_once('@').map_or(("", rest), |(user, rest)| (user, rest));
+    let (_, database) = rest.split_once('/').expect("host/database");
+    let at = if user.is_empty() { "" } else { "@" };
+    format!("{scheme}://{user}{at}{pooler}/{database}?pooler=transaction")
+}
+
+/// [`fresh_postgres_url`] reaching PostgreSQL itself, whatever `TEST_PGBOUNCER` says.
+pub async fn fresh_direct_postgres_url(as_app_role: bool) -> String {
     let name = format!("tenantry_test_{}", uuid::Uuid::new_v4().simple());
     let admin = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| panic!("PostgreSQL at {admin} is not reachable: {e}"));

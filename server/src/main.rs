@@ -23,10 +23,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
+            // The browser sessions' table is one of the migrations' (0017).
             let services = Services::start(config).await?;
-            // The browser sessions' table too, so replicas started together after a migration
-            // do not race to create it.
-            tenantry_server::sessions::DbSessionStore::open(services.db()).await?;
             println!("Database {} is up to date.", services.db().backend_name());
             Ok(())
         }

@@ -143,7 +143,10 @@ impl Services {
     pub async fn role(&self, actor: &Actor, key: &str) -> ServiceResult<RoleView> {
         let tenant = actor.require(Permission::RolesRead)?;
         let mut tx = self.db().read_in(tenant).await?;
-        match self.role_by_key(&mut tx, tenant, key).await? {
+        let keyed = self.role_by_key(&mut tx, tenant, key).await?;
+        // Back to the pool before list_roles takes one of its own.
+        drop(tx);
+        match keyed {
             Keyed::BuiltIn(role) => Ok(self.list_roles(actor).await?.into_iter().find(|r| r.name == role.as_str()).ok_or(ServiceError::NotFound)?),
             Keyed::Custom(role) => Ok(RoleView::from(&role)),
         }

@@ -24,6 +24,7 @@ mod roles;
 #[cfg(test)]
 mod schema_agreement;
 mod security;
+mod sessions;
 mod tenants;
 mod two_factor;
 mod users;
@@ -117,15 +118,98 @@ pub enum Db {
 /// `rls` is read from the catalog at every start (after migrating) and kept by
 /// [`Db::set_row_level_security`]; a server started before `enable-rls` keeps reading through
 /// `*` until it restarts (its writes are narrowed either way).
+///
+/// Behind a transaction-pooling connection pooler (`pooled`, from `?pooler=transaction` on the
+/// URL; PgBouncer's `pool_mode = transaction`), none of that session state is ours to keep:
+/// each transaction may run on another server connection, shared with other clients. So there
+/// every read and write is a transaction that sets its scope with `SET LOCAL` (see
+/// [`PgDb::begin_statement`]), nothing runs outside one, and statements are not cached.
 #[derive(Clone, Debug)]
 pub struct PgDb {
-    pub pool: PgPool,
+    pub(crate) pool: PgPool,
     scoped: PgPool,
     /// A few connections of their own for the shared rate limits (see `rate_limits`): they are
     /// checked inside write transactions too (invitation mail limits), and taking a second
     /// connection from `pool` there would let concurrent writers starve each other of it.
     limits: PgPool,
     rls: Arc<AtomicBool>,
+    pooled: bool,
+}
+
+/// The advisory lock key sqlx's PostgreSQL migrator takes for `database` (sqlx-postgres'
+/// `generate_lock_id`), so a pooled migration holding it as a transaction-level lock and a
+/// direct one holding it as a session-level lock exclude each other.
+fn sqlx_migration_lock(database: &str) -> i64 {
+    const CRC_IEEE: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    0x3d32ad9e * i64::from(CRC_IEEE.checksum(database.as_bytes()))
+}
+
+impl PgDb {
+    /// The statement that opens a transaction scoped to `tenant` (every tenant for `None`), or
+    /// `None` for a plain `BEGIN` on a connection whose session scope is already `*`. Its parts
+    /// are one round trip. Behind a transaction pooler it always sets the scope for the
+    /// transaction and first drops every prepared statement on the server connection it got:
+    /// sqlx names its statements per client connection (`sqlx_s_1`, …), so statements another
+    /// client left there would clash with ours. With sqlx's statement cache off, our own never
+    /// outlive the transaction that made them (the next one drops them).
+    fn begin_statement(&self, tenant: Option<TenantId>) -> Option<String> {
+        let scope = tenant.map_or_else(|| rls::ALL_TENANTS.to_string(), |t| t.0.to_string());
+        match (self.pooled, tenant) {
+            (false, None) => None,
+            // A UUID's text is safe to splice (hex digits and dashes), and so is `*`.
+            (false, Some(_)) => Some(format!("BEGIN; SET LOCAL {} = '{scope}'", rls::SCOPE_SETTING)),
+            (true, _) => Some(format!("BEGIN; SET LOCAL {} = '{scope}'; DEALLOCATE ALL", rls::SCOPE_SETTING)),
+        }
+    }
+
+    /// Opens a transaction on `pool` (see [`PgDb::begin_statement`]). The `BEGIN` runs in a task
+    /// of its own, so a caller that goes away (a client disconnecting mid-request) cannot cancel
+    /// it half-way: sqlx only counts a transaction once `BEGIN` has answered, so a cancelled one
+    /// would return its connection to the pool still inside a transaction nobody rolls back,
+    /// carrying its `SET LOCAL` scope into the next caller's work (and behind a pooler pinning a
+    /// shared server connection). Finished, an unwanted transaction is dropped and rolled back.
+    async fn begin_on(&self, pool: &PgPool, tenant: Option<TenantId>) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let (pool, statement) = (pool.clone(), self.begin_statement(tenant));
+        let begin = tokio::spawn(async move {
+            match statement {
+                None => pool.begin().await,
+                Some(sql) => pool.begin_with(sql).await,
+            }
+        });
+        begin.await.map_err(|_| sqlx::Error::WorkerCrashed)?
+    }
+
+    /// Whether a transaction pooler sits between this process and PostgreSQL.
+    pub(crate) fn pooled(&self) -> bool {
+        self.pooled
+    }
+
+    /// A transaction on the shared rate limits' own pool, for use behind a pooler.
+    pub(crate) async fn begin_limits(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin_on(&self.limits, None).await
+    }
+}
+
+/// Splits this project's own `pooler` parameter off a PostgreSQL URL (sqlx would ignore it with
+/// a warning): `pooler=transaction` says a transaction-pooling pooler such as PgBouncer sits in
+/// between; `pooler=none` (the default) that the URL reaches PostgreSQL itself.
+fn split_pooler(url: &str) -> Result<(String, bool), sqlx::Error> {
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_string(), false)) };
+    let mut pooled = false;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("pooler", "transaction")) => pooled = true,
+            Some(("pooler", "none")) => pooled = false,
+            Some(("pooler", other)) => {
+                return Err(sqlx::Error::Configuration(
+                    format!("unknown pooler={other} in the database URL: use pooler=transaction (PgBouncer's pool_mode = transaction) or pooler=none").into(),
+                ))
+            }
+            _ => kept.push(pair),
+        }
+    }
+    Ok((if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) }, pooled))
 }
 
 /// SQLite allows one writer at a time. Writers queue on an in-process gate in arrival order
@@ -133,7 +217,7 @@ pub struct PgDb {
 /// 700 ms at 16 concurrent invites; the busy timeout still covers other processes).
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
-    pub pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -165,7 +249,35 @@ pub enum Tx {
     SqliteRead(PoolConnection<Sqlite>),
     Postgres(Transaction<'static, Postgres>),
     /// PostgreSQL reads likewise: BEGIN and COMMIT were two of the three round trips of a read.
-    PostgresRead(PoolConnection<Postgres>),
+    PostgresRead(PgRead),
+}
+
+/// A PostgreSQL read: a plain pooled connection, or behind a transaction pooler a transaction
+/// (the only thing that keeps one server connection, and the tenant scope, for the read). It
+/// is still a read to the store: nothing takes row locks for it as it would for a write.
+pub enum PgRead {
+    Connection(PoolConnection<Postgres>),
+    Transaction(Transaction<'static, Postgres>),
+}
+
+impl std::ops::Deref for PgRead {
+    type Target = sqlx::PgConnection;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::Connection(c) => c,
+            Self::Transaction(t) => t,
+        }
+    }
+}
+
+impl std::ops::DerefMut for PgRead {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Self::Connection(c) => c,
+            Self::Transaction(t) => t,
+        }
+    }
 }
 
 impl Db {
@@ -185,11 +297,17 @@ impl Db {
                 let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
                 (cores * 2).max(4)
             });
-            let options = PgConnectOptions::from_str(url)?;
+            let (url, pooled) = split_pooler(url)?;
+            let mut options = PgConnectOptions::from_str(&url)?;
+            if pooled {
+                options = options.statement_cache_capacity(0);
+            }
             let pool = PoolOptions::new()
                 .max_connections(size)
                 .acquire_timeout(Duration::from_secs(5))
-                .after_connect(|conn, _| Box::pin(async move { set_scope(conn, rls::ALL_TENANTS).await }))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move { if pooled { Ok(()) } else { set_scope(conn, rls::ALL_TENANTS).await } })
+                })
                 .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_with(options.clone())
                 .await?;
@@ -201,7 +319,7 @@ impl Db {
                 .after_connect(|conn, _| Box::pin(async move { set_scope(conn, "").await }))
                 .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_lazy_with(options);
-            Ok(Self::Postgres(PgDb { pool, scoped, limits, rls: Arc::new(AtomicBool::new(false)) }))
+            Ok(Self::Postgres(PgDb { pool, scoped, limits, rls: Arc::new(AtomicBool::new(false)), pooled }))
         } else {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -224,20 +342,33 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Self::Sqlite(db) => SQLITE_MIGRATIONS.run(&db.pool).await,
+            Self::Postgres(db) if db.pooled => {
+                // sqlx's migration lock is a session-level advisory lock, taken and released by
+                // separate statements that a transaction pooler may send to different server
+                // connections (and left held on a shared one by a failed run). So the whole run
+                // is one transaction (each migration a savepoint) under a transaction-level lock
+                // on sqlx's own key: a replica migrating at the same time, through the pooler or
+                // directly, waits for the commit, then finds everything applied.
+                let mut tx = db.begin_on(&db.pool, None).await?;
+                let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&mut *tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(sqlx_migration_lock(&database)).execute(&mut *tx).await?;
+                let mut migrator = sqlx::migrate!("./migrations/postgres");
+                migrator.set_locking(false);
+                migrator.run(&mut *tx).await?;
+                let on = rls_enabled(&mut tx).await?;
+                tx.commit().await?;
+                db.rls.store(on, Ordering::Relaxed);
+                Ok(())
+            }
             Self::Postgres(db) => {
                 POSTGRES_MIGRATIONS.run(&db.pool).await?;
-                let on: bool = sqlx::query_scalar(
-                    "SELECT COALESCE(bool_or(c.relrowsecurity), FALSE) FROM pg_class c \
-                     WHERE c.relname = ANY($1) AND c.relnamespace = current_schema()::regnamespace",
-                )
-                .bind(rls::TENANT_TABLES.iter().map(|(table, _)| *table).collect::<Vec<_>>())
-                .fetch_one(&db.pool)
-                .await?;
+                let on = rls_enabled(&mut *db.pool.acquire().await?).await?;
                 db.rls.store(on, Ordering::Relaxed);
                 Ok(())
             }
         }
     }
+
 
     /// Turns row-level security on (or off) for every tenant-owned table; PostgreSQL only.
     /// Returns the SQL it ran.
@@ -246,7 +377,7 @@ impl Db {
             return Err(sqlx::Error::Configuration("row-level security needs PostgreSQL; SQLite has none".into()));
         };
         let sql = if enabled { rls::enable_sql() } else { rls::disable_sql() };
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_on(&db.pool, None).await?;
         tx.execute(sql.as_str()).await?;
         tx.commit().await?;
         db.rls.store(enabled, Ordering::Relaxed);
@@ -257,10 +388,12 @@ impl Db {
     /// `BYPASSRLS` role), in which case the policies protect nothing. `None` on SQLite.
     pub async fn role_bypasses_rls(&self) -> Result<Option<(String, bool)>, sqlx::Error> {
         let Self::Postgres(db) = self else { return Ok(None) };
+        let mut tx = db.begin_on(&db.pool, None).await?;
         let row: (String, bool) =
             sqlx::query_as("SELECT rolname::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
-                .fetch_one(&db.pool)
+                .fetch_one(&mut *tx)
                 .await?;
+        tx.commit().await?;
         Ok(Some(row))
     }
 
@@ -290,13 +423,7 @@ impl Db {
                 let gate = db.write_gate.clone().lock_owned().await;
                 Ok(Tx::Sqlite(SqliteWrite { tx: db.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: gate }))
             }
-            Self::Postgres(db) => Ok(Tx::Postgres(match tenant {
-                None => db.pool.begin().await?,
-                // One round trip; a UUID's text is safe to splice (hex digits and dashes).
-                Some(tenant) => {
-                    db.pool.begin_with(format!("BEGIN; SET LOCAL {} = '{}'", rls::SCOPE_SETTING, tenant.0)).await?
-                }
-            })),
+            Self::Postgres(db) => Ok(Tx::Postgres(db.begin_on(&db.pool, tenant).await?)),
         }
     }
 
@@ -305,7 +432,9 @@ impl Db {
     pub async fn read(&self) -> Result<Tx, sqlx::Error> {
         match self {
             Self::Sqlite(db) => Ok(Tx::SqliteRead(db.pool.acquire().await?)),
-            Self::Postgres(db) => Ok(Tx::PostgresRead(db.pool.acquire().await?)),
+            // Behind a pooler only a transaction keeps one server connection (and scope).
+            Self::Postgres(db) if db.pooled => Ok(Tx::PostgresRead(PgRead::Transaction(db.begin_on(&db.pool, None).await?))),
+            Self::Postgres(db) => Ok(Tx::PostgresRead(PgRead::Connection(db.pool.acquire().await?))),
         }
     }
 
@@ -313,11 +442,12 @@ impl Db {
     pub async fn read_in(&self, tenant: TenantId) -> Result<Tx, sqlx::Error> {
         match self {
             Self::Sqlite(db) => Ok(Tx::SqliteRead(db.pool.acquire().await?)),
-            Self::Postgres(db) if !db.rls.load(Ordering::Relaxed) => Ok(Tx::PostgresRead(db.pool.acquire().await?)),
+            Self::Postgres(db) if db.pooled => Ok(Tx::PostgresRead(PgRead::Transaction(db.begin_on(&db.pool, Some(tenant)).await?))),
+            Self::Postgres(db) if !db.rls.load(Ordering::Relaxed) => Ok(Tx::PostgresRead(PgRead::Connection(db.pool.acquire().await?))),
             Self::Postgres(db) => {
                 let mut conn = db.scoped.acquire().await?;
                 set_scope(&mut conn, &tenant.0.to_string()).await?;
-                Ok(Tx::PostgresRead(conn))
+                Ok(Tx::PostgresRead(PgRead::Connection(conn)))
             }
         }
     }
@@ -334,11 +464,13 @@ impl Db {
         }
     }
 
-    /// Round-trips a trivial query; used by the health check.
+    /// Round-trips a trivial query; used by the health check. A plain string is sent as a
+    /// simple query: one message, no prepared statement, so it is safe outside a transaction
+    /// behind a pooler too.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(db) => sqlx::query("SELECT 1").execute(&db.pool).await.map(drop),
-            Self::Postgres(db) => sqlx::query("SELECT 1").execute(&db.pool).await.map(drop),
+            Self::Sqlite(db) => db.pool.execute("SELECT 1").await.map(drop),
+            Self::Postgres(db) => db.pool.execute("SELECT 1").await.map(drop),
         }
     }
 
@@ -351,6 +483,32 @@ impl Db {
                 db.limits.close().await;
             }
         }
+    }
+}
+
+/// Raw SQL for tests that must look at or alter stored values no store function exposes (a
+/// key's stored hash, a backdated expiry). They run in a write transaction across tenants, so
+/// they behave the same behind a pooler.
+#[cfg(any(test, feature = "testing"))]
+impl Db {
+    /// Runs `sql` with `$1` bound to `id`; returns the rows it changed.
+    pub async fn execute_for_tests(&self, sql: &str, id: uuid::Uuid) -> Result<u64, sqlx::Error> {
+        let mut tx = self.write().await?;
+        let rows = on!(&mut tx, c => sqlx::query(sql).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Every row `sql` returns, each column read as text.
+    pub async fn text_rows_for_tests(&self, sql: &str) -> Result<Vec<Vec<String>>, sqlx::Error> {
+        use sqlx::Row;
+        let mut tx = self.write().await?;
+        let rows = on!(&mut tx, c => {
+            let rows = sqlx::query(sql).fetch_all(c).await?;
+            rows.iter().map(|r| (0..r.len()).map(|i| r.try_get::<String, _>(i)).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>()
+        })?;
+        tx.commit().await?;
+        Ok(rows)
     }
 }
 
@@ -382,6 +540,17 @@ fn pg_outside_transaction(conn: &mut sqlx::PgConnection) -> bool {
         return false;
     }
     true
+}
+
+/// Whether row-level security is on for the tenant-owned tables.
+async fn rls_enabled(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(bool_or(c.relrowsecurity), FALSE) FROM pg_class c \
+         WHERE c.relname = ANY($1) AND c.relnamespace = current_schema()::regnamespace",
+    )
+    .bind(rls::TENANT_TABLES.iter().map(|(table, _)| *table).collect::<Vec<_>>())
+    .fetch_one(conn)
+    .await
 }
 
 /// Sets the session's tenant scope (`rls::ALL_TENANTS`, a tenant id, or empty for none).
@@ -416,8 +585,8 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Self::Sqlite(write) => write.tx.commit().await,
-            Self::SqliteRead(_) | Self::PostgresRead(_) => Ok(()),
-            Self::Postgres(tx) => tx.commit().await,
+            Self::SqliteRead(_) | Self::PostgresRead(PgRead::Connection(_)) => Ok(()),
+            Self::PostgresRead(PgRead::Transaction(tx)) | Self::Postgres(tx) => tx.commit().await,
         }
     }
 }
@@ -429,6 +598,68 @@ mod tests {
     use sqlx::Connection;
 
     use super::*;
+    use crate::testing;
+
+    /// Behind a pooler the migration holds sqlx's lock key as a transaction-level lock: a
+    /// direct `migrate` (sqlx's session-level lock on the same key) and a pooled one exclude
+    /// each other. (`pooler=transaction` also works straight against PostgreSQL.)
+    #[tokio::test]
+    async fn a_pooled_migration_waits_for_a_direct_one_holding_sqlx_s_lock() {
+        use sqlx::{migrate::Migrate, Connection};
+        if testing::backend() != "postgres" {
+            return;
+        }
+        let url = testing::fresh_direct_postgres_url(false).await;
+        let mut direct = sqlx::PgConnection::connect(&url).await.unwrap();
+        direct.lock().await.unwrap();
+        let pooled = Db::connect(&format!("{url}?pooler=transaction")).await.unwrap();
+        let mut migrating = std::pin::pin!(pooled.migrate());
+        let early = tokio::time::timeout(Duration::from_millis(500), &mut migrating).await;
+        assert!(early.is_err(), "the pooled migration must wait for the lock");
+        direct.unlock().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(30), migrating).await.unwrap().unwrap();
+        let mut tx = pooled.read().await.unwrap();
+        assert!(tx.session_data("nobody", chrono::Utc::now()).await.unwrap().is_none(), "the migrations ran");
+        tx.commit().await.unwrap();
+    }
+
+    #[test]
+    fn the_pooler_parameter_is_taken_off_the_url_and_anything_else_kept() {
+        let split = |url: &str| split_pooler(url).map_err(|e| e.to_string());
+        assert_eq!(split("postgres://u@h:6432/db"), Ok(("postgres://u@h:6432/db".into(), false)));
+        assert_eq!(split("postgres://u@h:6432/db?pooler=transaction"), Ok(("postgres://u@h:6432/db".into(), true)));
+        assert_eq!(
+            split("postgres://u@h/db?sslmode=require&pooler=transaction&application_name=t"),
+            Ok(("postgres://u@h/db?sslmode=require&application_name=t".into(), true))
+        );
+        assert_eq!(split("postgres://u@h/db?pooler=none&sslmode=disable"), Ok(("postgres://u@h/db?sslmode=disable".into(), false)));
+        let refused = split("postgres://u@h/db?pooler=session").unwrap_err();
+        assert!(refused.contains("pooler=session") && refused.contains("pooler=transaction"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn behind_a_pooler_every_transaction_sets_its_scope_and_drops_leftover_statements() {
+        let tenant = TenantId(uuid::Uuid::nil());
+        let db = |pooled| PgDb {
+            pool: PoolOptions::new().connect_lazy("postgres://localhost/x").unwrap(),
+            scoped: PoolOptions::new().connect_lazy("postgres://localhost/x").unwrap(),
+            limits: PoolOptions::new().connect_lazy("postgres://localhost/x").unwrap(),
+            rls: Arc::new(AtomicBool::new(true)),
+            pooled,
+        };
+        let direct = db(false);
+        assert_eq!(direct.begin_statement(None), None, "the session already sees every tenant");
+        assert_eq!(
+            direct.begin_statement(Some(tenant)).as_deref(),
+            Some("BEGIN; SET LOCAL tenantry.tenant_id = '00000000-0000-0000-0000-000000000000'")
+        );
+        let pooled = db(true);
+        assert_eq!(pooled.begin_statement(None).as_deref(), Some("BEGIN; SET LOCAL tenantry.tenant_id = '*'; DEALLOCATE ALL"));
+        assert_eq!(
+            pooled.begin_statement(Some(tenant)).as_deref(),
+            Some("BEGIN; SET LOCAL tenantry.tenant_id = '00000000-0000-0000-0000-000000000000'; DEALLOCATE ALL")
+        );
+    }
 
     /// The reproducer for the "database is locked" errors after benchmark runs: requests
     /// cancelled at every point of starting a write transaction (as when a load generator

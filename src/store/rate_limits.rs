@@ -1,7 +1,7 @@
 //! `rate_limit_hits`: the attempt counters that replicas on one PostgreSQL share (see
 //! `service::limits`). Each check is one autocommit statement on the limits' own small pool —
 //! no BEGIN/COMMIT round trips — because a single `INSERT … ON CONFLICT DO UPDATE` is atomic
-//! on its own.
+//! on its own; behind a transaction pooler it is wrapped in a transaction all the same.
 
 use chrono::{DateTime, Utc};
 
@@ -42,15 +42,22 @@ impl Db {
         let below = f64::from(check.limit) - 1.0;
         let counted: Option<i32> = match self {
             Db::Postgres(db) => {
-                sqlx::query_scalar(&sql)
+                let query = sqlx::query_scalar(&sql)
                     .bind(check.bucket)
                     .bind(check.key)
                     .bind(check.window_start)
                     .bind(check.previous_start)
                     .bind(check.previous_weight)
-                    .bind(below)
-                    .fetch_optional(&db.limits)
-                    .await?
+                    .bind(below);
+                if db.pooled() {
+                    // Behind a transaction pooler nothing may run outside a transaction.
+                    let mut tx = db.begin_limits().await?;
+                    let counted = query.fetch_optional(&mut *tx).await?;
+                    tx.commit().await?;
+                    counted
+                } else {
+                    query.fetch_optional(&db.limits).await?
+                }
             }
             Db::Sqlite(db) => {
                 // Not used by the service (SQLite limits live in process) but kept working so
@@ -74,6 +81,12 @@ impl Db {
     pub async fn forget_rate_limit_windows(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
         let sql = "DELETE FROM rate_limit_hits WHERE window_start < $1";
         match self {
+            Db::Postgres(db) if db.pooled() => {
+                let mut tx = db.begin_limits().await?;
+                let deleted = sqlx::query(sql).bind(before).execute(&mut *tx).await?.rows_affected();
+                tx.commit().await?;
+                Ok(deleted)
+            }
             Db::Postgres(db) => sqlx::query(sql).bind(before).execute(&db.limits).await.map(|r| r.rows_affected()),
             Db::Sqlite(db) => {
                 let _gate = db.write_gate.clone().lock_owned().await;

@@ -164,7 +164,7 @@ async fn the_sqlite_and_postgresql_migrations_make_the_same_schema() {
     let file = dir.join(format!("schema_{}.sqlite", uuid::Uuid::new_v4().simple()));
     let sqlite = Db::connect(&format!("sqlite://{}?mode=rwc", file.display())).await.unwrap();
     sqlite.migrate().await.unwrap();
-    let postgres = Db::connect(&testing::fresh_postgres_url(false).await).await.unwrap();
+    let postgres = Db::connect(&testing::fresh_direct_postgres_url(false).await).await.unwrap();
     postgres.migrate().await.unwrap();
     let (lite, pg) = (sqlite_schema(&sqlite).await, postgres_schema(&postgres).await);
     // The comparison sees what it should: both sides are populated with the tables the store uses.

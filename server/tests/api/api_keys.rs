@@ -49,13 +49,10 @@ async fn a_key_is_shown_once_stored_hashed_and_acts_with_its_scopes() {
     let listed = app.get("/api/api-keys/", Some(&acme.access)).await;
     assert!(listed.body["results"][0]["last_used_at"].is_string(), "{}", listed.body);
     assert_eq!(listed.body["results"][0]["last_used_ip"], "127.0.0.1");
-    let stored: Vec<(String, String)> = match app.services.db() {
-        tenantry::store::Db::Sqlite(db) => sqlx::query_as("SELECT key_hash, prefix FROM api_keys").fetch_all(&db.pool).await.unwrap(),
-        tenantry::store::Db::Postgres(db) => sqlx::query_as("SELECT key_hash, prefix FROM api_keys").fetch_all(&db.pool).await.unwrap(),
-    };
+    let stored = app.services.db().text_rows_for_tests("SELECT key_hash, prefix FROM api_keys").await.unwrap();
     assert_eq!(stored.len(), 1);
-    assert_ne!(stored[0].0, key);
-    assert!(!stored[0].0.contains(&key[4..]) && stored[0].1.len() < 12);
+    assert_ne!(stored[0][0], key);
+    assert!(!stored[0][0].contains(&key[4..]) && stored[0][1].len() < 12);
 }
 
 #[tokio::test]
@@ -73,12 +70,9 @@ async fn revoked_expired_and_suspended_keys_are_refused_saying_why() {
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     // Expired.
     let (expiring, key) = make_key(&app, &acme.access, json!(["members:read"])).await;
-    match app.services.db() {
-        tenantry::store::Db::Sqlite(db) => sqlx::query("UPDATE api_keys SET expires_at = '2020-01-01T00:00:00Z' WHERE id = $1")
-            .bind(uuid::Uuid::parse_str(&expiring).unwrap()).execute(&db.pool).await.map(drop).unwrap(),
-        tenantry::store::Db::Postgres(db) => sqlx::query("UPDATE api_keys SET expires_at = '2020-01-01T00:00:00Z' WHERE id = $1")
-            .bind(uuid::Uuid::parse_str(&expiring).unwrap()).execute(&db.pool).await.map(drop).unwrap(),
-    }
+    let expiring = uuid::Uuid::parse_str(&expiring).unwrap();
+    let backdated = app.services.db().execute_for_tests("UPDATE api_keys SET expires_at = '2020-01-01T00:00:00Z' WHERE id = $1", expiring).await;
+    assert_eq!(backdated.unwrap(), 1);
     let expired = app.get("/api/users/", Some(&key)).await;
     assert_eq!(expired.status, StatusCode::UNAUTHORIZED);
     assert!(expired.body["detail"].as_str().unwrap().contains("expired"));

@@ -19,9 +19,12 @@ fn tenantry(database_url: &str, args: &[&str]) -> (Output, String, String) {
     (output, stdout, stderr)
 }
 
+/// A simple query (no prepared statement), so it also works on a plain connection through the
+/// transaction-pooling PgBouncer of `.ci/pgbouncer`.
 async fn forced_tables(database_url: &str) -> Vec<String> {
+    use sqlx::Row;
     let pool = sqlx::PgPool::connect(database_url).await.unwrap();
-    let tables = sqlx::query_scalar(
+    let rows = sqlx::raw_sql(
         "SELECT c.relname::text FROM pg_class c JOIN pg_policies p ON p.tablename = c.relname \
          WHERE c.relrowsecurity AND c.relforcerowsecurity AND p.policyname = 'tenant_isolation' ORDER BY 1",
     )
@@ -29,7 +32,7 @@ async fn forced_tables(database_url: &str) -> Vec<String> {
     .await
     .unwrap();
     pool.close().await;
-    tables
+    rows.iter().map(|row| row.get::<String, _>(0)).collect()
 }
 
 #[tokio::test]

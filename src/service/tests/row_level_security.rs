@@ -21,12 +21,17 @@ fn postgres(tx: &mut Tx) -> &mut PgConnection {
     }
 }
 
-/// The distinct tenants a query with no tenant filter finds in `table`.
+/// The distinct tenants a query with no tenant filter finds in `table`. A simple query (no
+/// prepared statement), so it is also safe on a raw connection through a transaction pooler.
 async fn tenants_in(conn: &mut PgConnection, table: &str, column: &str) -> Vec<Uuid> {
-    sqlx::query_scalar(&format!("SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY 1"))
+    use sqlx::Row;
+    sqlx::raw_sql(&format!("SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY 1"))
         .fetch_all(conn)
         .await
         .unwrap_or_else(|e| panic!("reading {table}: {e}"))
+        .iter()
+        .map(|row| row.get::<Uuid, _>(0))
+        .collect()
 }
 
 /// Two tenants, each with an admin, a member, a role, an invitation, its mail and audit rows, a
@@ -183,5 +188,43 @@ async fn a_connection_that_never_set_a_tenant_sees_nothing() {
     let mut conn = <PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
     for (table, column) in TENANT_TABLES {
         assert!(tenants_in(&mut conn, table, column).await.is_empty(), "{table} without a scope");
+    }
+}
+
+/// Behind a transaction-pooling PgBouncer (the suite's pass through `.ci/pgbouncer`), each
+/// transaction of a connection may land on another server connection, and other clients'
+/// transactions run on the same ones in between: a tenant scope kept in the server session
+/// would be read by whoever comes next. Two independent pools (two replicas) reading in two
+/// tenants at once must each see only their own tenant, statement after statement. Without a
+/// pooler this holds by construction; the pooler pass is where it can fail.
+#[tokio::test]
+async fn concurrent_reads_in_two_tenants_from_two_pools_each_see_only_their_own() {
+    if testing::backend() != "postgres" {
+        return;
+    }
+    let services = testing::rls_services().await;
+    let (a, b) = two_populated_tenants(&services).await;
+    let url = &services.config().database_url;
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let db = crate::store::Db::connect(url).await.unwrap();
+        db.migrate().await.unwrap();
+        replicas.push(db);
+    }
+    // All in flight at once, interleaving at every round trip.
+    let reads = (0..200).map(|round| {
+        let (db, tenant) = (&replicas[round % 2], if round % 2 == 0 { a } else { b });
+        async move {
+            let mut tx = db.read_in(crate::domain::TenantId(tenant)).await.unwrap();
+            let first = tenants_in(postgres(&mut tx), "memberships", "tenant_id").await;
+            tokio::task::yield_now().await;
+            let second = tenants_in(postgres(&mut tx), "invitations", "tenant_id").await;
+            tx.commit().await.unwrap();
+            (tenant, first, second)
+        }
+    });
+    for (tenant, first, second) in futures_util::future::join_all(reads).await {
+        assert_eq!(first, vec![tenant], "memberships read in {tenant}");
+        assert_eq!(second, vec![tenant], "invitations read in {tenant}, after another statement");
     }
 }
