@@ -559,7 +559,7 @@ pub async fn platform() -> Result<Option<PlatformView>, AppError> {
             id: t.id.to_string(),
             name: t.name.clone(),
             slug: t.slug.clone(),
-            status: t.status.clone(),
+            status: t.status.as_str().to_owned(),
             created_at: t.created_at.format("%Y-%m-%d").to_string(),
         })
         .collect();

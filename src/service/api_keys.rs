@@ -146,7 +146,7 @@ impl Services {
         if key.expires_at.is_some_and(|e| e <= at) {
             return Err(ServiceError::unauthenticated("This API key has expired."));
         }
-        if found.tenant_status != "active" {
+        if !found.tenant_status.is_active() {
             return Err(ServiceError::unauthenticated("This API key's organisation is suspended."));
         }
         let security = found.security_policy.as_deref().map(crate::store::decode_policy);

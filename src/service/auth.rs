@@ -1,6 +1,7 @@
 //! Logging in, token pairs (access + rotating refresh), logging out, and resolving the caller
 //! of a request from an access token or a browser session.
 
+use crate::domain::TenantStatus;
 use chrono::Duration as ChronoDuration;
 use serde_json::json;
 use uuid::Uuid;
@@ -95,7 +96,7 @@ impl Services {
         let mut tx = self.db().write().await?;
         let tenants = tx.tenants_of_user(user.id).await?;
         let tenant = match input.tenant {
-            Some(wanted) if user.is_superuser || tenants.iter().any(|t| t.id == wanted && t.status == "active") => Some(wanted),
+            Some(wanted) if user.is_superuser || tenants.iter().any(|t| t.id == wanted && t.status.is_active()) => Some(wanted),
             Some(_) => return Err(ServiceError::forbidden("This account is not a member of this organisation. Sign in on the main site, or ask its administrators for an invitation.")),
             None => self.first_tenant_open_to(&mut tx, &tenants, meta).await?,
         };
@@ -123,7 +124,7 @@ impl Services {
     /// rule lets this client in. When every one refuses it, the first active one (whose rule
     /// then answers 403 `ip_not_allowed`).
     async fn first_tenant_open_to(&self, tx: &mut Tx, tenants: &[crate::store::Tenant], meta: &RequestMeta) -> ServiceResult<Option<TenantId>> {
-        let active: Vec<TenantId> = tenants.iter().filter(|t| t.status == "active").map(|t| t.id).collect();
+        let active: Vec<TenantId> = tenants.iter().filter(|t| t.status.is_active()).map(|t| t.id).collect();
         for tenant in &active {
             if tx.security_policy(*tenant).await?.allows(meta.ip) {
                 return Ok(Some(*tenant));
@@ -316,7 +317,7 @@ fn member_of(found: crate::store::UserInTenant, tenant: Option<TenantId>) -> Opt
     }
     let (roles, grants) = match tenant {
         Some(_) => {
-            let usable = found.is_member && found.tenant_status.as_deref() == Some("active");
+            let usable = found.is_member && found.tenant_status.is_some_and(TenantStatus::is_active);
             if !usable && !(account.is_superuser && found.tenant_status.is_some()) {
                 return None;
             }

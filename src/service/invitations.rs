@@ -119,7 +119,7 @@ impl Services {
         let role = role.name;
         // Locked from here: the seats counted below stay true until the invitation is in.
         let Some(tenant_row) = tx.lock_tenant_row(tenant).await? else { return Err(ServiceError::NotFound) };
-        if tenant_row.status != "active" {
+        if !tenant_row.status.is_active() {
             return Err(ServiceError::conflict_detail("This organisation is suspended; nobody can be invited to it."));
         }
         if let Some(existing) = tx.user_by_email(&email).await? {

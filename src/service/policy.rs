@@ -8,6 +8,7 @@
 //! as the tenant wrote them. A platform superuser holds everything in any tenant. An API key
 //! holds exactly its scopes, nothing else (no baseline).
 
+use crate::domain::TenantStatus;
 use std::collections::BTreeMap;
 
 use crate::{
@@ -155,7 +156,7 @@ impl super::Services {
         }
         // Its admins cannot act on a suspended organisation from another one either; only the
         // platform can.
-        if there.tenant_status.as_deref() != Some("active") {
+        if !there.tenant_status.is_some_and(TenantStatus::is_active) {
             return Err(ServiceError::conflict_detail("This organisation is suspended; only the platform can change it."));
         }
         Ok(tenant)

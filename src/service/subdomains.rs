@@ -131,13 +131,13 @@ impl Services {
                     return Ok(HostTenant::Unknown);
                 }
                 return Ok(match self.db().read().await?.tenant_by_slug(label).await? {
-                    Some(tenant) if tenant.status == "active" => HostTenant::Tenant(Box::new(tenant)),
+                    Some(tenant) if tenant.status.is_active() => HostTenant::Tenant(Box::new(tenant)),
                     _ => HostTenant::Unknown,
                 });
             }
         }
         Ok(match self.db().read().await?.tenant_by_custom_domain(&host).await? {
-            Some(tenant) if tenant.status == "active" => HostTenant::Tenant(Box::new(tenant)),
+            Some(tenant) if tenant.status.is_active() => HostTenant::Tenant(Box::new(tenant)),
             _ => HostTenant::None,
         })
     }

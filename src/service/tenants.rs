@@ -1,5 +1,6 @@
 //! Organisations: self-service sign-up and listing.
 
+use crate::domain::TenantStatus;
 use serde_json::json;
 
 use super::{now, Actor, Audit, Raw, RequestMeta, Services};
@@ -158,7 +159,7 @@ impl Services {
             return Err(ServiceError::forbidden("Only platform administrators can suspend or reactivate a tenant."));
         }
         let mut tx = self.db().write().await?;
-        let status = if suspended { "suspended" } else { "active" };
+        let status = if suspended { TenantStatus::Suspended } else { TenantStatus::Active };
         if !tx.set_tenant_status(tenant, status, now()).await? {
             return Err(ServiceError::NotFound);
         }

@@ -1,3 +1,4 @@
+use crate::domain::TenantStatus;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -29,7 +30,7 @@ pub struct ApiKey {
 #[derive(Debug)]
 pub struct KeyLookup {
     pub key: ApiKey,
-    pub tenant_status: String,
+    pub tenant_status: TenantStatus,
     /// The tenant's `max_api_calls_per_day` (override, else plan), settled in the same query
     /// as the key: a key's call pays for no further read.
     pub daily_call_limit: Option<i64>,
@@ -43,7 +44,7 @@ pub struct KeyLookup {
 struct KeyLookupRow {
     #[sqlx(flatten)]
     key: ApiKey,
-    tenant_status: String,
+    tenant_status: TenantStatus,
     #[sqlx(try_from = "String")]
     tenant_limit_overrides: JsonColumn<BTreeMap<String, Option<i64>>>,
     #[sqlx(try_from = "Option<String>")]

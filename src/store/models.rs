@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{AssignmentId, Grant, RoleName, TenantId, UserId};
+use crate::domain::{AssignmentId, Grant, RoleName, TenantId, TenantStatus, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
     pub slug: String,
-    pub status: String,
+    pub status: TenantStatus,
     /// The tenant's plan; `None`: no plan, no limits.
     pub plan: Option<String>,
     pub created_at: DateTime<Utc>,

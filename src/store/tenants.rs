@@ -1,3 +1,4 @@
+use crate::domain::TenantStatus;
 use chrono::{DateTime, Utc};
 
 use super::{on, PageRequest, Tenant, TenantContact, Tx};
@@ -125,7 +126,7 @@ impl Tx {
 
     /// `active` or `suspended` (a deleted tenant is changed by [`Tx::set_tenant_deleted`] only).
     #[tracing::instrument(skip_all)]
-    pub async fn set_tenant_status(&mut self, id: TenantId, status: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    pub async fn set_tenant_status(&mut self, id: TenantId, status: TenantStatus, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
         let rows = on!(self, c => sqlx::query("UPDATE tenants SET status = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL")
             .bind(id).bind(status).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(rows == 1)
@@ -135,7 +136,7 @@ impl Tx {
     /// change together.
     #[tracing::instrument(skip_all)]
     pub async fn set_tenant_deleted(&mut self, id: TenantId, at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        let status = if at.is_some() { "deleted" } else { "active" };
+        let status = if at.is_some() { TenantStatus::Deleted } else { TenantStatus::Active };
         on!(self, c => sqlx::query("UPDATE tenants SET status = $2, deleted_at = $3, updated_at = $4 WHERE id = $1")
             .bind(id).bind(status).bind(at).bind(now).execute(c).await.map(drop))
     }

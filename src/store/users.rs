@@ -1,3 +1,4 @@
+use crate::domain::TenantStatus;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -23,7 +24,7 @@ pub struct UserInTenant {
     pub user: User,
     pub is_member: bool,
     /// `None` when no tenant was asked for or it does not exist.
-    pub tenant_status: Option<String>,
+    pub tenant_status: Option<TenantStatus>,
     /// The role names held in that tenant, comma-separated (or `None`).
     pub roles: Option<String>,
     /// What the custom roles among them grant, space-separated (or `None`).

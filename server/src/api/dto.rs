@@ -136,7 +136,7 @@ impl From<&Tenant> for TenantOut {
             id: tenant.id.0,
             name: tenant.name.clone(),
             slug: tenant.slug.clone(),
-            status: tenant.status.clone(),
+            status: tenant.status.as_str().to_owned(),
             plan: tenant.plan.clone(),
             created_at: tenant.created_at.to_rfc3339(),
         }

@@ -58,7 +58,7 @@ impl From<&Tenant> for ProvisionedTenantOut {
             company_name: t.name.clone(),
             name: t.name.clone(),
             slug: t.slug.clone(),
-            status: t.status.clone(),
+            status: t.status.as_str().to_owned(),
             plan: t.plan.clone(),
             email: t.contact_email.clone(),
             phone_number: t.phone_number.clone(),

@@ -80,7 +80,7 @@ async fn revoked_expired_and_suspended_keys_are_refused_saying_why() {
     let (_, key) = make_key(&app, &acme.access, json!(["members:read"])).await;
     let tenant = tenantry::domain::TenantId::parse(&acme.id).unwrap();
     let mut tx = app.services.db().write().await.unwrap();
-    tx.set_tenant_status(tenant, "suspended", chrono::Utc::now()).await.unwrap();
+    tx.set_tenant_status(tenant, tenantry::domain::TenantStatus::Suspended, chrono::Utc::now()).await.unwrap();
     tx.commit().await.unwrap();
     let suspended = app.get("/api/users/", Some(&key)).await;
     assert_eq!(suspended.status, StatusCode::UNAUTHORIZED);

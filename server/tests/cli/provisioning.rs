@@ -145,13 +145,13 @@ async fn delete_tenant_needs_the_exact_name_and_restore_tenant_brings_it_back() 
     assert!(out.status.success(), "{stderr}");
     let (out, _, stderr) = tenantry(&url, &["delete-tenant", "acme-corp", "--confirm-name", "acme corp"], &[]);
     assert!(!out.status.success() && stderr.contains("exact name"), "{stderr}");
-    assert_eq!(services.tenant_by_slug("acme-corp").await.unwrap().status, "active");
+    assert_eq!(services.tenant_by_slug("acme-corp").await.unwrap().status, tenantry::domain::TenantStatus::Active);
     let (out, stdout, stderr) = tenantry(&url, &["delete-tenant", "acme-corp", "--confirm-name", "Acme Corp"], &[]);
     assert!(out.status.success() && stdout.contains("restore-tenant acme-corp"), "{stdout}{stderr}");
-    assert_eq!(services.tenant_by_slug("acme-corp").await.unwrap().status, "deleted");
+    assert_eq!(services.tenant_by_slug("acme-corp").await.unwrap().status, tenantry::domain::TenantStatus::Deleted);
     let (out, stdout, _) = tenantry(&url, &["restore-tenant", "acme-corp"], &[]);
     assert!(out.status.success() && stdout.contains("Restored"), "{stdout}");
-    assert_eq!(services.tenant_by_slug("acme-corp").await.unwrap().status, "active");
+    assert_eq!(services.tenant_by_slug("acme-corp").await.unwrap().status, tenantry::domain::TenantStatus::Active);
     let (out, _, stderr) = tenantry(&url, &["restore-tenant", "no-such"], &[]);
     assert!(!out.status.success() && stderr.contains("no tenant"), "{stderr}");
 }

@@ -111,7 +111,7 @@ async fn a_suspended_tenant_cannot_log_in_or_be_invited_to_and_keeps_its_data() 
     let root = services.actor_for(root.id, None).await.unwrap().unwrap();
     assert!(matches!(services.set_tenant_suspended(&admin, acme.id, true, &meta()).await, Err(ServiceError::Forbidden(_))));
     let suspended = services.set_tenant_suspended(&root, acme.id, true, &meta()).await.unwrap();
-    assert_eq!(suspended.status, "suspended");
+    assert_eq!(suspended.status, crate::domain::TenantStatus::Suspended);
     assert!(matches!(services.login(login_input("bob@acme.com", PASSWORD), &meta()).await, Err(ServiceError::Unauthenticated(_))));
     assert!(services.actor_for(admin.user_id, Some(acme.id)).await.unwrap().is_none(), "existing sessions stop acting there");
     let invite = InviteInput { email: Raw::text("new@x.com"), role: Raw::Missing };

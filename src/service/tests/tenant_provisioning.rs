@@ -273,10 +273,10 @@ async fn a_deleted_tenant_stops_at_once_and_can_be_restored() {
         let error = services.delete_tenant(Some(&partner), tenant, typed, &meta()).await.unwrap_err();
         assert_eq!(fields_of(&error), vec!["confirm_name"]);
     }
-    assert_eq!(services.tenant_by_slug("acme-corp").await.unwrap().status, "active");
+    assert_eq!(services.tenant_by_slug("acme-corp").await.unwrap().status, crate::domain::TenantStatus::Active);
 
     let deleted = services.delete_tenant(Some(&partner), tenant, Raw::text(" Acme Corp "), &meta()).await.unwrap();
-    assert_eq!(deleted.status, "deleted");
+    assert_eq!(deleted.status, crate::domain::TenantStatus::Deleted);
     assert!(deleted.deleted_at.is_some());
     assert!(services.actor_for(owner.user_id, Some(tenant)).await.unwrap().is_none(), "members can no longer act in it");
     assert!(services.login(login_input("boss@acme.test", PASSWORD), &meta()).await.is_err());
@@ -289,7 +289,7 @@ async fn a_deleted_tenant_stops_at_once_and_can_be_restored() {
     assert!(matches!(services.purge_deleted_tenants().await, Ok(0)), "within the grace period nothing is purged");
 
     let restored = services.restore_tenant(Some(&partner), tenant, &meta()).await.unwrap();
-    assert_eq!((restored.status.as_str(), restored.deleted_at), ("active", None));
+    assert_eq!((restored.status, restored.deleted_at), (crate::domain::TenantStatus::Active, None));
     assert!(services.actor_for(owner.user_id, Some(tenant)).await.unwrap().is_some());
     assert!(matches!(services.invitation_preview(&token).await.unwrap(), InvitationPreview::Pending { .. }), "the invitation works again");
     assert!(matches!(services.restore_tenant(Some(&partner), tenant, &meta()).await, Err(ServiceError::Conflict { .. })));
