@@ -100,6 +100,13 @@ mod tests {
 
         let mut tx = db.write().await.unwrap();
         assert_eq!(tx.delete_expired_sessions(now).await.unwrap(), 1, "only b has expired");
+        tx.commit().await.unwrap();
+        let mut read = db.read().await.unwrap();
+        let before_b_expired = now - Duration::seconds(10);
+        assert_eq!(read.session_data("b", before_b_expired).await.unwrap(), None, "b's row is gone, not just expired");
+        assert!(read.session_data("a", before_b_expired).await.unwrap().is_some(), "a is kept");
+        drop(read);
+        let mut tx = db.write().await.unwrap();
         tx.delete_session("a").await.unwrap();
         tx.commit().await.unwrap();
         let mut read = db.read().await.unwrap();
