@@ -56,8 +56,11 @@ def wrk(url, headers=(), script=None, connections=16):
         sys.stderr.write(f"unexpected wrk output for {url}:\n{out}\n")
         return float("nan"), float("nan"), float("nan"), -1
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    # Anchored to the start of a line: the thread statistics above the latency distribution end
+    # in a "+/- Stdev" share such as "90.50%", whose tail would otherwise match "50%" and read
+    # the next line's "Req/Sec" as the median.
+    p50 = to_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rps, p50, p99, int(non2xx.group(1)) if non2xx else 0
 
