@@ -410,7 +410,7 @@ pub async fn invitations() -> Result<Option<InvitationsView>, AppError> {
                 .map(|i| InvitationRow {
                     id: i.id.to_string(),
                     email: i.email.clone(),
-                    role: i.role.clone().unwrap_or_else(|| "—".into()),
+                    role: i.role.as_ref().map_or_else(|| "—".to_owned(), |r| r.as_str().to_owned()),
                     status: InvitationStatus::of(i, now).as_str().to_owned(),
                     expires_at: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                     invited_by: i.inviter_email.clone(),

@@ -195,3 +195,27 @@ mod tests {
         assert_eq!(serde_json::to_string(&RoleName::from_stored("ops")).unwrap(), "\"ops\"");
     }
 }
+
+/// Read from a text column (`invitations.role`, …) as [`RoleName::from_stored`] reads it, so
+/// rows leave the store as role names rather than strings.
+impl<DB: sqlx::Database> sqlx::Type<DB> for RoleName
+where
+    String: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for RoleName
+where
+    String: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self::from_stored(&<String as sqlx::Decode<DB>>::decode(value)?))
+    }
+}

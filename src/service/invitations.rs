@@ -261,7 +261,7 @@ impl Services {
                     tenant_name,
                     inviter_email: invitation.inviter_email,
                     email: invitation.email,
-                    role: invitation.role,
+                    role: invitation.role.map(|r| r.as_str().to_owned()),
                     account_exists,
                 }
             }
@@ -345,7 +345,7 @@ impl Services {
             return Err(token_state_error(InvitationStatus::of(&current, at)));
         }
         tx.insert_membership(invitation.tenant_id, user_id, at).await?;
-        let role = invitation.role.as_deref().map(RoleName::from_stored);
+        let role = invitation.role.clone();
         if let Some(role) = &role {
             tx.assign_role(invitation.tenant_id, user_id, role, invitation.invited_by, at).await?;
         }
@@ -468,7 +468,7 @@ impl Services {
             to: &invitation.email,
             tenant_name: &invitation.tenant_name,
             inviter: invitation.inviter_email.as_deref(),
-            role: invitation.role.as_deref(),
+            role: invitation.role.as_ref().map(RoleName::as_str),
             link: &link,
             expires_in_days: days,
             brand: brand.as_ref().map(|b| b.for_mail()),

@@ -228,7 +228,7 @@ impl Services {
             loop {
                 let (items, total) = tx.invitations(tenant, Some(InvitationState::Pending), None, started_at, page).await?;
                 let done = items.is_empty() || (page.page as i64) * (page.page_size as i64) >= total;
-                invitations.extend(items.into_iter().map(|i| json!({"email": i.email, "role": i.role, "expires_at": i.expires_at.to_rfc3339()})));
+                invitations.extend(items.into_iter().map(|i| json!({"email": i.email, "role": i.role.as_ref().map(RoleName::as_str), "expires_at": i.expires_at.to_rfc3339()})));
                 if done {
                     break;
                 }

@@ -10,7 +10,7 @@ pub struct Invitation {
     pub id: Uuid,
     pub tenant_id: TenantId,
     pub email: String,
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
     pub invited_by: Option<UserId>,
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,

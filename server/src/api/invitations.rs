@@ -62,7 +62,7 @@ impl InvitationOut {
             id: invitation.id,
             tenant: invitation.tenant_id.0,
             email: invitation.email.clone(),
-            role: invitation.role.clone(),
+            role: invitation.role.as_ref().map(|r| r.as_str().to_owned()),
             token,
             status: InvitationStatus::of(invitation, chrono::Utc::now()).as_str().to_owned(),
             expires_at: invitation.expires_at.to_rfc3339(),

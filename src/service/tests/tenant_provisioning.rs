@@ -71,7 +71,7 @@ async fn a_description_applies_every_part_and_invites_its_people() {
     assert_eq!(tenant.feature_overrides.0.get("analytics_dashboard"), Some(&true));
     assert_eq!(tenant.settings.0.get("timezone"), Some(&json!("America/New_York")));
     assert_eq!(made.invitations.len(), 2);
-    assert!(made.invitations.iter().all(|i| i.invitation.role.as_deref() == Some("ADMIN")));
+    assert!(made.invitations.iter().all(|i| i.invitation.role.as_ref().map(|r| r.as_str()) == Some("ADMIN")));
     assert!(made.accounts.is_empty());
 
     // The first owner's mail is in the outbox and makes them the tenant's ADMIN.
@@ -94,7 +94,7 @@ async fn an_owner_given_a_password_gets_an_account_at_once() {
         {"email": "boss@initech.test", "role": "owner", "password": PASSWORD}, {"email": "peter@initech.test", "role": "VIEWER"}]})).await;
     assert_eq!(made.accounts.len(), 1);
     assert_eq!(made.invitations.len(), 1);
-    assert_eq!(made.invitations[0].invitation.role.as_deref(), Some("VIEWER"));
+    assert_eq!(made.invitations[0].invitation.role.as_ref().map(|r| r.as_str()), Some("VIEWER"));
     let actor = services.actor_for(made.accounts[0].id, Some(made.tenant.id)).await.unwrap().expect("a member");
     assert!(has_role(&actor, Role::Admin));
     services.login(login_input("boss@initech.test", PASSWORD), &meta()).await.expect("the owner signs in");
@@ -378,7 +378,7 @@ async fn a_template_gives_its_settings_limits_features_and_default_roles() {
     assert_eq!(tenant.settings.0.get("timezone"), Some(&json!("Europe/Paris")));
     let roles = services.db().read().await.unwrap().custom_roles(tenant.id).await.unwrap();
     assert_eq!(roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["developer"]);
-    let invited: Vec<(String, Option<String>)> = made.invitations.iter().map(|i| (i.invitation.email.clone(), i.invitation.role.clone())).collect();
+    let invited: Vec<(String, Option<String>)> = made.invitations.iter().map(|i| (i.invitation.email.clone(), i.invitation.role.as_ref().map(|r| r.as_str().to_owned()))).collect();
     assert_eq!(invited, vec![("boss@research.test".to_owned(), Some("ADMIN".to_owned())), ("lead@research.test".to_owned(), Some("developer".to_owned()))]);
     // The lead joins holding the template's role and what it grants.
     let token = token_mailed_to(&services, "invitation", "lead@research.test").await;
@@ -400,7 +400,7 @@ async fn roles_in_a_description_are_made_before_its_people() {
     let services = testing::services().await;
     let made = made(&services, None, json!({"tenant": {"name": "Ops"}, "roles": [{"name": "operator", "permissions": ["members:read"]}],
         "users": [{"email": "o@ops.test", "role": "operator"}]})).await;
-    assert_eq!(made.invitations[0].invitation.role.as_deref(), Some("operator"));
+    assert_eq!(made.invitations[0].invitation.role.as_ref().map(|r| r.as_str()), Some("operator"));
     let error = TenantDescription::parse(&json!({"tenant": {"name": "Ops2"}, "roles": [{"name": "operator", "permissions": ["nope:read"]}, {"name": "operator"}]})).unwrap_err();
     assert!(error.get("roles[0].permissions").is_some() && error.get("roles[1].name").is_some(), "{error:?}");
 }
