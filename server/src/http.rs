@@ -24,7 +24,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow::Result<Router> {
     let config = services.config().clone();
-    let store = DbSessionStore::open(services.db()).await?;
+    let store = DbSessionStore::new(services.db());
     store.spawn_cleanup();
     let sessions = SessionManagerLayer::new(store)
         .with_name("tenantry_session")

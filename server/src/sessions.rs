@@ -20,8 +20,8 @@ pub struct DbSessionStore {
 
 impl DbSessionStore {
     /// The table itself is made by the migrations.
-    pub async fn open(db: &Db) -> anyhow::Result<Self> {
-        Ok(Self { db: db.clone() })
+    pub fn new(db: &Db) -> Self {
+        Self { db: db.clone() }
     }
 
     /// Deletes expired sessions every hour, in the background.

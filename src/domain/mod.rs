@@ -1,6 +1,35 @@
 //! Domain types that parse instead of validate: once you hold an `Email` it is a valid,
 //! normalised address. No I/O here.
 
+/// sqlx `Type` and `Decode` for a domain type kept in a text column on both backends: the text
+/// is read with `$read` (`&str` → `Result<Self, String>`), so rows leave the store as the type.
+macro_rules! stored_as_text {
+    ($ty:ty, $read:expr) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $ty
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $ty
+        where
+            String: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <String as sqlx::Decode<DB>>::decode(value)?;
+                Ok(($read)(text.as_str())?)
+            }
+        }
+    };
+}
+
 mod brand;
 mod contact;
 mod email;

@@ -196,26 +196,5 @@ mod tests {
     }
 }
 
-/// Read from a text column (`invitations.role`, …) as [`RoleName::from_stored`] reads it, so
-/// rows leave the store as role names rather than strings.
-impl<DB: sqlx::Database> sqlx::Type<DB> for RoleName
-where
-    String: sqlx::Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <String as sqlx::Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <String as sqlx::Type<DB>>::compatible(ty)
-    }
-}
-
-impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for RoleName
-where
-    String: sqlx::Decode<'r, DB>,
-{
-    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        Ok(Self::from_stored(&<String as sqlx::Decode<DB>>::decode(value)?))
-    }
-}
+// Read from a text column (`invitations.role`, …) as `RoleName::from_stored` reads it.
+stored_as_text!(RoleName, |text: &str| Ok::<_, String>(RoleName::from_stored(text)));

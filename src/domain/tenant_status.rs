@@ -4,7 +4,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sqlx::{encode::IsNull, error::BoxDynError, Database, Decode, Encode, Type};
+use sqlx::{encode::IsNull, error::BoxDynError, Database, Encode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -50,28 +50,8 @@ impl TryFrom<&str> for TenantStatus {
     }
 }
 
-/// Stored as text on both backends.
-impl<DB: Database> Type<DB> for TenantStatus
-where
-    String: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <String as Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <String as Type<DB>>::compatible(ty)
-    }
-}
-
-impl<'r, DB: Database> Decode<'r, DB> for TenantStatus
-where
-    String: Decode<'r, DB>,
-{
-    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Self::try_from(<String as Decode<DB>>::decode(value)?.as_str())?)
-    }
-}
+// Stored as text on both backends.
+stored_as_text!(TenantStatus, TenantStatus::try_from);
 
 impl<'q, DB: Database> Encode<'q, DB> for TenantStatus
 where
