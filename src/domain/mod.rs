@@ -30,6 +30,7 @@ macro_rules! stored_as_text {
     };
 }
 
+mod audit_action;
 mod brand;
 mod contact;
 mod email;
@@ -49,6 +50,7 @@ mod token;
 mod totp;
 mod webhook;
 
+pub use audit_action::{AuditAction, UnknownAction};
 pub use brand::parse_color;
 pub use contact::{Industry, PhoneNumber};
 pub use email::Email;

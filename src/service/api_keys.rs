@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{now, Actor, KeyActor, Raw, RawList, RequestMeta, Services};
 use crate::{
-    domain::{parse_grants, ApiKeySecret, Email, Grant, Permission, TenantId},
+    domain::{AuditAction, parse_grants, ApiKeySecret, Email, Grant, Permission, TenantId},
     store::{ApiKey, NewApiKey},
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -98,7 +98,7 @@ impl Services {
         let key = tx.api_key(tenant, id).await?.ok_or(ServiceError::NotFound)?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "api_key_created", "api_key", Some(id.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::ApiKeyCreated, "api_key", Some(id.to_string()),
                 json!({"name": key.name, "prefix": key.prefix, "scopes": scopes.iter().map(|g| g.to_text()).collect::<Vec<_>>(),
                        "expires_at": key.expires_at}))
             .await?;
@@ -124,7 +124,7 @@ impl Services {
         if tx.revoke_api_key(tenant, id, now()).await? {
             actor
                 .audit(meta)
-                .write(&mut tx, Some(tenant), "api_key_revoked", "api_key", Some(id.to_string()), json!({"name": key.name, "prefix": key.prefix}))
+                .write(&mut tx, Some(tenant), AuditAction::ApiKeyRevoked, "api_key", Some(id.to_string()), json!({"name": key.name, "prefix": key.prefix}))
                 .await?;
         }
         tx.commit().await?;
@@ -216,7 +216,7 @@ impl Services {
         let key = tx.api_key_anywhere(id).await?.ok_or(ServiceError::NotFound)?;
         if tx.revoke_api_key(key.tenant_id, id, now()).await? {
             super::Audit { meta: &RequestMeta::default(), actor: None, key: None }
-                .write(&mut tx, Some(key.tenant_id), "api_key_revoked", "api_key", Some(id.to_string()),
+                .write(&mut tx, Some(key.tenant_id), AuditAction::ApiKeyRevoked, "api_key", Some(id.to_string()),
                     json!({"name": key.name, "prefix": key.prefix, "by": "cli"}))
                 .await?;
         }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 
 use super::{Actor, Raw, Services};
 use crate::{
-    domain::{Email, TenantId, UserId},
+    domain::{AuditAction, Email, TenantId, UserId},
     store::{AuditCursor, AuditEntry, AuditQuery, Page, PageRequest},
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -318,7 +318,7 @@ impl Services {
             if removed > 0 {
                 let mut tx = self.db().write_in(tenant).await?;
                 super::Audit { meta: &super::RequestMeta::default(), actor: None, key: None }
-                    .write(&mut tx, Some(tenant), "audit_retention_applied", "tenant", Some(tenant.to_string()),
+                    .write(&mut tx, Some(tenant), AuditAction::AuditRetentionApplied, "tenant", Some(tenant.to_string()),
                         serde_json::json!({"removed": removed, "older_than_days": days}))
                     .await?;
                 tx.commit().await?;

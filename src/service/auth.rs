@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::{two_factor::SignInStep, now, Actor, Audit, Profile, Raw, RequestMeta, Services};
 use crate::{
     auth::{Claims, TokenKind},
-    domain::{Email, PlainPassword, SecurityPolicy, TenantId, UserId},
-    store::{Member, Tx, User},
+    domain::{AuditAction, Email, PlainPassword, SecurityPolicy, TenantId, UserId},
+    store::{Member, Tx, User, Reader},
     FieldErrors, ServiceError, ServiceResult,
 };
 
@@ -87,7 +87,7 @@ impl Services {
             None => None,
         };
         drop(tx);
-        let verified = self.check_password(&account_key, user.as_ref(), password.expose(), meta, "login_failed", json!({})).await?;
+        let verified = self.check_password(&account_key, user.as_ref(), password.expose(), meta, AuditAction::LoginFailed, json!({})).await?;
         let user = match user {
             Some(user) if verified && user.is_active => user,
             _ => return Err(ServiceError::unauthenticated(BAD_CREDENTIALS)),
@@ -110,7 +110,7 @@ impl Services {
             return Ok(SignInStep::SecondFactor(pending));
         }
         Audit { meta, actor: Some((&user.id, &user.email)), key: None }
-            .write(&mut tx, tenant, "login_succeeded", "user", Some(user.id.to_string()), json!({}))
+            .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.id.to_string()), json!({}))
             .await?;
         let pair = match with_tokens {
             true => Some(self.issue_tokens_in(&mut tx, &member.user, tenant, Uuid::new_v4()).await?),
@@ -123,7 +123,7 @@ impl Services {
     /// The tenant a sign-in without one lands in: the oldest active membership whose network
     /// rule lets this client in. When every one refuses it, the first active one (whose rule
     /// then answers 403 `ip_not_allowed`).
-    async fn first_tenant_open_to(&self, tx: &mut Tx, tenants: &[crate::store::Tenant], meta: &RequestMeta) -> ServiceResult<Option<TenantId>> {
+    async fn first_tenant_open_to(&self, tx: &mut Reader, tenants: &[crate::store::Tenant], meta: &RequestMeta) -> ServiceResult<Option<TenantId>> {
         let active: Vec<TenantId> = tenants.iter().filter(|t| t.status.is_active()).map(|t| t.id).collect();
         for tenant in &active {
             if tx.security_policy(*tenant).await?.allows(meta.ip) {
@@ -146,7 +146,7 @@ impl Services {
         user: Option<&User>,
         password: &str,
         meta: &RequestMeta,
-        failure_action: &'static str,
+        failure_action: AuditAction,
         details: serde_json::Value,
     ) -> ServiceResult<bool> {
         if let Some(delay) = self.limits().password_check(account_key, meta.ip).await? {
@@ -155,15 +155,15 @@ impl Services {
         let verified = self.hasher().verify(password, user.map(|u| u.password_hash.as_str())).await;
         if let Some(user) = user.filter(|u| !verified || !u.is_active) {
             let (services, user, meta) = (self.clone(), user.clone(), meta.clone());
-            self.in_background(failure_action, async move {
+            self.in_background("audit of a failed password check", async move {
                 let mut tx = services.db().write().await?;
                 let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)), key: None };
                 let tenants = tx.tenants_of_user(user.id).await?;
                 if tenants.is_empty() {
-                    audit.write(&mut tx, None, failure_action, "user", Some(user.id.to_string()), details.clone()).await?;
+                    audit.write(&mut tx, None, failure_action.clone(), "user", Some(user.id.to_string()), details.clone()).await?;
                 }
                 for tenant in tenants {
-                    audit.write(&mut tx, Some(tenant.id), failure_action, "user", Some(user.id.to_string()), details.clone()).await?;
+                    audit.write(&mut tx, Some(tenant.id), failure_action.clone(), "user", Some(user.id.to_string()), details.clone()).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -287,7 +287,7 @@ impl Services {
 }
 
 /// [`load_member`] as the caller of a request, with its tenant's security policy.
-pub(crate) async fn load_actor(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Actor>> {
+pub(crate) async fn load_actor(tx: &mut Reader, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Actor>> {
     let Some(found) = tx.user_in_tenant(user, tenant).await? else { return Ok(None) };
     let (policy, has_second_factor) = (found.security_policy.clone(), found.has_second_factor);
     let Some(member) = member_of(found, tenant) else { return Ok(None) };
@@ -298,12 +298,12 @@ pub(crate) async fn load_actor(tx: &mut Tx, user: UserId, tenant: Option<TenantI
 /// account is missing or inactive, or is not a member of `tenant`, or the tenant is suspended
 /// (superusers need neither membership nor an active tenant; `tenant = None` means "outside
 /// any tenant").
-pub(crate) async fn load_member(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Member>> {
+pub(crate) async fn load_member(tx: &mut Reader, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<Member>> {
     Ok(load_member_with_policy(tx, user, tenant).await?.map(|(member, _)| member))
 }
 
 /// [`load_member`] and the tenant's security policy (`None`: the defaults), from the same query.
-pub(crate) async fn load_member_with_policy(tx: &mut Tx, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<(Member, Option<SecurityPolicy>)>> {
+pub(crate) async fn load_member_with_policy(tx: &mut Reader, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<(Member, Option<SecurityPolicy>)>> {
     let Some(found) = tx.user_in_tenant(user, tenant).await? else { return Ok(None) };
     let policy = found.security_policy.as_deref().map(crate::store::decode_policy);
     Ok(member_of(found, tenant).map(|member| (member, policy)))

@@ -13,40 +13,73 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::{
-    domain::{EventType, TenantId},
+    domain::{AuditAction, EventType, TenantId},
     store::Tx,
 };
 
 /// The events an audit action announces, for a row written in a tenant's trail. Most actions
 /// announce none (a login is not an event); a role replaced by another is one revoked and
 /// one assigned.
-pub fn events_of(action: &str) -> &'static [EventType] {
+pub fn events_of(action: &AuditAction) -> &'static [EventType] {
+    use AuditAction as A;
     use EventType::*;
     match action {
-        "tenant_created" | "tenant_provisioned" => &[TenantCreated],
-        "tenant_updated" | "plan_changed" | "features_changed" | "custom_domain_changed" => &[TenantUpdated],
-        "tenant_suspended" => &[TenantSuspended],
-        "tenant_reactivated" | "tenant_restored" => &[TenantReactivated],
-        "tenant_deleted" => &[TenantDeleted],
-        "invitation_created" => &[MemberInvited],
-        "invitation_accepted" | "member_added" | "user_created" => &[MemberJoined],
-        "member_removed" => &[MemberRemoved],
-        "role_assigned" => &[RoleAssigned],
-        "role_revoked" => &[RoleRevoked],
-        "role_changed" => &[RoleRevoked, RoleAssigned],
-        "invitation_revoked" => &[InvitationRevoked],
-        "invitation_expired" => &[InvitationExpired],
-        "quota_threshold_reached" => &[QuotaThresholdReached],
-        _ => &[],
+        A::TenantCreated | A::TenantProvisioned => &[TenantCreated],
+        A::TenantUpdated | A::PlanChanged | A::FeaturesChanged | A::CustomDomainChanged => &[TenantUpdated],
+        A::TenantSuspended => &[TenantSuspended],
+        A::TenantReactivated | A::TenantRestored => &[TenantReactivated],
+        A::TenantDeleted => &[TenantDeleted],
+        A::InvitationCreated => &[MemberInvited],
+        A::InvitationAccepted | A::MemberAdded | A::UserCreated => &[MemberJoined],
+        A::MemberRemoved => &[MemberRemoved],
+        A::RoleAssigned => &[RoleAssigned],
+        A::RoleRevoked => &[RoleRevoked],
+        A::RoleChanged => &[RoleRevoked, RoleAssigned],
+        A::InvitationRevoked => &[InvitationRevoked],
+        A::InvitationExpired => &[InvitationExpired],
+        A::QuotaThresholdReached => &[QuotaThresholdReached],
+        // Named one by one, so a new action is a decision here rather than silently no event.
+        A::ApiKeyCreated
+        | A::ApiKeyRevoked
+        | A::AuditRetentionApplied
+        | A::ImportStarted
+        | A::InvitationExtended
+        | A::InvitationLocked
+        | A::InvitationPasswordFailed
+        | A::InvitationResent
+        | A::LoginFailed
+        | A::LoginSucceeded
+        | A::PasswordChangeFailed
+        | A::PasswordChanged
+        | A::PasswordResetCompleted
+        | A::PasswordResetRequested
+        | A::ReportViewed
+        | A::RoleCreated
+        | A::RoleDeleted
+        | A::RoleUpdated
+        | A::SecurityPolicyChanged
+        | A::TenantImported
+        | A::TenantPurged
+        | A::TenantSwitched
+        | A::TwoFactorDisabled
+        | A::TwoFactorEnabled
+        | A::TwoFactorRemovalFailed
+        | A::UsageReported
+        | A::WebhookCreated
+        | A::WebhookDeleted
+        | A::WebhookDeliveryRetried
+        | A::WebhookSecretRotated
+        | A::WebhookUpdated
+        | A::Other(_) => &[],
     }
 }
 
 /// The events of a platform-level audit row (one outside any tenant's trail). Deletions and
 /// restores are written in both trails and announced from the tenant's; an imported tenant
 /// has only the platform's record.
-pub fn platform_events_of(action: &str) -> &'static [EventType] {
+pub fn platform_events_of(action: &AuditAction) -> &'static [EventType] {
     match action {
-        "tenant_imported" => &[EventType::TenantCreated],
+        AuditAction::TenantImported => &[EventType::TenantCreated],
         _ => &[],
     }
 }
@@ -131,14 +164,14 @@ mod tests {
             "member_added", "user_created", "member_removed", "role_assigned", "role_revoked", "role_changed", "invitation_revoked",
             "invitation_expired", "quota_threshold_reached",
         ];
-        let announced: std::collections::BTreeSet<EventType> = actions.iter().flat_map(|a| events_of(a).iter().copied()).collect();
+        let announced: std::collections::BTreeSet<EventType> = actions.iter().flat_map(|a| events_of(&AuditAction::from_stored(a)).iter().copied()).collect();
         assert_eq!(announced, EventType::ALL.into_iter().collect());
         for quiet in ["login_succeeded", "login_failed", "api_key_created", "tenant_switched", "password_changed", ""] {
-            assert!(events_of(quiet).is_empty(), "{quiet}");
+            assert!(events_of(&AuditAction::from_stored(quiet)).is_empty(), "{quiet}");
         }
-        assert_eq!(events_of("role_changed"), [EventType::RoleRevoked, EventType::RoleAssigned]);
-        assert_eq!(platform_events_of("tenant_imported"), [EventType::TenantCreated]);
-        assert!(platform_events_of("tenant_deleted").is_empty(), "announced from the tenant's own trail");
+        assert_eq!(events_of(&AuditAction::RoleChanged), [EventType::RoleRevoked, EventType::RoleAssigned]);
+        assert_eq!(platform_events_of(&AuditAction::TenantImported), [EventType::TenantCreated]);
+        assert!(platform_events_of(&AuditAction::TenantDeleted).is_empty(), "announced from the tenant's own trail");
     }
 
     #[test]

@@ -16,10 +16,10 @@ use serde_json::json;
 use super::{now, quotas::Room, roles::find_role, Actor, Audit, Raw, RequestMeta, Services};
 use crate::{
     auth::unusable_password,
-    domain::{Email, Permission, PersonName, Role, RoleName, TenantId, UserId},
+    domain::{AuditAction, Email, Permission, PersonName, Role, RoleName, TenantId, UserId},
     error::is_unique_violation,
     mail::templates,
-    store::{NewUser, Tx},
+    store::{NewUser, Reader, Tx},
     FieldErrors, ServiceError, ServiceResult,
 };
 
@@ -315,16 +315,15 @@ impl Services {
     /// Imports one checked row in its own transaction.
     async fn import_one(&self, context: &ImportContext<'_>, number: usize, row: &CheckedRow) -> ServiceResult<RowResult> {
         let mut tx = self.db().write_in(context.tenant).await?;
-        let result = self.import_row_in(&mut tx, context, number, row, false, &mut None).await?;
+        let result = self.import_row_in(&mut tx, context, number, row, &mut None).await?;
         tx.commit().await?;
         Ok(result)
     }
 
-    /// What a row comes to in `tx`: checked against the tenant (its role, whether the person
-    /// is in already, its seats), then written unless `dry_run`. A row that fails its checks
-    /// writes nothing; a database error aborts the caller's transaction. `seats` starts as
-    /// `None` for each transaction and carries the seat count from one row to the next.
-    pub(crate) async fn import_row_in(&self, tx: &mut Tx, context: &ImportContext<'_>, number: usize, row: &CheckedRow, dry_run: bool, seats: &mut Option<Room>) -> ServiceResult<RowResult> {
+    /// What a row would come to in `tx`, writing nothing: its role (granted by the actor's
+    /// rights), whether the person is in already, and whether a seat is left in `room` (the
+    /// seats the rows before it take, counted by the caller). `Err` is the row's final result.
+    pub(crate) async fn plan_row(&self, tx: &mut Reader, context: &ImportContext<'_>, number: usize, row: &CheckedRow, room: &Room) -> ServiceResult<Result<PlannedRow, RowResult>> {
         let email = Some(row.email.as_str().to_owned());
         let default_role = match context.options.mode {
             ImportMode::Invite => Some(Role::Viewer.as_str().to_owned()),
@@ -336,30 +335,41 @@ impl Services {
                 Ok(role) => {
                     if let Some(actor) = context.actor {
                         if let Err(ServiceError::Forbidden(message)) = actor.may_grant(&role.grants) {
-                            return Ok(failed(number, email, FieldErrors::single("role", message)));
+                            return Ok(Err(failed(number, email, FieldErrors::single("role", message))));
                         }
                     }
                     Some(role.name)
                 }
-                Err(message) => return Ok(failed(number, email, FieldErrors::single("role", message))),
+                Err(message) => return Ok(Err(failed(number, email, FieldErrors::single("role", message)))),
             },
         };
         let existing = tx.user_by_email(&row.email).await?;
         if let Some(user) = &existing {
             if tx.is_member(context.tenant, user.id).await? {
-                return Ok(RowResult { row: number, email, status: RowStatus::Exists, errors: None });
+                return Ok(Err(RowResult { row: number, email, status: RowStatus::Exists, errors: None }));
             }
         }
         if tx.has_pending_invitation(context.tenant, &row.email, now()).await? {
-            return Ok(RowResult { row: number, email, status: RowStatus::Exists, errors: None });
+            return Ok(Err(RowResult { row: number, email, status: RowStatus::Exists, errors: None }));
+        }
+        // Quotas apply per row: each one takes a seat.
+        match room.fits(1) {
+            Ok(()) => {}
+            Err(ServiceError::QuotaExceeded { detail, .. }) => return Ok(Err(failed(number, email, FieldErrors::single("quota", detail)))),
+            Err(other) => return Err(other),
         }
         // An account that exists elsewhere is never joined without its owner's consent: it
         // is invited, whatever the mode.
         let invite = context.options.mode == ImportMode::Invite || existing.is_some();
-        let status = if invite { RowStatus::Invited } else { RowStatus::Created };
-        // Quotas apply per row: each one takes a seat. The tenant is locked and its seats
-        // counted at the transaction's first such row; the lock holds until it ends, so the
-        // count kept in `seats` stays true for the rows after.
+        Ok(Ok(PlannedRow { role, invite }))
+    }
+
+    /// Imports a row in `tx`: [`Services::plan_row`], then the invitation or account it
+    /// plans. A row that fails its checks writes nothing; a database error aborts the
+    /// caller's transaction. `seats` starts as `None` for each transaction: the tenant is
+    /// locked and its seats counted at the transaction's first row, and the lock holds until
+    /// it ends, so the count carried from one row to the next stays true.
+    pub(crate) async fn import_row_in(&self, tx: &mut Tx, context: &ImportContext<'_>, number: usize, row: &CheckedRow, seats: &mut Option<Room>) -> ServiceResult<RowResult> {
         let room = match seats {
             Some(room) => room,
             None => {
@@ -367,16 +377,12 @@ impl Services {
                 seats.insert(self.room_in(tx, &tenant_row, &crate::domain::Resource::users()).await?)
             }
         };
-        match room.fits(1) {
-            Ok(()) => {}
-            Err(ServiceError::QuotaExceeded { detail, .. }) => return Ok(failed(number, email, FieldErrors::single("quota", detail))),
-            Err(other) => return Err(other),
-        }
-        if dry_run {
-            // A preview counts the seats its earlier rows would take, as the import will.
-            room.took(1);
-            return Ok(RowResult { row: number, email, status, errors: None });
-        }
+        let PlannedRow { role, invite } = match self.plan_row(tx, context, number, row, room).await? {
+            Ok(planned) => planned,
+            Err(result) => return Ok(result),
+        };
+        let email = Some(row.email.as_str().to_owned());
+        let status = if invite { RowStatus::Invited } else { RowStatus::Created };
         if invite {
             let by = context.by;
             let issued = match self.create_invitation_quietly(tx, context.tenant, &row.email, role.as_ref(), by, context.options.send_welcome_emails).await {
@@ -388,7 +394,7 @@ impl Services {
             };
             context
                 .audit()
-                .write(tx, Some(context.tenant), "invitation_created", "invitation", Some(issued.invitation.id.to_string()),
+                .write(tx, Some(context.tenant), AuditAction::InvitationCreated, "invitation", Some(issued.invitation.id.to_string()),
                     json!({"email": row.email.as_str(), "role": role.as_ref().map(RoleName::as_str), "via": "import"}))
                 .await?;
         } else {
@@ -406,7 +412,7 @@ impl Services {
             }
             context
                 .audit()
-                .write(tx, Some(context.tenant), "user_created", "user", Some(user.id.to_string()),
+                .write(tx, Some(context.tenant), AuditAction::UserCreated, "user", Some(user.id.to_string()),
                     json!({"email": user.email, "role": role.as_ref().map(RoleName::as_str), "via": "import"}))
                 .await?;
             if context.options.send_welcome_emails {
@@ -421,6 +427,13 @@ impl Services {
         room.took(1);
         Ok(RowResult { row: number, email, status, errors: None })
     }
+}
+
+/// What [`Services::plan_row`] decided for a row that passed its checks.
+pub(crate) struct PlannedRow {
+    pub role: Option<RoleName>,
+    /// Invite the person (rather than create an account).
+    pub invite: bool,
 }
 
 /// Reads an import CSV: a header row naming `email` (required), and any of `full_name`,

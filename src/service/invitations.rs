@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{auth::load_member, now, Actor, Audit, Profile, Raw, RequestMeta, Services};
 use crate::{
     auth::random_token,
-    domain::{Email, NewPassword, OneTimeToken, Permission, PersonName, PlainPassword, Role, RoleName, TenantId, UserId},
+    domain::{AuditAction, Email, NewPassword, OneTimeToken, Permission, PersonName, PlainPassword, Role, RoleName, TenantId, UserId},
     error::is_unique_violation,
     mail::templates,
     store::{Invitation, InvitationState, NewUser, Page, PageRequest, Tx},
@@ -135,7 +135,7 @@ impl Services {
         let id = issued.invitation.id;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "invitation_created", "invitation", Some(id.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::InvitationCreated, "invitation", Some(id.to_string()),
                 json!({"email": email.as_str(), "role": role.as_str()}))
             .await?;
         room.took(seat);
@@ -219,7 +219,7 @@ impl Services {
         self.enqueue_invitation_mail(&mut tx, &invitation, &token).await?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "invitation_resent", "invitation", Some(id.to_string()), json!({"email": invitation.email}))
+            .write(&mut tx, Some(tenant), AuditAction::InvitationResent, "invitation", Some(id.to_string()), json!({"email": invitation.email}))
             .await?;
         tx.commit().await?;
         self.wake_mailer();
@@ -238,7 +238,7 @@ impl Services {
         }
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "invitation_revoked", "invitation", Some(id.to_string()), json!({"email": invitation.email}))
+            .write(&mut tx, Some(tenant), AuditAction::InvitationRevoked, "invitation", Some(id.to_string()), json!({"email": invitation.email}))
             .await?;
         tx.commit().await?;
         Ok(())
@@ -294,7 +294,7 @@ impl Services {
                 errors.into_result()?;
                 let details = json!({"via": "accept_invitation", "invitation": invitation.id, "tenant": invitation.tenant_id});
                 let verified = self
-                    .check_password(email.as_str(), Some(&user), password.unwrap().expose(), meta, "invitation_password_failed", details)
+                    .check_password(email.as_str(), Some(&user), password.unwrap().expose(), meta, AuditAction::InvitationPasswordFailed, details)
                     .await?;
                 if !verified {
                     return Err(self.count_invitation_failure(&invitation, &user, meta).await?);
@@ -350,7 +350,7 @@ impl Services {
             tx.assign_role(invitation.tenant_id, user_id, role, invitation.invited_by, at).await?;
         }
         Audit { meta, actor: Some((&user_id, email.as_str())), key: None }
-            .write(&mut tx, Some(invitation.tenant_id), "invitation_accepted", "invitation", Some(invitation.id.to_string()),
+            .write(&mut tx, Some(invitation.tenant_id), AuditAction::InvitationAccepted, "invitation", Some(invitation.id.to_string()),
                 json!({"email": email.as_str(), "user_id": user_id, "role": role.as_ref().map(RoleName::as_str), "new_account": matches!(account, Account::New { .. })}))
             .await?;
         let member = load_member(&mut tx, user_id, Some(invitation.tenant_id)).await?.ok_or(ServiceError::NotFound)?;
@@ -380,7 +380,7 @@ impl Services {
         let locked = count >= MAX_PASSWORD_FAILURES;
         if locked {
             Audit { meta, actor: None, key: None }
-                .write(&mut tx, Some(invitation.tenant_id), "invitation_locked", "invitation", Some(invitation.id.to_string()),
+                .write(&mut tx, Some(invitation.tenant_id), AuditAction::InvitationLocked, "invitation", Some(invitation.id.to_string()),
                     json!({"email": invitation.email, "failed_attempts": count, "account": user.id}))
                 .await?;
         }
@@ -403,7 +403,7 @@ impl Services {
             return Err(ServiceError::conflict_detail(format!("The invitation is {}; only a pending one can expire.", InvitationStatus::of(&invitation, now()).as_str())));
         }
         let audit = Audit { meta: &RequestMeta::default(), actor: None, key: None };
-        audit.write(&mut tx, Some(invitation.tenant_id), "invitation_expired", "invitation", Some(invitation.id.to_string()), json!({"by": "cli"})).await?;
+        audit.write(&mut tx, Some(invitation.tenant_id), AuditAction::InvitationExpired, "invitation", Some(invitation.id.to_string()), json!({"by": "cli"})).await?;
         let updated = tx.invitation(invitation.tenant_id, invitation.id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(updated)
@@ -423,7 +423,7 @@ impl Services {
         }
         let invitation = tx.invitation(found.tenant_id, id).await?.ok_or(ServiceError::NotFound)?;
         Audit { meta: &RequestMeta::default(), actor: None, key: None }
-            .write(&mut tx, Some(invitation.tenant_id), "invitation_extended", "invitation", Some(id.to_string()), json!({"days": days, "by": "cli"}))
+            .write(&mut tx, Some(invitation.tenant_id), AuditAction::InvitationExtended, "invitation", Some(id.to_string()), json!({"days": days, "by": "cli"}))
             .await?;
         tx.commit().await?;
         Ok(invitation)

@@ -17,7 +17,7 @@ use super::{
 };
 pub use crate::store::JobStatus;
 use crate::{
-    domain::{Permission, TenantId},
+    domain::{AuditAction, Permission, TenantId},
     store::{Job, JobRow, NewJobRow, Page, PageRequest},
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -161,7 +161,7 @@ impl Services {
             None => Audit { meta: &meta, actor: None, key: None },
         };
         audit
-            .write(&mut tx, Some(tenant), "import_started", "job", Some(id.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::ImportStarted, "job", Some(id.to_string()),
                 json!({"rows": rows.len(), "mode": options.mode, "status": status.as_str()}))
             .await?;
         let job = tx.job(tenant, id).await?.ok_or(ServiceError::NotFound)?;
@@ -231,14 +231,22 @@ impl Services {
         let context = ImportContext { tenant: tenant.id, tenant_name: tenant.name.clone(), options, by: None, actor, meta: &meta };
         let repeated = duplicates(rows);
         let mut tx = self.db().read_in(tenant.id).await?;
-        let mut seats = None;
+        // A preview counts the seats its earlier rows would take, as the import will.
+        let mut seats = self.room_in(&mut tx, tenant, &crate::domain::Resource::users()).await?;
         let mut results = Vec::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {
             let number = index + 1;
             results.push(match (repeated.get(&number), check_row(row)) {
                 (Some(first), _) => RowResult { row: number, email: row.email.clone(), status: RowStatus::Failed, errors: Some(duplicate_error(*first)) },
                 (None, Err(errors)) => RowResult { row: number, email: row.email.clone(), status: RowStatus::Failed, errors: Some(errors) },
-                (None, Ok(checked)) => self.import_row_in(&mut tx, &context, number, &checked, true, &mut seats).await?,
+                (None, Ok(checked)) => match self.plan_row(&mut tx, &context, number, &checked, &seats).await? {
+                    Err(result) => result,
+                    Ok(planned) => {
+                        seats.took(1);
+                        let status = if planned.invite { RowStatus::Invited } else { RowStatus::Created };
+                        RowResult { row: number, email: Some(checked.email.as_str().to_owned()), status, errors: None }
+                    }
+                },
             });
         }
         Ok(results)
@@ -445,7 +453,7 @@ impl Services {
             let input: ImportRow = serde_json::from_str(&row.input).unwrap_or_default();
             let number = row.row_number as usize;
             let result = match check_row(&input) {
-                Ok(checked) => self.import_row_in(tx, context, number, &checked, false, &mut seats).await?,
+                Ok(checked) => self.import_row_in(tx, context, number, &checked, &mut seats).await?,
                 Err(errors) => RowResult { row: number, email: input.email.clone(), status: RowStatus::Failed, errors: Some(errors) },
             };
             let errors = result.errors.as_ref().map(|e| serde_json::to_string(e).unwrap_or_default());

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{Actor, Profile, Raw, RequestMeta, Services, TokenPair};
 use crate::{
-    domain::{RoleName, TenantId, UserId},
+    domain::{AuditAction, RoleName, TenantId, UserId},
     store::Tenant,
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -51,7 +51,7 @@ impl Services {
         };
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "tenant_switched", "tenant", Some(tenant.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::TenantSwitched, "tenant", Some(tenant.to_string()),
                 json!({"from": actor.tenant_id.map(|t| t.to_string())}))
             .await?;
         tx.commit().await?;
@@ -81,7 +81,7 @@ impl Services {
         tx.delete_membership(tenant, user).await?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "member_removed", "user", Some(user.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::MemberRemoved, "user", Some(user.to_string()),
                 json!({"email": email, "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}))
             .await?;
         tx.commit().await?;

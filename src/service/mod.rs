@@ -288,7 +288,7 @@ impl Audit<'_> {
         &self,
         tx: &mut Tx,
         tenant: Option<crate::domain::TenantId>,
-        action: &'static str,
+        action: crate::domain::AuditAction,
         resource_type: &'static str,
         resource_id: Option<String>,
         mut metadata: serde_json::Value,
@@ -310,8 +310,8 @@ impl Audit<'_> {
         tx.insert_audit(&entry, now()).await?;
         // The change's webhook events, in its transaction (see `events`).
         let (announced, event_tenant) = match tenant {
-            Some(tenant) => (events::events_of(action), Some(tenant)),
-            None => (events::platform_events_of(action), entry.resource_id.as_deref().and_then(|id| id.parse().ok()).map(crate::domain::TenantId)),
+            Some(tenant) => (events::events_of(&entry.action), Some(tenant)),
+            None => (events::platform_events_of(&entry.action), entry.resource_id.as_deref().and_then(|id| id.parse().ok()).map(crate::domain::TenantId)),
         };
         if !announced.is_empty() {
             let actor = match (self.actor, self.key) {

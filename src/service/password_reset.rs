@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{now, Audit, Raw, RequestMeta, Services};
 use crate::{
     auth::random_token,
-    domain::{Email, NewPassword, OneTimeToken},
+    domain::{AuditAction, Email, NewPassword, OneTimeToken},
     mail::templates,
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -57,7 +57,7 @@ impl Services {
             services.enqueue_mail(&mut tx, mail).await?;
             let audit = Audit { meta: &meta, actor: Some((&user.id, &user.email)), key: None };
             for tenant in tenants {
-                audit.write(&mut tx, Some(tenant.id), "password_reset_requested", "user", Some(user.id.to_string()), json!({})).await?;
+                audit.write(&mut tx, Some(tenant.id), AuditAction::PasswordResetRequested, "user", Some(user.id.to_string()), json!({})).await?;
             }
             tx.commit().await?;
             services.wake_mailer();
@@ -132,7 +132,7 @@ impl Services {
         tx.revoke_refresh_tokens_of_user(user.id, at).await?;
         let audit = Audit { meta, actor: Some((&user.id, &user.email)), key: None };
         for tenant in tx.tenants_of_user(user.id).await? {
-            audit.write(&mut tx, Some(tenant.id), "password_reset_completed", "user", Some(user.id.to_string()), json!({})).await?;
+            audit.write(&mut tx, Some(tenant.id), AuditAction::PasswordResetCompleted, "user", Some(user.id.to_string()), json!({})).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{now, provisioning::require_permission, tenant_description::TenantDescription, Actor, Audit, IssuedInvitation, RequestMeta, Services};
 use crate::{
-    domain::{PersonName, RoleName, TenantId, UserId},
+    domain::{AuditAction, PersonName, RoleName, TenantId, UserId},
     error::is_unique_violation,
     store::{NewUser, Tenant, TenantContact, TenantSettingsRow, User},
     FieldErrors, ServiceError, ServiceResult,
@@ -181,14 +181,14 @@ impl Services {
                     tx.insert_membership(tenant.id, account.id, at).await?;
                     tx.assign_role(tenant.id, account.id, &user.role, partner, at).await?;
                     audit
-                        .write(&mut tx, Some(tenant.id), "member_added", "user", Some(account.id.to_string()), json!({"email": account.email, "role": user.role.as_str()}))
+                        .write(&mut tx, Some(tenant.id), AuditAction::MemberAdded, "user", Some(account.id.to_string()), json!({"email": account.email, "role": user.role.as_str()}))
                         .await?;
                     accounts.push(account);
                 }
                 None => {
                     let issued = self.create_invitation_quietly(&mut tx, tenant.id, &user.email, Some(&user.role), partner, !options.dry_run).await?;
                     audit
-                        .write(&mut tx, Some(tenant.id), "invitation_created", "invitation", Some(issued.invitation.id.to_string()),
+                        .write(&mut tx, Some(tenant.id), AuditAction::InvitationCreated, "invitation", Some(issued.invitation.id.to_string()),
                             json!({"email": user.email.as_str(), "role": user.role.as_str()}))
                         .await?;
                     invitations.push(issued);
@@ -196,7 +196,7 @@ impl Services {
             }
         }
         audit
-            .write(&mut tx, Some(tenant.id), "tenant_provisioned", "tenant", Some(tenant.id.to_string()),
+            .write(&mut tx, Some(tenant.id), AuditAction::TenantProvisioned, "tenant", Some(tenant.id.to_string()),
                 json!({"name": d.name.as_str(), "subdomain": d.subdomain.as_str(), "plan": d.plan.as_ref().map(|p| p.as_str()),
                        "by": by.map_or("command line", |a| a.email.as_str()), "template": d.template,
                        "roles": d.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),

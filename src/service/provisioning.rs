@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{now, Actor, IssuedInvitation, Raw, RequestMeta, Services};
 use crate::{
-    domain::{Email, Industry, PhoneNumber, Role, RoleName, TenantId, TenantName, TenantSlug},
+    domain::{AuditAction, Email, Industry, PhoneNumber, Role, RoleName, TenantId, TenantName, TenantSlug},
     error::is_unique_violation,
     store::{Page, PageRequest, Tenant, TenantContact},
     FieldErrors, ServiceError, ServiceResult,
@@ -65,11 +65,11 @@ impl Services {
         let issued = self.create_invitation_in(&mut tx, tenant.id, &email, &RoleName::BuiltIn(Role::Admin), actor.user_id).await?;
         let audit = actor.audit(meta);
         audit
-            .write(&mut tx, Some(tenant.id), "tenant_provisioned", "tenant", Some(tenant.id.to_string()),
+            .write(&mut tx, Some(tenant.id), AuditAction::TenantProvisioned, "tenant", Some(tenant.id.to_string()),
                 json!({"name": tenant.name, "partner": actor.email, "admin_email": email.as_str()}))
             .await?;
         audit
-            .write(&mut tx, Some(tenant.id), "invitation_created", "invitation", Some(issued.invitation.id.to_string()),
+            .write(&mut tx, Some(tenant.id), AuditAction::InvitationCreated, "invitation", Some(issued.invitation.id.to_string()),
                 json!({"email": email.as_str(), "role": "ADMIN"}))
             .await?;
         let tenant = tx.tenant(tenant.id).await?.ok_or(ServiceError::NotFound)?;
@@ -142,7 +142,7 @@ impl Services {
         tx.set_tenant_contact(id, tenant.created_by_partner, &contact, at).await?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(id), "tenant_updated", "tenant", Some(id.to_string()), serde_json::Value::Object(changed))
+            .write(&mut tx, Some(id), AuditAction::TenantUpdated, "tenant", Some(id.to_string()), serde_json::Value::Object(changed))
             .await?;
         let updated = tx.tenant(id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
@@ -158,7 +158,7 @@ impl Services {
         let tenant = owned_tenant(actor, tx.tenant(id).await?)?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(id), "tenant_deleted", "tenant", Some(id.to_string()), json!({"name": tenant.name, "slug": tenant.slug}))
+            .write(&mut tx, Some(id), AuditAction::TenantDeleted, "tenant", Some(id.to_string()), json!({"name": tenant.name, "slug": tenant.slug}))
             .await?;
         tx.delete_tenant(id).await?;
         tx.commit().await?;

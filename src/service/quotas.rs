@@ -11,9 +11,9 @@ use serde_json::{json, Map, Value};
 
 use super::{now, Actor, Audit, Raw, RequestMeta, Services};
 use crate::{
-    domain::{parse_limit_value, percent, Entitlements, FeatureName, LimitName, Permission, PlanName, Resource, TenantId},
+    domain::{AuditAction, parse_limit_value, percent, Entitlements, FeatureName, LimitName, Permission, PlanName, Resource, TenantId},
     error::is_unique_violation,
-    store::{Plan, PlanRow, Tenant, Tx},
+    store::{Plan, PlanRow, Tenant, Tx, Reader},
     FieldErrors, ServiceError, ServiceResult,
 };
 
@@ -160,7 +160,7 @@ fn parse_price(value: &Value) -> Result<Option<f64>, String> {
 
 impl Services {
     /// What `tenant` may use.
-    pub(crate) async fn entitlements_of(&self, tx: &mut Tx, tenant: &Tenant) -> ServiceResult<Entitlements> {
+    pub(crate) async fn entitlements_of(&self, tx: &mut Reader, tenant: &Tenant) -> ServiceResult<Entitlements> {
         let plan = match &tenant.plan {
             Some(name) => tx.plan(name).await?,
             None => None,
@@ -178,7 +178,7 @@ impl Services {
     /// The tenant's limits, settled as [`Entitlements::resolve`] settles them, and everything
     /// it uses: two round trips after the row, as the plan's limits come with the seat count
     /// (the usage route is a hot read).
-    pub(crate) async fn limits_and_usage(&self, tx: &mut Tx, row: &Tenant) -> ServiceResult<(BTreeMap<String, Option<i64>>, BTreeMap<String, i64>)> {
+    pub(crate) async fn limits_and_usage(&self, tx: &mut Reader, row: &Tenant) -> ServiceResult<(BTreeMap<String, Option<i64>>, BTreeMap<String, i64>)> {
         let (plan_limits, seats) = match &row.plan {
             Some(name) => tx.plan_limits_and_seats(name, row.id, now()).await?,
             None => (None, tx.seats_used(row.id, now()).await?),
@@ -190,7 +190,7 @@ impl Services {
     }
 
     /// Everything the tenant uses, by resource (`users` counted here, the rest as reported).
-    pub(crate) async fn usage_of(&self, tx: &mut Tx, tenant: TenantId) -> ServiceResult<BTreeMap<String, i64>> {
+    pub(crate) async fn usage_of(&self, tx: &mut Reader, tenant: TenantId) -> ServiceResult<BTreeMap<String, i64>> {
         let mut usage = tx.reported_usage(tenant).await?;
         usage.insert(Resource::USERS.to_owned(), tx.seats_used(tenant, now()).await?);
         Ok(usage)
@@ -200,7 +200,7 @@ impl Services {
     /// more than its limit. `add = 0` refuses a tenant that is already over (accepting a pending
     /// invitation of a tenant downgraded with `force`). A read-only check: a transaction that
     /// adds locks the tenant with [`Tx::lock_tenant_row`] and asks [`Services::room_in`].
-    pub(crate) async fn ensure_room(&self, tx: &mut Tx, tenant: TenantId, resource: &Resource, add: i64) -> ServiceResult<()> {
+    pub(crate) async fn ensure_room(&self, tx: &mut Reader, tenant: TenantId, resource: &Resource, add: i64) -> ServiceResult<()> {
         let Some(row) = tx.tenant(tenant).await? else { return Err(ServiceError::NotFound) };
         self.room_in(tx, &row, resource).await?.fits(add)
     }
@@ -209,7 +209,7 @@ impl Services {
     /// settled (not the whole entitlement), and nothing is counted when it is unlimited: a
     /// tenant without a plan or overrides pays nothing here, one whose override settles the
     /// limit skips the plan, and seats come with the plan's limits in one round trip.
-    pub(crate) async fn room_in(&self, tx: &mut Tx, row: &Tenant, resource: &Resource) -> ServiceResult<Room> {
+    pub(crate) async fn room_in(&self, tx: &mut Reader, row: &Tenant, resource: &Resource) -> ServiceResult<Room> {
         let limit_name = resource.limit();
         let unlimited = Room { limit_name: limit_name.clone(), tenant_name: row.name.clone(), plan: row.plan.clone(), thresholds: alert_thresholds(row), limit: None, used: 0 };
         let overrides = &row.limit_overrides.0;
@@ -291,7 +291,7 @@ impl Services {
     #[allow(clippy::too_many_arguments)]
     async fn announce_alert(&self, tx: &mut Tx, tenant: TenantId, tenant_name: &str, quota: &str, threshold: i64, used: i64, limit: i64, meta: &RequestMeta) -> ServiceResult<()> {
         Audit { meta, actor: None, key: None }
-            .write(tx, Some(tenant), "quota_threshold_reached", "tenant", Some(tenant.to_string()),
+            .write(tx, Some(tenant), AuditAction::QuotaThresholdReached, "tenant", Some(tenant.to_string()),
                 json!({"quota": quota, "threshold": threshold, "usage": used, "limit": limit}))
             .await?;
         for to in tx.admin_emails(tenant).await? {
@@ -363,7 +363,7 @@ impl Services {
         }
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant_id), "usage_reported", "tenant", Some(tenant_id.to_string()),
+            .write(&mut tx, Some(tenant_id), AuditAction::UsageReported, "tenant", Some(tenant_id.to_string()),
                 Value::Object(values.iter().map(|(r, n)| (r.as_str().to_owned(), json!(n))).collect()))
             .await?;
         self.update_alerts(&mut tx, tenant_id, meta).await?;
@@ -458,7 +458,7 @@ impl Services {
         tx.set_tenant_plan(tenant, after.plan.as_deref(), &overrides, now()).await?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "plan_changed", "tenant", Some(tenant.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::PlanChanged, "tenant", Some(tenant.to_string()),
                 json!({"from": {"plan": before.plan, "limits": old.limits}, "to": {"plan": after.plan, "limits": new.limits},
                        "forced": !exceeded.is_empty()}))
             .await?;
@@ -497,7 +497,7 @@ impl Services {
         tx.set_feature_overrides(tenant, &overrides, now()).await?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "features_changed", "tenant", Some(tenant.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::FeaturesChanged, "tenant", Some(tenant.to_string()),
                 Value::Object(parsed.iter().map(|(f, on)| (f.as_str().to_owned(), json!(on))).collect()))
             .await?;
         let updated = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
@@ -516,7 +516,7 @@ impl Services {
     }
 
     /// Whether the tenant has a feature (settings and branding ask).
-    pub(crate) async fn has_feature(&self, tx: &mut Tx, tenant: &Tenant, feature: &str) -> ServiceResult<bool> {
+    pub(crate) async fn has_feature(&self, tx: &mut Reader, tenant: &Tenant, feature: &str) -> ServiceResult<bool> {
         Ok(self.entitlements_of(tx, tenant).await?.has(feature))
     }
 

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::{now, policy, policy::Change, Actor, Raw, RawList, RequestMeta, Services};
 use crate::{
-    domain::{parse_grants, AssignmentId, CustomRoleName, Grant, Permission, Role, RoleName, TenantId, UserId},
+    domain::{AuditAction, parse_grants, AssignmentId, CustomRoleName, Grant, Permission, Role, RoleName, TenantId, UserId},
     error::is_unique_violation,
-    store::{Assignment, CustomRole, Page, PageRequest, Tx},
+    store::{Assignment, CustomRole, Page, PageRequest, Reader},
     FieldErrors, ServiceError, ServiceResult,
 };
 
@@ -74,7 +74,7 @@ const BUILT_IN_FIXED: &str = "Built-in roles cannot be changed or deleted.";
 
 /// The role of `tenant` that `raw` names (a built-in name in any case, or one of the tenant's
 /// own, case-insensitively), or a message for `field`.
-pub(crate) async fn find_role(tx: &mut Tx, tenant: TenantId, raw: &str) -> ServiceResult<Result<TenantRole, String>> {
+pub(crate) async fn find_role(tx: &mut Reader, tenant: TenantId, raw: &str) -> ServiceResult<Result<TenantRole, String>> {
     let parsed = match RoleName::parse(raw) {
         Ok(name) => name,
         Err(message) => return Ok(Err(message)),
@@ -89,12 +89,12 @@ pub(crate) async fn find_role(tx: &mut Tx, tenant: TenantId, raw: &str) -> Servi
 }
 
 /// [`find_role`] for a required field: the message becomes that field's 400.
-pub(crate) async fn role_for_field(tx: &mut Tx, tenant: TenantId, field: &str, raw: &str) -> ServiceResult<TenantRole> {
+pub(crate) async fn role_for_field(tx: &mut Reader, tenant: TenantId, field: &str, raw: &str) -> ServiceResult<TenantRole> {
     find_role(tx, tenant, raw).await?.map_err(|message| ServiceError::field(field, message))
 }
 
 /// The grants of a role held by name (built-in or the tenant's own).
-async fn grants_of(tx: &mut Tx, tenant: TenantId, role: &RoleName) -> ServiceResult<Vec<Grant>> {
+async fn grants_of(tx: &mut Reader, tenant: TenantId, role: &RoleName) -> ServiceResult<Vec<Grant>> {
     Ok(match role {
         RoleName::BuiltIn(role) => policy::role_grants(*role).to_vec(),
         RoleName::Custom(name) => tx.custom_role_named(tenant, name).await?.map(|r| r.permissions.0).unwrap_or_default(),
@@ -176,7 +176,7 @@ impl Services {
         let role = tx.custom_role(tenant, id).await?.ok_or(ServiceError::NotFound)?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "role_created", "role", Some(id.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::RoleCreated, "role", Some(id.to_string()),
                 json!({"name": role.name, "permissions": grant_texts(&grants)}))
             .await?;
         tx.commit().await?;
@@ -220,7 +220,7 @@ impl Services {
         let updated = tx.custom_role(tenant, role.id).await?.ok_or(ServiceError::NotFound)?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "role_updated", "role", Some(role.id.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::RoleUpdated, "role", Some(role.id.to_string()),
                 json!({"name": updated.name, "from": {"name": role.name, "permissions": grant_texts(&role.permissions.0)},
                        "to": {"name": updated.name, "permissions": grant_texts(&grants)}}))
             .await?;
@@ -274,7 +274,7 @@ impl Services {
         }
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "role_deleted", "role", Some(role.id.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::RoleDeleted, "role", Some(role.id.to_string()),
                 json!({"name": role.name, "reassigned_to": target.as_ref().map(|t| t.name.as_str().to_owned()), "members_moved": moved}))
             .await?;
         tx.commit().await?;
@@ -324,7 +324,7 @@ impl Services {
         if created {
             actor
                 .audit(meta)
-                .write(&mut tx, Some(tenant), "role_assigned", "user", Some(user.to_string()), json!({"role": role.name.as_str()}))
+                .write(&mut tx, Some(tenant), AuditAction::RoleAssigned, "user", Some(user.to_string()), json!({"role": role.name.as_str()}))
                 .await?;
         }
         tx.commit().await?;
@@ -348,7 +348,7 @@ impl Services {
         tx.delete_assignment(tenant, id).await?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "role_revoked", "user", Some(assignment.user_id.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::RoleRevoked, "user", Some(assignment.user_id.to_string()),
                 json!({"role": role.as_str(), "email": assignment.user_email}))
             .await?;
         tx.commit().await?;
@@ -398,14 +398,14 @@ impl Services {
         let (assignment, _) = tx.assign_role(tenant, user, &to.name, Some(actor.user_id), now()).await?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "role_changed", "user", Some(user.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::RoleChanged, "user", Some(user.to_string()),
                 json!({"from": from.name.as_str(), "to": to.name.as_str(), "email": assignment.user_email}))
             .await?;
         tx.commit().await?;
         Ok(assignment)
     }
 
-    async fn role_by_key(&self, tx: &mut Tx, tenant: TenantId, key: &str) -> ServiceResult<Keyed> {
+    async fn role_by_key(&self, tx: &mut Reader, tenant: TenantId, key: &str) -> ServiceResult<Keyed> {
         if let Ok(id) = Uuid::parse_str(key.trim()) {
             return tx.custom_role(tenant, id).await?.map(Keyed::Custom).ok_or(ServiceError::NotFound);
         }

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::{now, Actor, Audit, Raw, RequestMeta, Services};
 use crate::{
-    domain::{NewPassword, PasswordRules, Permission, PlainPassword, SecurityPolicy, TenantId, UserId, Email},
-    store::Tx,
+    domain::{AuditAction, NewPassword, PasswordRules, Permission, PlainPassword, SecurityPolicy, TenantId, UserId, Email},
+    store::Reader,
     FieldErrors, Refusal, ServiceError, ServiceResult,
 };
 
@@ -84,7 +84,7 @@ impl Services {
             tx.put_security_policy(tenant, &after, now()).await?;
             actor
                 .audit(meta)
-                .write(&mut tx, Some(tenant), "security_policy_changed", "tenant", Some(tenant.to_string()),
+                .write(&mut tx, Some(tenant), AuditAction::SecurityPolicyChanged, "tenant", Some(tenant.to_string()),
                     json!({"before": before.to_json(), "after": after.to_json()}))
                 .await?;
             tx.commit().await?;
@@ -104,7 +104,7 @@ impl Services {
         if after != before {
             tx.put_security_policy(tenant, &after, now()).await?;
             Audit { meta: &RequestMeta::default(), actor: None, key: None }
-                .write(&mut tx, Some(tenant), "security_policy_changed", "tenant", Some(tenant.to_string()),
+                .write(&mut tx, Some(tenant), AuditAction::SecurityPolicyChanged, "tenant", Some(tenant.to_string()),
                     json!({"before": before.to_json(), "after": after.to_json(), "via": "cli reset"}))
                 .await?;
             tx.commit().await?;
@@ -128,7 +128,7 @@ impl Services {
         errors.into_result()?;
         let user = self.db().read().await?.user(actor.user_id).await?.filter(|u| u.is_active).ok_or(ServiceError::NotFound)?;
         let details = json!({"via": "password_change"});
-        if !self.check_password(&user.email, Some(&user), current.unwrap().expose(), meta, "password_change_failed", details).await? {
+        if !self.check_password(&user.email, Some(&user), current.unwrap().expose(), meta, AuditAction::PasswordChangeFailed, details).await? {
             return Err(ServiceError::field("current_password", WRONG_CURRENT));
         }
         let email = Email::parse(&user.email).ok();
@@ -146,7 +146,7 @@ impl Services {
         tx.revoke_refresh_tokens_of_user(user.id, at).await?;
         let audit = Audit { meta, actor: Some((&user.id, &user.email)), key: None };
         for tenant in tx.tenants_of_user(user.id).await? {
-            audit.write(&mut tx, Some(tenant.id), "password_changed", "user", Some(user.id.to_string()), json!({})).await?;
+            audit.write(&mut tx, Some(tenant.id), AuditAction::PasswordChanged, "user", Some(user.id.to_string()), json!({})).await?;
         }
         let version = tx.user(user.id).await?.ok_or(ServiceError::NotFound)?.auth_version;
         tx.commit().await?;
@@ -183,7 +183,7 @@ impl Services {
 
 /// The rules a password set for `user` (or a new account, `None`) must meet: the strictest of
 /// the policies of their tenants and of `joining`.
-pub(crate) async fn password_rules_in(tx: &mut Tx, user: Option<UserId>, joining: Option<TenantId>) -> ServiceResult<PasswordRules> {
+pub(crate) async fn password_rules_in(tx: &mut Reader, user: Option<UserId>, joining: Option<TenantId>) -> ServiceResult<PasswordRules> {
     let mut policies = match user {
         Some(user) => tx.security_policies_of_user(user).await?,
         None => Vec::new(),

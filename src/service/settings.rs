@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::{now, Actor, Raw, RequestMeta, Services};
 use crate::{
-    domain::{parse_color, Email, Permission, TenantId},
+    domain::{AuditAction, parse_color, Email, Permission, TenantId},
     store::Tenant,
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -219,7 +219,7 @@ impl Services {
         }
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "tenant_updated", "tenant", Some(tenant.to_string()), json!({"fields": changed}))
+            .write(&mut tx, Some(tenant), AuditAction::TenantUpdated, "tenant", Some(tenant.to_string()), json!({"fields": changed}))
             .await?;
         let updated = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
@@ -237,7 +237,7 @@ impl Services {
 
     /// [`Self::branding_of`] inside a transaction (the mails written with an invitation or a
     /// reset token).
-    pub(crate) async fn branding_in(&self, tx: &mut crate::store::Tx, tenant: &Tenant) -> ServiceResult<Option<Branding>> {
+    pub(crate) async fn branding_in(&self, tx: &mut crate::store::Reader, tenant: &Tenant) -> ServiceResult<Option<Branding>> {
         if tenant.branding.0.is_none() {
             return Ok(None);
         }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{now, Actor, Raw, RequestMeta, Services};
 use crate::{
-    domain::{CustomDomain, TenantId, TenantSlug},
+    domain::{AuditAction, CustomDomain, TenantId, TenantSlug},
     store::Tenant,
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -109,7 +109,7 @@ impl Services {
             .map_err(|e| if crate::error::is_unique_violation(&e) { taken() } else { e.into() })?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "custom_domain_changed", "tenant", Some(tenant.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::CustomDomainChanged, "tenant", Some(tenant.to_string()),
                 json!({"old": before.custom_domain, "new": domain.as_ref().map(CustomDomain::as_str)}))
             .await?;
         let updated = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;

@@ -2,6 +2,7 @@
 //! at once (its members can no longer act in it, its invitations and keys stop working), can
 //! be restored for `TENANT_DELETION_GRACE_DAYS`, and is purged by the worker after that.
 
+use crate::domain::AuditAction;
 use chrono::Duration as ChronoDuration;
 use serde_json::json;
 
@@ -29,9 +30,9 @@ impl Services {
         let purge_after = at + self.deletion_grace();
         let details = json!({"tenant_id": tenant, "name": row.name, "slug": row.slug, "purge_after": purge_after.to_rfc3339()});
         let audit = audit_by(by, meta);
-        audit.write(&mut tx, Some(tenant), "tenant_deleted", "tenant", Some(tenant.to_string()), details.clone()).await?;
+        audit.write(&mut tx, Some(tenant), AuditAction::TenantDeleted, "tenant", Some(tenant.to_string()), details.clone()).await?;
         // Kept after the purge removes the tenant's own trail: who deleted what, and when.
-        audit.write(&mut tx, None, "tenant_deleted", "tenant", Some(tenant.to_string()), details).await?;
+        audit.write(&mut tx, None, AuditAction::TenantDeleted, "tenant", Some(tenant.to_string()), details).await?;
         let updated = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         tracing::info!(tenant = %tenant, slug = %updated.slug, "tenant deleted (restorable until the purge)");
@@ -55,8 +56,8 @@ impl Services {
         tx.set_tenant_deleted(tenant, None, at).await?;
         let details = json!({"tenant_id": tenant, "name": row.name, "slug": row.slug, "deleted_at": deleted_at.to_rfc3339()});
         let audit = audit_by(by, meta);
-        audit.write(&mut tx, Some(tenant), "tenant_restored", "tenant", Some(tenant.to_string()), details.clone()).await?;
-        audit.write(&mut tx, None, "tenant_restored", "tenant", Some(tenant.to_string()), details).await?;
+        audit.write(&mut tx, Some(tenant), AuditAction::TenantRestored, "tenant", Some(tenant.to_string()), details.clone()).await?;
+        audit.write(&mut tx, None, AuditAction::TenantRestored, "tenant", Some(tenant.to_string()), details).await?;
         let updated = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(updated)
@@ -76,7 +77,7 @@ impl Services {
             let accounts = tx.purge_tenant(row.id).await?;
             let meta = RequestMeta::default();
             Audit { meta: &meta, actor: None, key: None }
-                .write(&mut tx, None, "tenant_purged", "tenant", Some(row.id.to_string()),
+                .write(&mut tx, None, AuditAction::TenantPurged, "tenant", Some(row.id.to_string()),
                     json!({"tenant_id": row.id, "name": row.name, "slug": row.slug, "deleted_at": row.deleted_at.map(|d| d.to_rfc3339()), "accounts_removed": accounts}))
                 .await?;
             tx.commit().await?;

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::{now, Actor, IssuedInvitation, RequestMeta, Services};
 use crate::{
-    domain::{parse_grants, CustomRoleName, Email, Permission, PersonName, RoleName, TenantId, TenantName, TenantSlug, UserId},
+    domain::{AuditAction, parse_grants, CustomRoleName, Email, Permission, PersonName, RoleName, TenantId, TenantName, TenantSlug, UserId},
     store::{AuditCursor, AuditQuery, InvitationState, NewUser, PageRequest, Tenant, TenantContact, TenantSettingsRow},
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -401,7 +401,7 @@ impl Services {
                 let (Some(action), Some(resource_type)) = (text("action"), text("resource_type")) else { continue };
                 let created_at = text("created_at").and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map_or(at, |t| t.with_timezone(&Utc));
                 let metadata = entry.get("metadata").cloned().unwrap_or_else(|| json!({}));
-                tx.insert_audit_as_was(id, tenant_id, &action, &resource_type, text("resource_id").as_deref(), text("actor_email").as_deref(), &metadata,
+                tx.insert_audit_as_was(id, tenant_id, &AuditAction::from_stored(&action), &resource_type, text("resource_id").as_deref(), text("actor_email").as_deref(), &metadata,
                     text("ip_address").as_deref(), text("user_agent").as_deref(), created_at)
                     .await?;
                 audit_rows += 1;
@@ -409,7 +409,7 @@ impl Services {
         }
         // Recorded on the platform, not in the tenant's own trail, which stays as exported.
         super::Audit { meta, actor: None, key: None }
-            .write(&mut tx, None, "tenant_imported", "tenant", Some(tenant_id.to_string()),
+            .write(&mut tx, None, AuditAction::TenantImported, "tenant", Some(tenant_id.to_string()),
                 json!({"name": tenant_name, "slug": slug.as_str(), "existed": existed, "members_added": members_added.len(),
                        "accounts_created": accounts_created.len(), "invitations": invitations.len(), "audit_rows": audit_rows}))
             .await?;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use super::{now, Actor, Services};
 use crate::{
     domain::{change_pct, Metric, Period, Permission, TenantId},
-    store::{DayCounts, Page, PageRequest, Tx},
+    store::{DayCounts, Page, PageRequest, Reader},
     ServiceError, ServiceResult,
 };
 
@@ -194,7 +194,7 @@ impl Services {
 
 /// Every day of `[from, to]` with each metric: rolled-up days from the roll-ups, later ones
 /// counted live, API calls from their counters.
-async fn days_between(tx: &mut Tx, tenant: TenantId, from: NaiveDate, to: NaiveDate, rolled: Option<NaiveDate>) -> ServiceResult<BTreeMap<NaiveDate, BTreeMap<Metric, i64>>> {
+async fn days_between(tx: &mut Reader, tenant: TenantId, from: NaiveDate, to: NaiveDate, rolled: Option<NaiveDate>) -> ServiceResult<BTreeMap<NaiveDate, BTreeMap<Metric, i64>>> {
     let range = split(from, to, rolled);
     let mut counts: BTreeMap<NaiveDate, (DayCounts, i64, i64)> = BTreeMap::new();
     let mut day = from;

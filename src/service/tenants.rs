@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{now, Actor, Audit, Raw, RequestMeta, Services};
 use crate::{
-    domain::{Email, NewPassword, PersonName, Role, RoleName, TenantId, TenantName, TenantSlug, UserId},
+    domain::{AuditAction, Email, NewPassword, PersonName, Role, RoleName, TenantId, TenantName, TenantSlug, UserId},
     error::is_unique_violation,
     store::{NewUser, Page, PageRequest, Tenant, User},
     FieldErrors, ServiceError, ServiceResult,
@@ -96,7 +96,7 @@ impl Services {
         };
         let audit = Audit { meta, actor: Some((&admin.id, &admin.email)), key: None };
         audit
-            .write(&mut tx, Some(tenant.id), "tenant_created", "tenant", Some(tenant.id.to_string()),
+            .write(&mut tx, Some(tenant.id), AuditAction::TenantCreated, "tenant", Some(tenant.id.to_string()),
                 json!({"name": tenant.name, "slug": tenant.slug, "admin_email": admin.email}))
             .await?;
         tx.commit().await?;
@@ -163,7 +163,7 @@ impl Services {
         if !tx.set_tenant_status(tenant, status, now()).await? {
             return Err(ServiceError::NotFound);
         }
-        let action = if suspended { "tenant_suspended" } else { "tenant_reactivated" };
+        let action = if suspended { AuditAction::TenantSuspended } else { AuditAction::TenantReactivated };
         actor.audit(meta).write(&mut tx, Some(tenant), action, "tenant", Some(tenant.to_string()), json!({})).await?;
         let updated = tx.tenant(tenant).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
@@ -171,7 +171,7 @@ impl Services {
     }
 }
 
-async fn check_sign_up_conflicts(tx: &mut crate::store::Tx, name: &TenantName, slug: &TenantSlug, email: &Email) -> ServiceResult<()> {
+async fn check_sign_up_conflicts(tx: &mut crate::store::Reader, name: &TenantName, slug: &TenantSlug, email: &Email) -> ServiceResult<()> {
     let mut fields = FieldErrors::new();
     if tx.tenant_name_taken(name, slug).await? {
         fields.add("name", NAME_TAKEN);

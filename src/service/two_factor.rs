@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{auth::load_member_with_policy, now, Actor, Audit, Profile, Raw, RequestMeta, Services, TokenPair};
 use crate::{
     auth::{random_token, token_hash},
-    domain::{OneTimeToken, PlainPassword, TotpSecret, UserId},
+    domain::{AuditAction, OneTimeToken, PlainPassword, TotpSecret, UserId},
     FieldErrors, Refusal, ServiceError, ServiceResult,
 };
 
@@ -124,7 +124,7 @@ impl Services {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
         tx.replace_recovery_codes(actor.user_id, &hashes, now()).await?;
-        self.audit_everywhere(&mut tx, actor.user_id, &actor.email, meta, "2fa_enabled", json!({"method": "totp"})).await?;
+        self.audit_everywhere(&mut tx, actor.user_id, &actor.email, meta, AuditAction::TwoFactorEnabled, json!({"method": "totp"})).await?;
         tx.commit().await?;
         Ok(codes)
     }
@@ -138,7 +138,7 @@ impl Services {
         let code = code.required(&mut errors, "code", |raw| Ok(raw.to_owned()));
         errors.into_result()?;
         let user = self.db().read().await?.user(actor.user_id).await?.ok_or(ServiceError::NotFound)?;
-        if !self.check_password(&user.email, Some(&user), password.unwrap().expose(), meta, "2fa_removal_failed", json!({})).await? {
+        if !self.check_password(&user.email, Some(&user), password.unwrap().expose(), meta, AuditAction::TwoFactorRemovalFailed, json!({})).await? {
             return Err(ServiceError::field("password", "Your password is not correct."));
         }
         let mut tx = self.db().write().await?;
@@ -153,7 +153,7 @@ impl Services {
             return Err(ServiceError::field("code", WRONG_CODE));
         }
         tx.delete_totp(user.id).await?;
-        self.audit_everywhere(&mut tx, user.id, &user.email, meta, "2fa_disabled", json!({"method": "totp"})).await?;
+        self.audit_everywhere(&mut tx, user.id, &user.email, meta, AuditAction::TwoFactorDisabled, json!({"method": "totp"})).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -235,7 +235,7 @@ impl Services {
         let (member, policy) = load_member_with_policy(&mut tx, user, tenant).await?.ok_or_else(expired)?;
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
         Audit { meta, actor: Some((&user, &member.user.email)), key: None }
-            .write(&mut tx, tenant, "login_succeeded", "user", Some(user.to_string()), json!({"second_factor": method}))
+            .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.to_string()), json!({"second_factor": method}))
             .await?;
         let pair = match with_tokens {
             true => Some(self.issue_tokens_in(&mut tx, &member.user, tenant, uuid::Uuid::new_v4()).await?),
@@ -253,10 +253,10 @@ impl Services {
     }
 
     /// An account-level event, in the audit trail of each of the person's tenants.
-    async fn audit_everywhere(&self, tx: &mut crate::store::Tx, user: UserId, email: &str, meta: &RequestMeta, action: &'static str, details: serde_json::Value) -> ServiceResult<()> {
+    async fn audit_everywhere(&self, tx: &mut crate::store::Tx, user: UserId, email: &str, meta: &RequestMeta, action: AuditAction, details: serde_json::Value) -> ServiceResult<()> {
         let audit = Audit { meta, actor: Some((&user, email)), key: None };
         for tenant in tx.tenants_of_user(user).await? {
-            audit.write(tx, Some(tenant.id), action, "user", Some(user.to_string()), details.clone()).await?;
+            audit.write(tx, Some(tenant.id), action.clone(), "user", Some(user.to_string()), details.clone()).await?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{now, tenants::EMAIL_TAKEN, Actor, Raw, RequestMeta, Services};
 use crate::{
-    domain::{Email, NewPassword, PersonName, TenantId, UserId},
+    domain::{AuditAction, Email, NewPassword, PersonName, TenantId, UserId},
     error::is_unique_violation,
     store::{Member, NewUser, Page, PageRequest, User},
     FieldErrors, ServiceError, ServiceResult,
@@ -107,7 +107,7 @@ impl Services {
         tx.remember_password(user.id, &password_hash, None, rules.password_history, at).await?;
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "user_created", "user", Some(user.id.to_string()), json!({"email": user.email}))
+            .write(&mut tx, Some(tenant), AuditAction::UserCreated, "user", Some(user.id.to_string()), json!({"email": user.email}))
             .await?;
         // The account signs in with the admin's password at once (the API contract), but the
         // address's owner is told and can take it over.
@@ -159,7 +159,7 @@ impl Services {
         }
         actor
             .audit(meta)
-            .write(&mut tx, Some(tenant), "member_added", "user", Some(user.to_string()),
+            .write(&mut tx, Some(tenant), AuditAction::MemberAdded, "user", Some(user.to_string()),
                 json!({"email": account.email, "role": role.as_ref().map(|r| r.as_str()), "notified": notify}))
             .await?;
         if notify {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{events, now, Actor, Raw, RawList, RequestMeta, Services};
 use crate::{
-    domain::{EventSelection, EventType, Permission, TargetRule, TenantId, WebhookSecret, WebhookUrl},
+    domain::{AuditAction, EventSelection, EventType, Permission, TargetRule, TenantId, WebhookSecret, WebhookUrl},
     store::{Delivery, NewWebhook, Page, PageRequest, PendingEvent, Webhook, WebhookChange},
     FieldErrors, ServiceError, ServiceResult,
 };
@@ -155,7 +155,7 @@ impl Services {
         let id = tx.insert_webhook(new, at).await?;
         actor
             .audit(meta)
-            .write(&mut tx, owner, "webhook_created", "webhook", Some(id.to_string()), json!({"url": url.as_str(), "events": events.to_list(), "active": active}))
+            .write(&mut tx, owner, AuditAction::WebhookCreated, "webhook", Some(id.to_string()), json!({"url": url.as_str(), "events": events.to_list(), "active": active}))
             .await?;
         let webhook = tx.webhook(owner, id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
@@ -222,7 +222,7 @@ impl Services {
             changed.insert("description".into(), json!({"from": existing.description, "to": updated.description}));
         }
         if !changed.is_empty() {
-            actor.audit(meta).write(&mut tx, owner, "webhook_updated", "webhook", Some(existing.id.to_string()), serde_json::Value::Object(changed)).await?;
+            actor.audit(meta).write(&mut tx, owner, AuditAction::WebhookUpdated, "webhook", Some(existing.id.to_string()), serde_json::Value::Object(changed)).await?;
         }
         tx.commit().await?;
         Ok(updated)
@@ -237,7 +237,7 @@ impl Services {
             None => self.db().write().await?,
         };
         if tx.delete_webhook(owner, existing.id).await? {
-            actor.audit(meta).write(&mut tx, owner, "webhook_deleted", "webhook", Some(existing.id.to_string()), json!({"url": existing.url})).await?;
+            actor.audit(meta).write(&mut tx, owner, AuditAction::WebhookDeleted, "webhook", Some(existing.id.to_string()), json!({"url": existing.url})).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -261,7 +261,7 @@ impl Services {
         }
         actor
             .audit(meta)
-            .write(&mut tx, owner, "webhook_secret_rotated", "webhook", Some(existing.id.to_string()), json!({"previous_secret_signs_until": keep_until}))
+            .write(&mut tx, owner, AuditAction::WebhookSecretRotated, "webhook", Some(existing.id.to_string()), json!({"previous_secret_signs_until": keep_until}))
             .await?;
         let webhook = tx.webhook(owner, existing.id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
@@ -299,7 +299,7 @@ impl Services {
             tx.retry_delivery(owner, hook.id, delivery, now()).await?;
             actor
                 .audit(meta)
-                .write(&mut tx, owner, "webhook_delivery_retried", "webhook", Some(hook.id.to_string()), json!({"delivery_id": delivery, "event_id": found.event_id, "was": found.status}))
+                .write(&mut tx, owner, AuditAction::WebhookDeliveryRetried, "webhook", Some(hook.id.to_string()), json!({"delivery_id": delivery, "event_id": found.event_id, "was": found.status}))
                 .await?;
         }
         let updated = tx.delivery(owner, hook.id, delivery).await?.ok_or(ServiceError::NotFound)?;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, GrantsColumn, JsonColumn, Tx, User};
+use super::{on, GrantsColumn, JsonColumn, Reader, Tx, User};
 use crate::domain::{grants_to_text, Entitlements, Grant, LimitName, TenantId, UserId};
 
 /// An API key as listed: never the key itself, only its hash is stored.
@@ -93,18 +93,7 @@ pub struct NewApiKey<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-impl Tx {
-    #[tracing::instrument(skip_all)]
-    pub async fn insert_api_key(&mut self, key: NewApiKey<'_>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
-        let id = Uuid::new_v4();
-        on!(self, c => sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(id).bind(key.tenant).bind(key.name).bind(key.prefix).bind(key.key_hash).bind(grants_to_text(key.scopes))
-            .bind(key.created_by).bind(now).bind(key.expires_at)
-            .execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(id)
-    }
+impl Reader {
 
     #[tracing::instrument(skip_all)]
     pub async fn api_key(&mut self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>, sqlx::Error> {
@@ -142,6 +131,20 @@ impl Tx {
              WHERE k.key_hash = $1")
             .bind(key_hash).fetch_optional(c).await)?;
         Ok(row.map(KeyLookup::from))
+    }
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_api_key(&mut self, key: NewApiKey<'_>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::new_v4();
+        on!(self, c => sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(id).bind(key.tenant).bind(key.name).bind(key.prefix).bind(key.key_hash).bind(grants_to_text(key.scopes))
+            .bind(key.created_by).bind(now).bind(key.expires_at)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(id)
     }
 
     #[tracing::instrument(skip_all)]

@@ -3,8 +3,8 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{on, PageRequest, Tx};
-use crate::domain::{TenantId, UserId};
+use super::{on, PageRequest, Reader, Tx};
+use crate::domain::{AuditAction, TenantId, UserId};
 
 /// Binds `args` in order to a `query_as`/`query_scalar` of either backend (a macro because
 /// each arm of [`on!`] has its own database type).
@@ -31,7 +31,7 @@ pub struct NewAuditEntry {
     pub tenant_id: Option<TenantId>,
     pub actor_id: Option<UserId>,
     pub actor_email: Option<String>,
-    pub action: &'static str,
+    pub action: AuditAction,
     pub resource_type: &'static str,
     pub resource_id: Option<String>,
     /// Details without secrets.
@@ -40,30 +40,11 @@ pub struct NewAuditEntry {
     pub user_agent: Option<String>,
 }
 
-impl Tx {
-    #[tracing::instrument(skip_all, fields(action = entry.action))]
-    pub async fn insert_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query(
-            "INSERT INTO audit_log (id, tenant_id, actor_id, actor_email, action, resource_type, resource_id, metadata, ip_address, user_agent, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-            .bind(Uuid::new_v4())
-            .bind(entry.tenant_id)
-            .bind(entry.actor_id)
-            .bind(entry.actor_email.as_deref())
-            .bind(entry.action)
-            .bind(entry.resource_type)
-            .bind(entry.resource_id.as_deref())
-            .bind(Json(&entry.metadata))
-            .bind(entry.ip_address.as_deref())
-            .bind(entry.user_agent.as_deref())
-            .bind(now)
-            .execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
+impl Reader {
 
     /// The actions recorded for a tenant, newest first (tests and the audit page use it).
     #[tracing::instrument(skip_all)]
-    pub async fn audit_actions(&mut self, tenant: TenantId) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn audit_actions(&mut self, tenant: TenantId) -> Result<Vec<AuditAction>, sqlx::Error> {
         on!(self, c => sqlx::query_scalar("SELECT action FROM audit_log WHERE tenant_id = $1 ORDER BY created_at DESC, id")
             .bind(tenant).fetch_all(c).await)
     }
@@ -101,6 +82,35 @@ impl Tx {
         on!(self, c => bind_all!(sqlx::query_as(&sql), args).fetch_all(c).await)
     }
 
+    /// The newest platform-level events (no tenant: deletions, purges …), newest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn platform_audit(&mut self, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
+        let sql = format!("{SELECT} WHERE tenant_id IS NULL ORDER BY created_at DESC, id DESC LIMIT $1");
+        on!(self, c => sqlx::query_as(&sql).bind(limit).fetch_all(c).await)
+    }
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all, fields(action = entry.action.as_str()))]
+    pub async fn insert_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "INSERT INTO audit_log (id, tenant_id, actor_id, actor_email, action, resource_type, resource_id, metadata, ip_address, user_agent, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(Uuid::new_v4())
+            .bind(entry.tenant_id)
+            .bind(entry.actor_id)
+            .bind(entry.actor_email.as_deref())
+            .bind(&entry.action)
+            .bind(entry.resource_type)
+            .bind(entry.resource_id.as_deref())
+            .bind(Json(&entry.metadata))
+            .bind(entry.ip_address.as_deref())
+            .bind(entry.user_agent.as_deref())
+            .bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// An event as another installation recorded it (`import-tenant`): its own action, time
     /// and actor's e-mail (the actor's id there means nothing here).
     #[allow(clippy::too_many_arguments)]
@@ -109,7 +119,7 @@ impl Tx {
         &mut self,
         id: Uuid,
         tenant: TenantId,
-        action: &str,
+        action: &AuditAction,
         resource_type: &str,
         resource_id: Option<&str>,
         actor_email: Option<&str>,
@@ -125,13 +135,6 @@ impl Tx {
             .bind(Json(metadata)).bind(ip_address).bind(user_agent).bind(at)
             .execute(c).await.map(drop))
     }
-
-    /// The newest platform-level events (no tenant: deletions, purges …), newest first.
-    #[tracing::instrument(skip_all)]
-    pub async fn platform_audit(&mut self, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
-        let sql = format!("{SELECT} WHERE tenant_id IS NULL ORDER BY created_at DESC, id DESC LIMIT $1");
-        on!(self, c => sqlx::query_as(&sql).bind(limit).fetch_all(c).await)
-    }
 }
 
 /// One recorded event, as read back.
@@ -142,7 +145,7 @@ pub struct AuditEntry {
     /// Who did it; `None` for events without a signed-in actor (sign-up, failed login …).
     pub actor_id: Option<UserId>,
     pub actor_email: Option<String>,
-    pub action: String,
+    pub action: AuditAction,
     pub resource_type: String,
     pub resource_id: Option<String>,
     #[sqlx(json)]
@@ -231,14 +234,7 @@ enum Arg {
     Int(i64),
 }
 
-impl Tx {
-    /// Deletes up to `batch` of a tenant's events older than `before`; returns how many.
-    #[tracing::instrument(skip_all)]
-    pub async fn purge_audit_before(&mut self, tenant: TenantId, before: DateTime<Utc>, batch: i64) -> Result<u64, sqlx::Error> {
-        on!(self, c => sqlx::query(
-            "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE tenant_id = $1 AND created_at < $2 ORDER BY created_at LIMIT $3)")
-            .bind(tenant).bind(before).bind(batch).execute(c).await.map(|r| r.rows_affected()))
-    }
+impl Reader {
 
     /// Tenants whose settings name a `data_retention_days`, with it.
     #[tracing::instrument(skip_all)]
@@ -252,5 +248,15 @@ impl Tx {
                 (days > 0).then_some((id, days))
             })
             .collect())
+    }
+}
+
+impl Tx {
+    /// Deletes up to `batch` of a tenant's events older than `before`; returns how many.
+    #[tracing::instrument(skip_all)]
+    pub async fn purge_audit_before(&mut self, tenant: TenantId, before: DateTime<Utc>, batch: i64) -> Result<u64, sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE tenant_id = $1 AND created_at < $2 ORDER BY created_at LIMIT $3)")
+            .bind(tenant).bind(before).bind(batch).execute(c).await.map(|r| r.rows_affected()))
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, Tx};
+use super::{on, Reader, Tx};
 use crate::domain::UserId;
 
 /// One uploaded file, its preview and (once started) its run.
@@ -27,6 +27,15 @@ pub struct BulkRun {
 
 const COLUMNS: &str = "id, created_by, file_name, csv, status, total, processed, preview, results, created_at, updated_at";
 
+impl Reader {
+
+    #[tracing::instrument(skip_all)]
+    pub async fn bulk_run(&mut self, id: Uuid) -> Result<Option<BulkRun>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM bulk_runs WHERE id = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+    }
+}
+
 impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn insert_bulk_run(&mut self, by: UserId, file_name: &str, csv: &str, total: i64, preview: &str, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
@@ -37,12 +46,6 @@ impl Tx {
             .bind(id).bind(by).bind(file_name).bind(csv).bind(total).bind(preview).bind(now)
             .execute(c).await.map(drop))?;
         Ok(id)
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn bulk_run(&mut self, id: Uuid) -> Result<Option<BulkRun>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM bulk_runs WHERE id = $1");
-        on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
     }
 
     /// `preview` → `running`, once: of two clicks on "Create" exactly one sees `true`.

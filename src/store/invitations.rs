@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, PageRequest, Tx};
+use super::{on, Backend, PageRequest, Reader, Tx};
 use crate::domain::{Email, RoleName, TenantId, UserId};
 
 /// An invitation as stored (the token itself is never stored, only its hash).
@@ -38,26 +38,7 @@ pub enum InvitationState {
     Revoked,
 }
 
-impl Tx {
-    #[tracing::instrument(skip_all)]
-    pub async fn insert_invitation(&mut self, tenant: TenantId, email: &Email, role: Option<&RoleName>, token_hash: &str, by: Option<UserId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
-        let id = Uuid::new_v4();
-        on!(self, c => sqlx::query(
-            "INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, expires_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)")
-            .bind(id).bind(tenant).bind(email.as_str()).bind(role.map(RoleName::as_str)).bind(token_hash).bind(by).bind(expires_at).bind(now)
-            .execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(id)
-    }
-
-    /// Revokes every pending invitation for this e-mail in this tenant (a new one replaces them).
-    #[tracing::instrument(skip_all)]
-    pub async fn revoke_pending_invitations(&mut self, tenant: TenantId, email: &Email, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        on!(self, c => sqlx::query(
-            "UPDATE invitations SET revoked_at = $3, updated_at = $3 \
-             WHERE tenant_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
-            .bind(tenant).bind(email.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))
-    }
+impl Reader {
 
     /// Whether `email` has a pending, unexpired invitation to `tenant`.
     #[tracing::instrument(skip_all)]
@@ -87,6 +68,55 @@ impl Tx {
     pub async fn invitation_anywhere(&mut self, id: Uuid) -> Result<Option<Invitation>, sqlx::Error> {
         let sql = format!("{SELECT} WHERE i.id = $1");
         on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+    }
+
+    /// Whether an invitation expired unaccepted and has not been announced yet.
+    #[tracing::instrument(skip_all)]
+    pub async fn any_invitation_expired_unnoticed(&mut self, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL AND expiry_noticed_at IS NULL AND expires_at <= $1 \
+             AND tenant_id NOT IN (SELECT id FROM tenants WHERE deleted_at IS NOT NULL))")
+            .bind(now).fetch_one(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn invitations(&mut self, tenant: TenantId, state: Option<InvitationState>, email: Option<&str>, now: DateTime<Utc>, page: PageRequest) -> Result<(Vec<Invitation>, i64), sqlx::Error> {
+        let state_filter = match state {
+            None => "TRUE",
+            Some(InvitationState::Pending) => "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",
+            Some(InvitationState::Accepted) => "i.accepted_at IS NOT NULL",
+            Some(InvitationState::Expired) => "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at <= $2",
+            Some(InvitationState::Revoked) => "i.revoked_at IS NOT NULL",
+        };
+        // `$2` and `$3` are bound in every case so the parameter list stays the same.
+        let filter = format!("i.tenant_id = $1 AND ($2 IS NOT NULL) AND ($3 IS NULL OR i.email = $3) AND {state_filter}");
+        let sql = format!("{SELECT} WHERE {filter} ORDER BY i.created_at DESC, i.id LIMIT $4 OFFSET $5");
+        let rows = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(now).bind(email).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
+        let count_sql = format!("SELECT COUNT(*) FROM invitations i WHERE {filter}");
+        let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(tenant).bind(now).bind(email).fetch_one(c).await)?;
+        Ok((rows, count))
+    }
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_invitation(&mut self, tenant: TenantId, email: &Email, role: Option<&RoleName>, token_hash: &str, by: Option<UserId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::new_v4();
+        on!(self, c => sqlx::query(
+            "INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, expires_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)")
+            .bind(id).bind(tenant).bind(email.as_str()).bind(role.map(RoleName::as_str)).bind(token_hash).bind(by).bind(expires_at).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(id)
+    }
+
+    /// Revokes every pending invitation for this e-mail in this tenant (a new one replaces them).
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_pending_invitations(&mut self, tenant: TenantId, email: &Email, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "UPDATE invitations SET revoked_at = $3, updated_at = $3 \
+             WHERE tenant_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(tenant).bind(email.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))
     }
 
     /// Redeems a pending, unexpired invitation in one conditional update: of two concurrent
@@ -140,23 +170,14 @@ impl Tx {
         Ok(rows == 1)
     }
 
-    /// Whether an invitation expired unaccepted and has not been announced yet.
-    #[tracing::instrument(skip_all)]
-    pub async fn any_invitation_expired_unnoticed(&mut self, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-        on!(self, c => sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL AND expiry_noticed_at IS NULL AND expires_at <= $1 \
-             AND tenant_id NOT IN (SELECT id FROM tenants WHERE deleted_at IS NOT NULL))")
-            .bind(now).fetch_one(c).await)
-    }
-
     /// Marks up to `limit` invitations that expired unaccepted (in a tenant not deleted) as
     /// noticed, once each, and returns them: `(id, tenant, email, role)`. Other workers skip
     /// the rows this one is marking.
     #[tracing::instrument(skip_all)]
     pub async fn notice_expired_invitations(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<(Uuid, TenantId, String, Option<String>)>, sqlx::Error> {
-        let skip_locked = match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => "FOR UPDATE SKIP LOCKED",
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => "",
+        let skip_locked = match self.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
         };
         let sql = format!(
             "UPDATE invitations SET expiry_noticed_at = $1 WHERE id IN \
@@ -172,23 +193,5 @@ impl Tx {
     pub async fn purge_expired_invitations(&mut self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
         on!(self, c => sqlx::query("DELETE FROM invitations WHERE accepted_at IS NULL AND expires_at <= $1")
             .bind(now).execute(c).await.map(|r| r.rows_affected()))
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn invitations(&mut self, tenant: TenantId, state: Option<InvitationState>, email: Option<&str>, now: DateTime<Utc>, page: PageRequest) -> Result<(Vec<Invitation>, i64), sqlx::Error> {
-        let state_filter = match state {
-            None => "TRUE",
-            Some(InvitationState::Pending) => "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",
-            Some(InvitationState::Accepted) => "i.accepted_at IS NOT NULL",
-            Some(InvitationState::Expired) => "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at <= $2",
-            Some(InvitationState::Revoked) => "i.revoked_at IS NOT NULL",
-        };
-        // `$2` and `$3` are bound in every case so the parameter list stays the same.
-        let filter = format!("i.tenant_id = $1 AND ($2 IS NOT NULL) AND ($3 IS NULL OR i.email = $3) AND {state_filter}");
-        let sql = format!("{SELECT} WHERE {filter} ORDER BY i.created_at DESC, i.id LIMIT $4 OFFSET $5");
-        let rows = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(now).bind(email).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
-        let count_sql = format!("SELECT COUNT(*) FROM invitations i WHERE {filter}");
-        let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(tenant).bind(now).bind(email).fetch_one(c).await)?;
-        Ok((rows, count))
     }
 }

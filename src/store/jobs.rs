@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, PageRequest, Tx};
+use super::{on, Backend, PageRequest, Reader, Tx};
 use crate::domain::{TenantId, UserId};
 
 /// A background job as stored.
@@ -90,6 +90,48 @@ pub struct NewJobRow<'a> {
 
 const COLUMNS: &str = "id, tenant_id, kind, status, options, total, processed, succeeded, failed, error, created_by, created_at, updated_at, finished_at";
 
+impl Reader {
+
+    #[tracing::instrument(skip_all)]
+    pub async fn job(&mut self, tenant: TenantId, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
+        on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(id).fetch_optional(c).await)
+    }
+
+    /// The next rows of a job that have no outcome yet, in order.
+    #[tracing::instrument(skip_all)]
+    pub async fn pending_job_rows(&mut self, job: Uuid, limit: i64) -> Result<Vec<JobRow>, sqlx::Error> {
+        on!(self, c => sqlx::query_as(
+            "SELECT row_number, input, email, status, planned, errors FROM job_rows WHERE job_id = $1 AND status IS NULL ORDER BY row_number LIMIT $2")
+            .bind(job).bind(limit).fetch_all(c).await)
+    }
+
+    /// One page of a job's rows in order, and how many it has.
+    #[tracing::instrument(skip_all)]
+    pub async fn job_rows(&mut self, tenant: TenantId, job: Uuid, page: PageRequest) -> Result<(Vec<JobRow>, i64), sqlx::Error> {
+        let rows = on!(self, c => sqlx::query_as(
+            "SELECT row_number, input, email, status, planned, errors FROM job_rows WHERE tenant_id = $1 AND job_id = $2 ORDER BY row_number LIMIT $3 OFFSET $4")
+            .bind(tenant).bind(job).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
+        let count: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM job_rows WHERE tenant_id = $1 AND job_id = $2")
+            .bind(tenant).bind(job).fetch_one(c).await)?;
+        Ok((rows, count))
+    }
+
+    /// How many rows of a job a dry run planned for each outcome.
+    #[tracing::instrument(skip_all)]
+    pub async fn job_plan_counts(&mut self, job: Uuid) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT planned, COUNT(*) FROM job_rows WHERE job_id = $1 GROUP BY planned")
+            .bind(job).fetch_all(c).await)
+    }
+
+    /// Counts of a job's outcomes by status.
+    #[tracing::instrument(skip_all)]
+    pub async fn job_outcomes(&mut self, job: Uuid) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT status, COUNT(*) FROM job_rows WHERE job_id = $1 GROUP BY status")
+            .bind(job).fetch_all(c).await)
+    }
+}
+
 impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn insert_job(&mut self, tenant: TenantId, kind: &str, status: JobStatus, options: &str, by: Option<UserId>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
@@ -129,12 +171,6 @@ impl Tx {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
-    pub async fn job(&mut self, tenant: TenantId, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
-        on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(id).fetch_optional(c).await)
-    }
-
     /// Moves a job from `from` to `to`; `false` when it was not in `from`.
     #[tracing::instrument(skip_all)]
     pub async fn set_job_status(&mut self, tenant: TenantId, id: Uuid, from: JobStatus, to: JobStatus, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
@@ -149,10 +185,11 @@ impl Tx {
     pub async fn claim_job(&mut self, only: Option<Uuid>, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<Option<Job>, sqlx::Error> {
         let pick = "SELECT id FROM jobs WHERE (status = 'queued' OR status = 'running') AND (locked_until IS NULL OR locked_until < $1) \
                     AND ($2 IS NULL OR id = $2) ORDER BY created_at, id LIMIT 1";
-        let id: Option<Uuid> = match self {
-            Tx::Postgres(t) => sqlx::query_scalar(&format!("{pick} FOR UPDATE SKIP LOCKED")).bind(now).bind(only).fetch_optional(&mut **t).await?,
-            _ => on!(self, c => sqlx::query_scalar(pick).bind(now).bind(only).fetch_optional(c).await)?,
+        let pick = match self.backend() {
+            Backend::Postgres => format!("{pick} FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => pick.to_string(),
         };
+        let id: Option<Uuid> = on!(self, c => sqlx::query_scalar(&pick).bind(now).bind(only).fetch_optional(c).await)?;
         let Some(id) = id else { return Ok(None) };
         let sql = format!("UPDATE jobs SET status = 'running', locked_until = $2, updated_at = $3 WHERE id = $1 RETURNING {COLUMNS}");
         on!(self, c => sqlx::query_as(&sql).bind(id).bind(until).bind(now).fetch_optional(c).await)
@@ -163,14 +200,6 @@ impl Tx {
     pub async fn renew_job_lease(&mut self, id: Uuid, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query("UPDATE jobs SET locked_until = $2 WHERE id = $1").bind(id).bind(until).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
-    }
-
-    /// The next rows of a job that have no outcome yet, in order.
-    #[tracing::instrument(skip_all)]
-    pub async fn pending_job_rows(&mut self, job: Uuid, limit: i64) -> Result<Vec<JobRow>, sqlx::Error> {
-        on!(self, c => sqlx::query_as(
-            "SELECT row_number, input, email, status, planned, errors FROM job_rows WHERE job_id = $1 AND status IS NULL ORDER BY row_number LIMIT $2")
-            .bind(job).bind(limit).fetch_all(c).await)
     }
 
     /// Records one row's outcome and counts it on its job, in the transaction of what the row
@@ -194,30 +223,5 @@ impl Tx {
         on!(self, c => sqlx::query("UPDATE jobs SET status = $2, error = $3, finished_at = $4, updated_at = $4, locked_until = NULL WHERE id = $1")
             .bind(id).bind(status.as_str()).bind(error).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
-    }
-
-    /// One page of a job's rows in order, and how many it has.
-    #[tracing::instrument(skip_all)]
-    pub async fn job_rows(&mut self, tenant: TenantId, job: Uuid, page: PageRequest) -> Result<(Vec<JobRow>, i64), sqlx::Error> {
-        let rows = on!(self, c => sqlx::query_as(
-            "SELECT row_number, input, email, status, planned, errors FROM job_rows WHERE tenant_id = $1 AND job_id = $2 ORDER BY row_number LIMIT $3 OFFSET $4")
-            .bind(tenant).bind(job).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
-        let count: i64 = on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM job_rows WHERE tenant_id = $1 AND job_id = $2")
-            .bind(tenant).bind(job).fetch_one(c).await)?;
-        Ok((rows, count))
-    }
-
-    /// How many rows of a job a dry run planned for each outcome.
-    #[tracing::instrument(skip_all)]
-    pub async fn job_plan_counts(&mut self, job: Uuid) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT planned, COUNT(*) FROM job_rows WHERE job_id = $1 GROUP BY planned")
-            .bind(job).fetch_all(c).await)
-    }
-
-    /// Counts of a job's outcomes by status.
-    #[tracing::instrument(skip_all)]
-    pub async fn job_outcomes(&mut self, job: Uuid) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT status, COUNT(*) FROM job_rows WHERE job_id = $1 GROUP BY status")
-            .bind(job).fetch_all(c).await)
     }
 }

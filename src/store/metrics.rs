@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on, Tx};
+use super::{on, Reader, Tx};
 use crate::domain::{Metric, TenantId};
 
 /// The counted metrics of one day (or a sum of days), by [`Metric::COUNTED`].
@@ -83,49 +83,17 @@ fn sums_by_metric() -> String {
 
 const COLUMNS: &str = "logins, failed_logins, invitations_sent, invitations_accepted, members_added, members_removed";
 
-impl Tx {
+impl Reader {
     /// The last day rolled up for every tenant; `None` before the first roll-up.
     #[tracing::instrument(skip_all)]
     pub async fn metrics_rolled_through(&mut self) -> Result<Option<String>, sqlx::Error> {
         on!(self, c => sqlx::query_scalar("SELECT rolled_through FROM metrics_rollup_state WHERE id = 1").fetch_optional(c).await)
     }
 
-    /// Moves the roll-up mark from `from` to `to`; `false` when another worker moved it first.
-    #[tracing::instrument(skip_all)]
-    pub async fn advance_rollup(&mut self, from: Option<&str>, to: &str) -> Result<bool, sqlx::Error> {
-        let moved = match from {
-            Some(from) => on!(self, c => sqlx::query("UPDATE metrics_rollup_state SET rolled_through = $2 WHERE id = 1 AND rolled_through = $1")
-                .bind(from).bind(to).execute(c).await.map(|r| r.rows_affected())),
-            None => on!(self, c => sqlx::query("INSERT INTO metrics_rollup_state (id, rolled_through) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
-                .bind(to).execute(c).await.map(|r| r.rows_affected())),
-        }?;
-        Ok(moved == 1)
-    }
-
     /// When the oldest audit row was written, if any.
     #[tracing::instrument(skip_all)]
     pub async fn oldest_audit_at(&mut self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         on!(self, c => sqlx::query_scalar("SELECT created_at FROM audit_log ORDER BY created_at LIMIT 1").fetch_optional(c).await)
-    }
-
-    /// Rolls `day` (`[start, end)`) up for every tenant: its counts and who was active.
-    #[tracing::instrument(skip_all)]
-    pub async fn roll_up_day(&mut self, day: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        let sql = format!(
-            "INSERT INTO tenant_metrics_daily (tenant_id, day, {COLUMNS}) \
-             SELECT tenant_id, $3, {sums} FROM audit_log \
-             WHERE created_at >= $1 AND created_at < $2 AND action IN ({actions}) AND tenant_id IN (SELECT id FROM tenants) \
-             GROUP BY tenant_id ON CONFLICT (tenant_id, day) DO NOTHING",
-            sums = sums_by_metric(),
-            actions = action_list(),
-        );
-        on!(self, c => sqlx::query(&sql).bind(start).bind(end).bind(day).execute(c).await.map(drop))?;
-        on!(self, c => sqlx::query(
-            "INSERT INTO tenant_active_users_daily (tenant_id, day, user_id) \
-             SELECT DISTINCT tenant_id, $3, actor_id FROM audit_log \
-             WHERE created_at >= $1 AND created_at < $2 AND actor_id IS NOT NULL AND tenant_id IN (SELECT id FROM tenants) \
-             ON CONFLICT (tenant_id, day, user_id) DO NOTHING")
-            .bind(start).bind(end).bind(day).execute(c).await.map(drop))
     }
 
     /// A tenant's rolled-up days in `[from, to]`, each with its counts.
@@ -225,5 +193,40 @@ impl Tx {
         };
         let rows: Vec<(TenantId, i64)> = on!(self, c => sqlx::query_as(&sql).bind(from).bind(to).bind(start).bind(end).fetch_all(c).await)?;
         Ok(rows)
+    }
+}
+
+impl Tx {
+
+    /// Moves the roll-up mark from `from` to `to`; `false` when another worker moved it first.
+    #[tracing::instrument(skip_all)]
+    pub async fn advance_rollup(&mut self, from: Option<&str>, to: &str) -> Result<bool, sqlx::Error> {
+        let moved = match from {
+            Some(from) => on!(self, c => sqlx::query("UPDATE metrics_rollup_state SET rolled_through = $2 WHERE id = 1 AND rolled_through = $1")
+                .bind(from).bind(to).execute(c).await.map(|r| r.rows_affected())),
+            None => on!(self, c => sqlx::query("INSERT INTO metrics_rollup_state (id, rolled_through) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+                .bind(to).execute(c).await.map(|r| r.rows_affected())),
+        }?;
+        Ok(moved == 1)
+    }
+
+    /// Rolls `day` (`[start, end)`) up for every tenant: its counts and who was active.
+    #[tracing::instrument(skip_all)]
+    pub async fn roll_up_day(&mut self, day: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO tenant_metrics_daily (tenant_id, day, {COLUMNS}) \
+             SELECT tenant_id, $3, {sums} FROM audit_log \
+             WHERE created_at >= $1 AND created_at < $2 AND action IN ({actions}) AND tenant_id IN (SELECT id FROM tenants) \
+             GROUP BY tenant_id ON CONFLICT (tenant_id, day) DO NOTHING",
+            sums = sums_by_metric(),
+            actions = action_list(),
+        );
+        on!(self, c => sqlx::query(&sql).bind(start).bind(end).bind(day).execute(c).await.map(drop))?;
+        on!(self, c => sqlx::query(
+            "INSERT INTO tenant_active_users_daily (tenant_id, day, user_id) \
+             SELECT DISTINCT tenant_id, $3, actor_id FROM audit_log \
+             WHERE created_at >= $1 AND created_at < $2 AND actor_id IS NOT NULL AND tenant_id IN (SELECT id FROM tenants) \
+             ON CONFLICT (tenant_id, day, user_id) DO NOTHING")
+            .bind(start).bind(end).bind(day).execute(c).await.map(drop))
     }
 }

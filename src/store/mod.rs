@@ -68,23 +68,24 @@ use sqlx::{
 
 use crate::domain::TenantId;
 
-/// Runs `$body` with `$c` bound to the transaction's connection, for either backend.
+/// Runs `$body` with `$c` bound to the handle's connection, for either backend. `$tx` is a
+/// [`Reader`] or a [`Tx`] (which derefs to its reader).
 macro_rules! on {
     ($tx:expr, $c:ident => $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Sqlite(t) => {
+        match $tx.conn_mut() {
+            $crate::store::Conn::SqliteWrite(t) => {
                 let $c = &mut **t;
                 $body
             }
-            $crate::store::Tx::SqliteRead(t) => {
+            $crate::store::Conn::SqliteRead(t) => {
                 let $c = &mut **t;
                 $body
             }
-            $crate::store::Tx::Postgres(t) => {
+            $crate::store::Conn::PostgresWrite(t) => {
                 let $c = &mut **t;
                 $body
             }
-            $crate::store::Tx::PostgresRead(t) => {
+            $crate::store::Conn::PostgresRead(t) => {
                 let $c = &mut **t;
                 $body
             }
@@ -241,15 +242,69 @@ impl std::ops::DerefMut for SqliteWrite {
     }
 }
 
-/// One database transaction. Dropping it without [`Tx::commit`] rolls back.
-pub enum Tx {
-    Sqlite(SqliteWrite),
+/// A handle that can only read: every store function on it is a query. Writes are methods of
+/// [`Tx`] alone, so a write through a read handle does not compile (and on SQLite cannot slip
+/// past the write gate, which only [`Db::write`] takes). These two examples are tests (the
+/// crate's only doctests): the same write compiles on a write transaction…
+///
+/// ```no_run
+/// # async fn f(db: tenantry::store::Db, tenant: tenantry::domain::TenantId) {
+/// let mut tx = db.write_in(tenant).await.unwrap();
+/// tx.set_tenant_status(tenant, tenantry::domain::TenantStatus::Suspended, chrono::Utc::now()).await.unwrap();
+/// # }
+/// ```
+///
+/// …and not on a read handle:
+///
+/// ```compile_fail,E0599
+/// # async fn f(db: tenantry::store::Db, tenant: tenantry::domain::TenantId) {
+/// let mut tx = db.read_in(tenant).await.unwrap();
+/// tx.set_tenant_status(tenant, tenantry::domain::TenantStatus::Suspended, chrono::Utc::now()).await.unwrap();
+/// # }
+/// ```
+///
+/// A [`Tx`] derefs to its `Reader`, so every query runs inside a write transaction as well.
+pub struct Reader {
+    conn: Conn,
+}
+
+/// One write transaction: a [`Reader`] on a transaction that may write, plus every store
+/// function that writes. Dropping it without [`Tx::commit`] rolls back.
+pub struct Tx {
+    read: Reader,
+}
+
+/// What a handle runs on. Only [`Db::write`]/[`Db::write_in`] make the two write kinds.
+pub(crate) enum Conn {
+    /// A SQLite write transaction holding the write gate.
+    SqliteWrite(SqliteWrite),
     /// SQLite reads run on a plain connection: every statement already sees a consistent
     /// snapshot, and skipping BEGIN/COMMIT halves the round trips on the hottest paths.
     SqliteRead(PoolConnection<Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    PostgresWrite(Transaction<'static, Postgres>),
     /// PostgreSQL reads likewise: BEGIN and COMMIT were two of the three round trips of a read.
     PostgresRead(PgRead),
+}
+
+/// The SQL dialect a handle speaks, for the few statements spelled differently.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Reader;
+
+    fn deref(&self) -> &Reader {
+        &self.read
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Reader {
+        &mut self.read
+    }
 }
 
 /// A PostgreSQL read: a plain pooled connection, or behind a transaction pooler a transaction
@@ -421,33 +476,33 @@ impl Db {
         match self {
             Self::Sqlite(db) => {
                 let gate = db.write_gate.clone().lock_owned().await;
-                Ok(Tx::Sqlite(SqliteWrite { tx: db.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: gate }))
+                Ok(Tx::on(Conn::SqliteWrite(SqliteWrite { tx: db.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: gate })))
             }
-            Self::Postgres(db) => Ok(Tx::Postgres(db.begin_on(&db.pool, tenant).await?)),
+            Self::Postgres(db) => Ok(Tx::on(Conn::PostgresWrite(db.begin_on(&db.pool, tenant).await?))),
         }
     }
 
     /// A connection for reading across tenants: each statement sees a consistent snapshot of
     /// its own.
-    pub async fn read(&self) -> Result<Tx, sqlx::Error> {
+    pub async fn read(&self) -> Result<Reader, sqlx::Error> {
         match self {
-            Self::Sqlite(db) => Ok(Tx::SqliteRead(db.pool.acquire().await?)),
+            Self::Sqlite(db) => Ok(Reader::on(Conn::SqliteRead(db.pool.acquire().await?))),
             // Behind a pooler only a transaction keeps one server connection (and scope).
-            Self::Postgres(db) if db.pooled => Ok(Tx::PostgresRead(PgRead::Transaction(db.begin_on(&db.pool, None).await?))),
-            Self::Postgres(db) => Ok(Tx::PostgresRead(PgRead::Connection(db.pool.acquire().await?))),
+            Self::Postgres(db) if db.pooled => Ok(Reader::on(Conn::PostgresRead(PgRead::Transaction(db.begin_on(&db.pool, None).await?)))),
+            Self::Postgres(db) => Ok(Reader::on(Conn::PostgresRead(PgRead::Connection(db.pool.acquire().await?)))),
         }
     }
 
     /// A connection for reading inside `tenant` only (see [`Db::write_in`]).
-    pub async fn read_in(&self, tenant: TenantId) -> Result<Tx, sqlx::Error> {
+    pub async fn read_in(&self, tenant: TenantId) -> Result<Reader, sqlx::Error> {
         match self {
-            Self::Sqlite(db) => Ok(Tx::SqliteRead(db.pool.acquire().await?)),
-            Self::Postgres(db) if db.pooled => Ok(Tx::PostgresRead(PgRead::Transaction(db.begin_on(&db.pool, Some(tenant)).await?))),
-            Self::Postgres(db) if !db.rls.load(Ordering::Relaxed) => Ok(Tx::PostgresRead(PgRead::Connection(db.pool.acquire().await?))),
+            Self::Sqlite(db) => Ok(Reader::on(Conn::SqliteRead(db.pool.acquire().await?))),
+            Self::Postgres(db) if db.pooled => Ok(Reader::on(Conn::PostgresRead(PgRead::Transaction(db.begin_on(&db.pool, Some(tenant)).await?)))),
+            Self::Postgres(db) if !db.rls.load(Ordering::Relaxed) => Ok(Reader::on(Conn::PostgresRead(PgRead::Connection(db.pool.acquire().await?)))),
             Self::Postgres(db) => {
                 let mut conn = db.scoped.acquire().await?;
                 set_scope(&mut conn, &tenant.0.to_string()).await?;
-                Ok(Tx::PostgresRead(PgRead::Connection(conn)))
+                Ok(Reader::on(Conn::PostgresRead(PgRead::Connection(conn))))
             }
         }
     }
@@ -563,31 +618,61 @@ async fn set_scope(conn: &mut sqlx::PgConnection, scope: &str) -> Result<(), sql
         .map(drop)
 }
 
-impl Tx {
+impl Reader {
+    fn on(conn: Conn) -> Self {
+        Self { conn }
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self.conn {
+            Conn::PostgresWrite(_) | Conn::PostgresRead(_) => Backend::Postgres,
+            Conn::SqliteWrite(_) | Conn::SqliteRead(_) => Backend::Sqlite,
+        }
+    }
+
     /// `group_concat`/`string_agg` of a text column: a spelling that differs between the two
     /// backends. `separator` is spliced into the SQL, so it is a literal of ours.
     pub(crate) fn aggregate(&self, column: &str, separator: &'static str) -> String {
-        match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => format!("string_agg({column}, '{separator}')"),
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => format!("group_concat({column}, '{separator}')"),
+        match self.backend() {
+            Backend::Postgres => format!("string_agg({column}, '{separator}')"),
+            Backend::Sqlite => format!("group_concat({column}, '{separator}')"),
         }
     }
 
     /// The UTC day (`YYYY-MM-DD`) of a timestamp column: SQLite keeps timestamps as RFC 3339
     /// text in UTC, PostgreSQL as `timestamptz`. `column` is spliced, so it is a name of ours.
     pub(crate) fn utc_day(&self, column: &str) -> String {
-        match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => format!("substr({column}, 1, 10)"),
+        match self.backend() {
+            Backend::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+            Backend::Sqlite => format!("substr({column}, 1, 10)"),
         }
     }
 
+    /// Ends the read. Behind a transaction pooler a read is a transaction, committed here
+    /// (dropping it rolls back, which is as good for a read but costs the same round trip).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Sqlite(write) => write.tx.commit().await,
-            Self::SqliteRead(_) | Self::PostgresRead(PgRead::Connection(_)) => Ok(()),
-            Self::PostgresRead(PgRead::Transaction(tx)) | Self::Postgres(tx) => tx.commit().await,
+        match self.conn {
+            Conn::PostgresRead(PgRead::Transaction(tx)) => tx.commit().await,
+            Conn::SqliteRead(_) | Conn::PostgresRead(PgRead::Connection(_)) => Ok(()),
+            // Only a Tx holds these, and Tx::commit commits them.
+            Conn::SqliteWrite(write) => write.tx.commit().await,
+            Conn::PostgresWrite(tx) => tx.commit().await,
         }
+    }
+}
+
+impl Tx {
+    fn on(conn: Conn) -> Self {
+        Self { read: Reader::on(conn) }
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.read.commit().await
     }
 }
 

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, Tx};
+use super::{on, Backend, Reader, Tx};
 use crate::{auth::Sealer, domain::TenantId};
 
 /// Where the link goes in a stored body.
@@ -104,6 +104,22 @@ pub struct OutboxEmail {
 const COLUMNS: &str = "id, tenant_id, kind, to_address, subject, text_body, html_body, link, status, attempts, \
                        last_error, provider_message_id, next_attempt_at, created_at, sent_at";
 
+impl Reader {
+
+    /// Outbox depth for the metrics: messages waiting to be sent, and when the oldest was queued.
+    #[tracing::instrument(skip_all)]
+    pub async fn email_backlog(&mut self) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM email_outbox WHERE status = 'pending'").fetch_one(c).await)
+    }
+
+    /// Every message, oldest first (tests and the admin CLI).
+    #[tracing::instrument(skip_all)]
+    pub async fn outbox(&mut self) -> Result<Vec<OutboxEmail>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM email_outbox ORDER BY created_at, id");
+        on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)
+    }
+}
+
 impl Tx {
     #[tracing::instrument(skip_all, fields(kind = email.0.kind))]
     pub async fn enqueue_email(&mut self, email: &SealedEmail, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
@@ -124,8 +140,8 @@ impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn claim_due_emails(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxEmail>, sqlx::Error> {
         let due = "status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)";
-        match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => {
+        match self.backend() {
+            Backend::Postgres => {
                 let sql = format!(
                     "UPDATE email_outbox SET locked_until = $2 WHERE id IN \
                      (SELECT id FROM email_outbox WHERE {due} ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
@@ -133,7 +149,7 @@ impl Tx {
                 );
                 on!(self, c => sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(c).await)
             }
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => {
+            Backend::Sqlite => {
                 let sql = format!(
                     "UPDATE email_outbox SET locked_until = $2 WHERE id IN \
                      (SELECT id FROM email_outbox WHERE {due} ORDER BY next_attempt_at LIMIT $3) RETURNING {COLUMNS}"
@@ -166,19 +182,6 @@ impl Tx {
     pub async fn purge_sent_emails(&mut self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
         on!(self, c => sqlx::query("DELETE FROM email_outbox WHERE status = 'sent' AND sent_at < $1")
             .bind(before).execute(c).await.map(|r| r.rows_affected()))
-    }
-
-    /// Outbox depth for the metrics: messages waiting to be sent, and when the oldest was queued.
-    #[tracing::instrument(skip_all)]
-    pub async fn email_backlog(&mut self) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM email_outbox WHERE status = 'pending'").fetch_one(c).await)
-    }
-
-    /// Every message, oldest first (tests and the admin CLI).
-    #[tracing::instrument(skip_all)]
-    pub async fn outbox(&mut self) -> Result<Vec<OutboxEmail>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM email_outbox ORDER BY created_at, id");
-        on!(self, c => sqlx::query_as(&sql).fetch_all(c).await)
     }
 }
 

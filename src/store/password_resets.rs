@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, Tx};
+use super::{on, Reader, Tx};
 use crate::domain::UserId;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -10,6 +10,15 @@ pub struct ResetToken {
     pub user_id: UserId,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+}
+
+impl Reader {
+
+    #[tracing::instrument(skip_all)]
+    pub async fn reset_token(&mut self, token_hash: &str) -> Result<Option<ResetToken>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT id, user_id, expires_at, used_at FROM password_reset_tokens WHERE token_hash = $1")
+            .bind(token_hash).fetch_optional(c).await)
+    }
 }
 
 impl Tx {
@@ -23,12 +32,6 @@ impl Tx {
             .bind(Uuid::new_v4()).bind(user).bind(token_hash).bind(expires_at).bind(now)
             .execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn reset_token(&mut self, token_hash: &str) -> Result<Option<ResetToken>, sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT id, user_id, expires_at, used_at FROM password_reset_tokens WHERE token_hash = $1")
-            .bind(token_hash).fetch_optional(c).await)
     }
 
     /// Spends a live token in one conditional update; of two concurrent uses one wins.

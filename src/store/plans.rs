@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{on, JsonColumn, Plan, Tx};
+use super::{on, JsonColumn, Plan, Reader, Tx};
 use crate::domain::TenantId;
 
 const COLUMNS: &str = "name, display_name, price_monthly, limits, features, created_at, updated_at";
@@ -20,7 +20,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-impl Tx {
+impl Reader {
     #[tracing::instrument(skip_all)]
     pub async fn plans(&mut self) -> Result<Vec<Plan>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM plans ORDER BY price_monthly, name");
@@ -33,24 +33,6 @@ impl Tx {
         on!(self, c => sqlx::query_as(&sql).bind(name).fetch_optional(c).await)
     }
 
-    #[tracing::instrument(skip_all)]
-    pub async fn insert_plan(&mut self, plan: PlanRow<'_>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query(
-            "INSERT INTO plans (name, display_name, price_monthly, limits, features, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
-            .bind(plan.name).bind(plan.display_name).bind(plan.price_monthly).bind(json(plan.limits)).bind(json(&plan.features)).bind(now)
-            .execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn update_plan(&mut self, plan: PlanRow<'_>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query(
-            "UPDATE plans SET display_name = $2, price_monthly = $3, limits = $4, features = $5, updated_at = $6 WHERE name = $1")
-            .bind(plan.name).bind(plan.display_name).bind(plan.price_monthly).bind(json(plan.limits)).bind(json(&plan.features)).bind(now)
-            .execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
     /// Every feature any plan has (to show a tenant the ones it lacks).
     #[tracing::instrument(skip_all)]
     pub async fn known_features(&mut self) -> Result<Vec<String>, sqlx::Error> {
@@ -59,21 +41,6 @@ impl Tx {
         all.sort();
         all.dedup();
         Ok(all)
-    }
-
-    /// Sets a tenant's plan (or none) and its limit overrides.
-    #[tracing::instrument(skip_all)]
-    pub async fn set_tenant_plan(&mut self, tenant: TenantId, plan: Option<&str>, limits: &BTreeMap<String, Option<i64>>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query("UPDATE tenants SET plan_name = $2, limit_overrides = $3, updated_at = $4 WHERE id = $1")
-            .bind(tenant).bind(plan).bind(json(limits)).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn set_feature_overrides(&mut self, tenant: TenantId, features: &BTreeMap<String, bool>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query("UPDATE tenants SET feature_overrides = $2, updated_at = $3 WHERE id = $1")
-            .bind(tenant).bind(json(features)).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// Members plus pending (unexpired) invitations: the seats a tenant uses. No address is
@@ -114,6 +81,48 @@ impl Tx {
         Ok(rows.into_iter().collect())
     }
 
+    /// The thresholds of each quota that have fired and not been re-armed.
+    #[tracing::instrument(skip_all)]
+    pub async fn fired_alerts(&mut self, tenant: TenantId) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT quota, threshold FROM quota_alerts WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)
+    }
+}
+
+impl Tx {
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_plan(&mut self, plan: PlanRow<'_>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "INSERT INTO plans (name, display_name, price_monthly, limits, features, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
+            .bind(plan.name).bind(plan.display_name).bind(plan.price_monthly).bind(json(plan.limits)).bind(json(&plan.features)).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn update_plan(&mut self, plan: PlanRow<'_>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "UPDATE plans SET display_name = $2, price_monthly = $3, limits = $4, features = $5, updated_at = $6 WHERE name = $1")
+            .bind(plan.name).bind(plan.display_name).bind(plan.price_monthly).bind(json(plan.limits)).bind(json(&plan.features)).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets a tenant's plan (or none) and its limit overrides.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_tenant_plan(&mut self, tenant: TenantId, plan: Option<&str>, limits: &BTreeMap<String, Option<i64>>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE tenants SET plan_name = $2, limit_overrides = $3, updated_at = $4 WHERE id = $1")
+            .bind(tenant).bind(plan).bind(json(limits)).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn set_feature_overrides(&mut self, tenant: TenantId, features: &BTreeMap<String, bool>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query("UPDATE tenants SET feature_overrides = $2, updated_at = $3 WHERE id = $1")
+            .bind(tenant).bind(json(features)).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn set_usage(&mut self, tenant: TenantId, resource: &str, amount: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query(
@@ -121,12 +130,6 @@ impl Tx {
              ON CONFLICT (tenant_id, resource) DO UPDATE SET amount = excluded.amount, updated_at = excluded.updated_at")
             .bind(tenant).bind(resource).bind(amount).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
-    }
-
-    /// The thresholds of each quota that have fired and not been re-armed.
-    #[tracing::instrument(skip_all)]
-    pub async fn fired_alerts(&mut self, tenant: TenantId) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT quota, threshold FROM quota_alerts WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)
     }
 
     /// Records a crossing; `false` when it had fired already (so the mail goes once).

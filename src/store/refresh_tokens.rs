@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, Tx};
+use super::{on, Reader, Tx};
 use crate::domain::{TenantId, UserId};
 
 /// What the server remembers about a refresh token it issued.
@@ -18,6 +18,16 @@ pub struct RefreshTokenRecord {
     pub created_at: DateTime<Utc>,
 }
 
+impl Reader {
+
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh_token(&mut self, jti: Uuid) -> Result<Option<RefreshTokenRecord>, sqlx::Error> {
+        on!(self, c => sqlx::query_as(
+            "SELECT jti, family_id, user_id, tenant_id, expires_at, used_at, revoked_at, created_at FROM refresh_tokens WHERE jti = $1")
+            .bind(jti).fetch_optional(c).await)
+    }
+}
+
 impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn insert_refresh_token(&mut self, jti: Uuid, family: Uuid, user: UserId, tenant: Option<TenantId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
@@ -25,13 +35,6 @@ impl Tx {
             "INSERT INTO refresh_tokens (jti, family_id, user_id, tenant_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(jti).bind(family).bind(user).bind(tenant).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn refresh_token(&mut self, jti: Uuid) -> Result<Option<RefreshTokenRecord>, sqlx::Error> {
-        on!(self, c => sqlx::query_as(
-            "SELECT jti, family_id, user_id, tenant_id, expires_at, used_at, revoked_at, created_at FROM refresh_tokens WHERE jti = $1")
-            .bind(jti).fetch_optional(c).await)
     }
 
     /// Marks a live token used; `false` when it was already used or revoked (so two

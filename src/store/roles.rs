@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, Assignment, CustomRole, GrantsColumn, PageRequest, Tx};
+use super::{on, Assignment, CustomRole, GrantsColumn, PageRequest, Reader, Tx};
 use crate::domain::{grants_to_text, AssignmentId, CustomRoleName, Grant, RoleName, TenantId, UserId};
 
 const SELECT: &str = "SELECT r.id, r.tenant_id, r.user_id, u.email AS user_email, r.role, r.assigned_by, r.created_at \
@@ -24,19 +24,7 @@ pub struct Holding {
     pub is_custom: bool,
 }
 
-impl Tx {
-    /// Assigns `role`, or returns the assignment that already exists (no second row).
-    #[tracing::instrument(skip_all)]
-    pub async fn assign_role(&mut self, tenant: TenantId, user: UserId, role: &RoleName, by: Option<UserId>, now: DateTime<Utc>) -> Result<(Assignment, bool), sqlx::Error> {
-        let inserted = on!(self, c => sqlx::query(
-            "INSERT INTO user_roles (id, tenant_id, user_id, role, assigned_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (tenant_id, user_id, role) DO NOTHING")
-            .bind(AssignmentId::new()).bind(tenant).bind(user).bind(role.as_str()).bind(by).bind(now)
-            .execute(c).await.map(|r| r.rows_affected()))? > 0;
-        let sql = format!("{SELECT} WHERE r.tenant_id = $1 AND r.user_id = $2 AND r.role = $3");
-        let assignment = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(user).bind(role.as_str()).fetch_one(c).await)?;
-        Ok((assignment, inserted))
-    }
+impl Reader {
 
     /// The roles one member holds in one tenant.
     #[tracing::instrument(skip_all)]
@@ -65,26 +53,11 @@ impl Tx {
         on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(id).fetch_optional(c).await)
     }
 
-    /// Takes one role from one member; `false` when they did not hold it.
-    #[tracing::instrument(skip_all)]
-    pub async fn remove_role(&mut self, tenant: TenantId, user: UserId, role: &RoleName) -> Result<bool, sqlx::Error> {
-        let rows = on!(self, c => sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2 AND role = $3")
-            .bind(tenant).bind(user).bind(role.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(rows == 1)
-    }
-
     /// How many members hold each role of the tenant, by stored name.
     #[tracing::instrument(skip_all)]
     pub async fn role_counts(&mut self, tenant: TenantId) -> Result<Vec<(String, i64)>, sqlx::Error> {
         on!(self, c => sqlx::query_as("SELECT role, COUNT(*) FROM user_roles WHERE tenant_id = $1 GROUP BY role")
             .bind(tenant).fetch_all(c).await)
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn delete_assignment(&mut self, tenant: TenantId, id: AssignmentId) -> Result<bool, sqlx::Error> {
-        let rows = on!(self, c => sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(rows == 1)
     }
 
     /// Every role held in the tenant that could make its holder an administrator (ADMIN, and
@@ -132,6 +105,44 @@ impl Tx {
     pub async fn custom_role_named(&mut self, tenant: TenantId, name: &CustomRoleName) -> Result<Option<CustomRole>, sqlx::Error> {
         let sql = format!("{ROLE_SELECT} WHERE cr.tenant_id = $1 AND lower(cr.name) = $2");
         on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(name.key()).fetch_optional(c).await)
+    }
+
+    /// Pending invitations that would grant `role` on acceptance.
+    #[tracing::instrument(skip_all)]
+    pub async fn pending_invitations_with_role(&mut self, tenant: TenantId, role: &str, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND role = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3")
+            .bind(tenant).bind(role).bind(now).fetch_one(c).await)
+    }
+}
+
+impl Tx {
+    /// Assigns `role`, or returns the assignment that already exists (no second row).
+    #[tracing::instrument(skip_all)]
+    pub async fn assign_role(&mut self, tenant: TenantId, user: UserId, role: &RoleName, by: Option<UserId>, now: DateTime<Utc>) -> Result<(Assignment, bool), sqlx::Error> {
+        let inserted = on!(self, c => sqlx::query(
+            "INSERT INTO user_roles (id, tenant_id, user_id, role, assigned_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (tenant_id, user_id, role) DO NOTHING")
+            .bind(AssignmentId::new()).bind(tenant).bind(user).bind(role.as_str()).bind(by).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))? > 0;
+        let sql = format!("{SELECT} WHERE r.tenant_id = $1 AND r.user_id = $2 AND r.role = $3");
+        let assignment = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(user).bind(role.as_str()).fetch_one(c).await)?;
+        Ok((assignment, inserted))
+    }
+
+    /// Takes one role from one member; `false` when they did not hold it.
+    #[tracing::instrument(skip_all)]
+    pub async fn remove_role(&mut self, tenant: TenantId, user: UserId, role: &RoleName) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2 AND role = $3")
+            .bind(tenant).bind(user).bind(role.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn delete_assignment(&mut self, tenant: TenantId, id: AssignmentId) -> Result<bool, sqlx::Error> {
+        let rows = on!(self, c => sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(rows == 1)
     }
 
     #[tracing::instrument(skip_all)]
@@ -188,14 +199,6 @@ impl Tx {
             "UPDATE invitations SET role = $3 WHERE tenant_id = $1 AND role = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
             .bind(tenant).bind(from).bind(to).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(moved)
-    }
-
-    /// Pending invitations that would grant `role` on acceptance.
-    #[tracing::instrument(skip_all)]
-    pub async fn pending_invitations_with_role(&mut self, tenant: TenantId, role: &str, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
-        on!(self, c => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND role = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3")
-            .bind(tenant).bind(role).bind(now).fetch_one(c).await)
     }
 
     /// Deletes a role that nobody holds any more. Invitations that named it (expired, revoked

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on, Tx};
+use super::{on, Reader, Tx};
 use crate::domain::{SecurityPolicy, TenantId, UserId};
 
 /// A stored policy that no longer parses is a bug (it was checked when saved); the tenant then
@@ -30,23 +30,13 @@ pub(crate) fn decode_policy(text: &str) -> SecurityPolicy {
     policy
 }
 
-impl Tx {
+impl Reader {
     /// The tenant's policy, or the defaults when it never set one.
     #[tracing::instrument(skip_all)]
     pub async fn security_policy(&mut self, tenant: TenantId) -> Result<SecurityPolicy, sqlx::Error> {
         let text: Option<String> = on!(self, c => sqlx::query_scalar("SELECT policy FROM tenant_security_policies WHERE tenant_id = $1")
             .bind(tenant).fetch_optional(c).await)?;
         Ok(text.as_deref().map(decode_policy).unwrap_or_default())
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn put_security_policy(&mut self, tenant: TenantId, policy: &SecurityPolicy, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        let text = serde_json::to_string(policy).unwrap_or_else(|_| "{}".into());
-        on!(self, c => sqlx::query(
-            "INSERT INTO tenant_security_policies (tenant_id, policy, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at")
-            .bind(tenant).bind(text).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// The policies of every tenant `user` belongs to (tenants without one are left out: their
@@ -65,6 +55,19 @@ impl Tx {
         on!(self, c => sqlx::query_scalar(
             "SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
             .bind(user).bind(i64::from(limit)).fetch_all(c).await)
+    }
+}
+
+impl Tx {
+
+    #[tracing::instrument(skip_all)]
+    pub async fn put_security_policy(&mut self, tenant: TenantId, policy: &SecurityPolicy, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let text = serde_json::to_string(policy).unwrap_or_else(|_| "{}".into());
+        on!(self, c => sqlx::query(
+            "INSERT INTO tenant_security_policies (tenant_id, policy, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at")
+            .bind(tenant).bind(text).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     /// Records a hash just set as the account's password, and the `replaced` one when the

@@ -8,14 +8,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on, Tx};
+use super::{on, Backend, Reader, Tx};
 
-impl Tx {
+impl Reader {
     /// `expiry_date` as the backend compares it with a bound number of seconds.
     fn expiry_expression(&self) -> &'static str {
-        match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => "to_timestamp($1)",
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => "$1",
+        match self.backend() {
+            Backend::Postgres => "to_timestamp($1)",
+            Backend::Sqlite => "$1",
         }
     }
 
@@ -25,6 +25,9 @@ impl Tx {
         let sql = format!("SELECT data FROM sessions WHERE expiry_date > {} AND id = $2", self.expiry_expression());
         on!(self, c => sqlx::query_scalar(&sql).bind(now.timestamp()).bind(id).fetch_optional(c).await)
     }
+}
+
+impl Tx {
 
     /// Stores a new session; false, writing nothing, when `id` is taken.
     #[tracing::instrument(skip_all)]
@@ -119,8 +122,8 @@ mod tests {
     async fn sessions_stored_before_the_migration_still_load() {
         let db = Db::connect(&testing::fresh_database_url().await).await.unwrap();
         let mut tx = db.write().await.unwrap();
-        let (create, rows) = match &tx {
-            crate::store::Tx::Sqlite(_) => (
+        let (create, rows) = match tx.backend() {
+            crate::store::Backend::Sqlite => (
                 "CREATE TABLE sessions (id text primary key not null, data blob not null, expiry_date integer not null)",
                 "INSERT INTO sessions VALUES ('live', x'01', '2999-01-02T03:04:05.123456789Z'), \
                  ('gone', x'02', '2001-01-01T00:00:00Z'), ('garbled', x'03', 'not a time')",

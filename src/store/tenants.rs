@@ -1,7 +1,7 @@
 use crate::domain::TenantStatus;
 use chrono::{DateTime, Utc};
 
-use super::{on, PageRequest, Tenant, TenantContact, Tx};
+use super::{on, Backend, PageRequest, Reader, Tenant, TenantContact, Tx};
 use crate::domain::{TenantId, TenantName, TenantSlug, UserId};
 
 const COLUMNS: &str = "id, name, slug, status, plan_name AS plan, created_at, created_by_partner, contact_email, phone_number, industry, \
@@ -19,14 +19,7 @@ pub struct TenantSettingsRow<'a> {
     pub branding: Option<Option<&'a serde_json::Map<String, serde_json::Value>>>,
 }
 
-impl Tx {
-    #[tracing::instrument(skip_all)]
-    pub async fn insert_tenant(&mut self, id: TenantId, name: &TenantName, slug: &TenantSlug, now: DateTime<Utc>) -> Result<Tenant, sqlx::Error> {
-        let sql = format!(
-            "INSERT INTO tenants (id, name, slug, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {COLUMNS}"
-        );
-        on!(self, c => sqlx::query_as(&sql).bind(id).bind(name.as_str()).bind(slug.as_str()).bind(now).fetch_one(c).await)
-    }
+impl Reader {
 
     /// Whether a tenant already uses this name (case-insensitively) or slug.
     #[tracing::instrument(skip_all)]
@@ -76,6 +69,34 @@ impl Tx {
     pub async fn tenants_of_user(&mut self, user: UserId) -> Result<Vec<Tenant>, sqlx::Error> {
         let sql = format!("SELECT {T_COLUMNS} FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = $1 ORDER BY m.created_at, t.id");
         on!(self, c => sqlx::query_as(&sql).bind(user).fetch_all(c).await)
+    }
+
+    /// Tenants deleted before `cutoff`: due for the purge.
+    #[tracing::instrument(skip_all)]
+    pub async fn tenants_deleted_before(&mut self, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Tenant>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at LIMIT $2");
+        on!(self, c => sqlx::query_as(&sql).bind(cutoff).bind(limit).fetch_all(c).await)
+    }
+
+    /// Tenants a partner created (`None`: every tenant), oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn tenants_created_by(&mut self, partner: Option<UserId>, page: PageRequest) -> Result<(Vec<Tenant>, i64), sqlx::Error> {
+        let filter = "($1 IS NULL OR created_by_partner = $1)";
+        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE {filter} ORDER BY created_at, id LIMIT $2 OFFSET $3");
+        let rows = on!(self, c => sqlx::query_as(&sql).bind(partner).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
+        let count_sql = format!("SELECT COUNT(*) FROM tenants WHERE {filter}");
+        let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(partner).fetch_one(c).await)?;
+        Ok((rows, count))
+    }
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_tenant(&mut self, id: TenantId, name: &TenantName, slug: &TenantSlug, now: DateTime<Utc>) -> Result<Tenant, sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO tenants (id, name, slug, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {COLUMNS}"
+        );
+        on!(self, c => sqlx::query_as(&sql).bind(id).bind(name.as_str()).bind(slug.as_str()).bind(now).fetch_one(c).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -141,13 +162,6 @@ impl Tx {
             .bind(id).bind(status).bind(at).bind(now).execute(c).await.map(drop))
     }
 
-    /// Tenants deleted before `cutoff`: due for the purge.
-    #[tracing::instrument(skip_all)]
-    pub async fn tenants_deleted_before(&mut self, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Tenant>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at LIMIT $2");
-        on!(self, c => sqlx::query_as(&sql).bind(cutoff).bind(limit).fetch_all(c).await)
-    }
-
     /// The purge of one tenant: its outbox and audit rows (which do not cascade), then the
     /// tenant with everything that does (memberships, roles, invitations, keys, jobs …), then
     /// the accounts that belonged to it and to nothing else. Returns how many accounts went.
@@ -174,24 +188,13 @@ impl Tx {
         Ok(())
     }
 
-    /// Tenants a partner created (`None`: every tenant), oldest first.
-    #[tracing::instrument(skip_all)]
-    pub async fn tenants_created_by(&mut self, partner: Option<UserId>, page: PageRequest) -> Result<(Vec<Tenant>, i64), sqlx::Error> {
-        let filter = "($1 IS NULL OR created_by_partner = $1)";
-        let sql = format!("SELECT {COLUMNS} FROM tenants WHERE {filter} ORDER BY created_at, id LIMIT $2 OFFSET $3");
-        let rows = on!(self, c => sqlx::query_as(&sql).bind(partner).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
-        let count_sql = format!("SELECT COUNT(*) FROM tenants WHERE {filter}");
-        let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(partner).fetch_one(c).await)?;
-        Ok((rows, count))
-    }
-
     /// Serialises changes to one tenant's administrators (PostgreSQL row lock; SQLite's write
     /// transactions are serial already), so two admins cannot each remove the other as the
     /// "not last" admin at the same moment.
     #[tracing::instrument(skip_all)]
     pub async fn lock_tenant(&mut self, id: TenantId) -> Result<(), sqlx::Error> {
-        if let Tx::Postgres(t) = self {
-            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut **t).await?;
+        if self.backend() == Backend::Postgres {
+            on!(self, c => sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(c).await.map(drop))?;
         }
         Ok(())
     }
@@ -201,7 +204,7 @@ impl Tx {
     /// before the transaction ends.
     #[tracing::instrument(skip_all)]
     pub async fn lock_tenant_row(&mut self, id: TenantId) -> Result<Option<Tenant>, sqlx::Error> {
-        let lock = if matches!(self, Tx::Postgres(_)) { " FOR UPDATE" } else { "" };
+        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
         let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1{lock}");
         on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on, Tx};
+use super::{on, Reader, Tx};
 use crate::domain::{TenantId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -21,12 +21,26 @@ pub struct MfaChallenge {
     pub used_at: Option<DateTime<Utc>>,
 }
 
-impl Tx {
+impl Reader {
     #[tracing::instrument(skip_all)]
     pub async fn totp_factor(&mut self, user: UserId) -> Result<Option<TotpFactor>, sqlx::Error> {
         on!(self, c => sqlx::query_as("SELECT secret_sealed, confirmed_at, last_used_step FROM totp_factors WHERE user_id = $1")
             .bind(user).fetch_optional(c).await)
     }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn unused_recovery_codes(&mut self, user: UserId) -> Result<i64, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(user).fetch_one(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn mfa_challenge(&mut self, hash: &str) -> Result<Option<MfaChallenge>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT user_id, tenant_id, attempts, expires_at, used_at FROM mfa_challenges WHERE token_hash = $1")
+            .bind(hash).fetch_optional(c).await)
+    }
+}
+
+impl Tx {
 
     /// Starts (or restarts) an enrolment that is not confirmed yet; a confirmed factor is left
     /// alone (false).
@@ -85,21 +99,10 @@ impl Tx {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn unused_recovery_codes(&mut self, user: UserId) -> Result<i64, sqlx::Error> {
-        on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(user).fetch_one(c).await)
-    }
-
-    #[tracing::instrument(skip_all)]
     pub async fn insert_mfa_challenge(&mut self, hash: &str, user: UserId, tenant: Option<TenantId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query("INSERT INTO mfa_challenges (token_hash, user_id, tenant_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(hash).bind(user).bind(tenant).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn mfa_challenge(&mut self, hash: &str) -> Result<Option<MfaChallenge>, sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT user_id, tenant_id, attempts, expires_at, used_at FROM mfa_challenges WHERE token_hash = $1")
-            .bind(hash).fetch_optional(c).await)
     }
 
     /// Counts a wrong code; the challenge is spent once `max` are reached. Returns the count.

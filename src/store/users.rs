@@ -2,7 +2,7 @@ use crate::domain::TenantStatus;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{on, PageRequest, Tx, User};
+use super::{on, Backend, PageRequest, Reader, Tx, User};
 use crate::domain::{Email, PersonName, RoleName, TenantId, UserId};
 
 const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, auth_version, platform_role, created_at";
@@ -96,7 +96,7 @@ fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Er
     }
 }
 
-impl Tx {
+impl Reader {
     #[tracing::instrument(skip_all)]
     pub async fn user_in_tenant(&mut self, id: UserId, tenant: Option<TenantId>) -> Result<Option<UserInTenant>, sqlx::Error> {
         let sql = format!(
@@ -116,6 +116,73 @@ impl Tx {
     }
 
     #[tracing::instrument(skip_all)]
+    pub async fn user_by_email(&mut self, email: &Email) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(email.as_str()).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn user(&mut self, id: UserId) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn is_member(&mut self, tenant: TenantId, user: UserId) -> Result<bool, sqlx::Error> {
+        let found: Option<i32> = on!(self, c => sqlx::query_scalar(
+            "SELECT 1 FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant).bind(user).fetch_optional(c).await)?;
+        Ok(found.is_some())
+    }
+
+    /// The members of a tenant with their roles there, ordered by e-mail, one page, and the
+    /// total number of members. The page comes back as one JSON document in one row: the
+    /// SQLite driver hands rows over one by one between threads, and a row per member made
+    /// this the slowest read in the service. Roles come from one join grouped per member (a
+    /// subquery per member cost PostgreSQL a third of its time), and e-mails sort by their
+    /// bytes on both backends (PostgreSQL's locale-aware comparison was another third).
+    #[tracing::instrument(skip_all)]
+    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<RoleName>)>, i64), sqlx::Error> {
+        // The spellings that differ: uuid as text, the JSON builders, byte order, and
+        // PostgreSQL's `json` read back as text.
+        let (id, array, collate, as_text) = match self.backend() {
+            Backend::Postgres => ("u.id", "json_agg(p)", " COLLATE \"C\"", "::text"),
+            Backend::Sqlite => (
+                "lower(hex(u.id))",
+                "json_group_array(json_object('id', p.id, 'email', p.email, 'first_name', p.first_name, 'last_name', p.last_name, \
+                 'is_superuser', p.is_superuser, 'is_active', p.is_active, 'timezone', p.timezone, 'auth_version', p.auth_version, \
+                 'platform_role', p.platform_role, 'created_at', p.created_at, 'roles', p.roles))",
+                "",
+                "",
+            ),
+        };
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) AS total, \
+             (SELECT {array} \
+              FROM (SELECT {id} AS id, u.email, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, \
+                       u.auth_version, u.platform_role, u.created_at, {roles} AS roles \
+                    FROM memberships m JOIN users u ON u.id = m.user_id \
+                    LEFT JOIN user_roles r ON r.tenant_id = m.tenant_id AND r.user_id = m.user_id \
+                    WHERE m.tenant_id = $1 GROUP BY u.id ORDER BY u.email{collate} LIMIT $2 OFFSET $3) p){as_text} AS page",
+            roles = self.aggregate("r.role", ",")
+        );
+        let (total, page_json): (i64, Option<String>) =
+            on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
+        let mut members: Vec<MemberJson> = match page_json {
+            Some(json) => serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            None => Vec::new(),
+        };
+        // An aggregate over an ordered subquery keeps its order in practice, but SQL does not
+        // promise it; the page is small.
+        members.sort_by(|a, b| a.email.cmp(&b.email));
+        let members = members.into_iter().map(MemberJson::into_member).collect::<Result<Vec<_>, _>>()?;
+        Ok((members, total))
+    }
+}
+
+impl Tx {
+
+    #[tracing::instrument(skip_all)]
     pub async fn insert_user(&mut self, user: NewUser<'_>, now: DateTime<Utc>) -> Result<User, sqlx::Error> {
         let sql = format!(
             "INSERT INTO users (id, email, password_hash, first_name, last_name, is_superuser, created_at, updated_at) \
@@ -131,18 +198,6 @@ impl Tx {
             .bind(now)
             .fetch_one(c)
             .await)
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn user_by_email(&mut self, email: &Email) -> Result<Option<User>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
-        on!(self, c => sqlx::query_as(&sql).bind(email.as_str()).fetch_optional(c).await)
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn user(&mut self, id: UserId) -> Result<Option<User>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-        on!(self, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -177,58 +232,6 @@ impl Tx {
                AND email = (SELECT email FROM users WHERE id = $2)")
             .bind(tenant).bind(user).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn is_member(&mut self, tenant: TenantId, user: UserId) -> Result<bool, sqlx::Error> {
-        let found: Option<i32> = on!(self, c => sqlx::query_scalar(
-            "SELECT 1 FROM memberships WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant).bind(user).fetch_optional(c).await)?;
-        Ok(found.is_some())
-    }
-
-    /// The members of a tenant with their roles there, ordered by e-mail, one page, and the
-    /// total number of members. The page comes back as one JSON document in one row: the
-    /// SQLite driver hands rows over one by one between threads, and a row per member made
-    /// this the slowest read in the service. Roles come from one join grouped per member (a
-    /// subquery per member cost PostgreSQL a third of its time), and e-mails sort by their
-    /// bytes on both backends (PostgreSQL's locale-aware comparison was another third).
-    #[tracing::instrument(skip_all)]
-    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<RoleName>)>, i64), sqlx::Error> {
-        // The spellings that differ: uuid as text, the JSON builders, byte order, and
-        // PostgreSQL's `json` read back as text.
-        let (id, array, collate, as_text) = match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => ("u.id", "json_agg(p)", " COLLATE \"C\"", "::text"),
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => (
-                "lower(hex(u.id))",
-                "json_group_array(json_object('id', p.id, 'email', p.email, 'first_name', p.first_name, 'last_name', p.last_name, \
-                 'is_superuser', p.is_superuser, 'is_active', p.is_active, 'timezone', p.timezone, 'auth_version', p.auth_version, \
-                 'platform_role', p.platform_role, 'created_at', p.created_at, 'roles', p.roles))",
-                "",
-                "",
-            ),
-        };
-        let sql = format!(
-            "SELECT (SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) AS total, \
-             (SELECT {array} \
-              FROM (SELECT {id} AS id, u.email, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, \
-                       u.auth_version, u.platform_role, u.created_at, {roles} AS roles \
-                    FROM memberships m JOIN users u ON u.id = m.user_id \
-                    LEFT JOIN user_roles r ON r.tenant_id = m.tenant_id AND r.user_id = m.user_id \
-                    WHERE m.tenant_id = $1 GROUP BY u.id ORDER BY u.email{collate} LIMIT $2 OFFSET $3) p){as_text} AS page",
-            roles = self.aggregate("r.role", ",")
-        );
-        let (total, page_json): (i64, Option<String>) =
-            on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
-        let mut members: Vec<MemberJson> = match page_json {
-            Some(json) => serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            None => Vec::new(),
-        };
-        // An aggregate over an ordered subquery keeps its order in practice, but SQL does not
-        // promise it; the page is small.
-        members.sort_by(|a, b| a.email.cmp(&b.email));
-        let members = members.into_iter().map(MemberJson::into_member).collect::<Result<Vec<_>, _>>()?;
-        Ok((members, total))
     }
 
     #[tracing::instrument(skip_all)]

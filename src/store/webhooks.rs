@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, Tx};
+use super::{on, Backend, Reader, Tx};
 use crate::domain::{EventSelection, TenantId, UserId};
 
 /// An endpoint as stored; its secrets are sealed ([`crate::auth::Sealer`]).
@@ -156,18 +156,7 @@ pub enum Outcome {
     Failed,
 }
 
-impl Tx {
-    #[tracing::instrument(skip_all)]
-    pub async fn insert_webhook(&mut self, new: NewWebhook<'_>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
-        let id = Uuid::new_v4();
-        on!(self, c => sqlx::query(
-            "INSERT INTO webhooks (id, tenant_id, url, description, events, active, secret, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)")
-            .bind(id).bind(new.tenant_id).bind(new.url).bind(new.description).bind(events_text(new.events)).bind(new.active)
-            .bind(new.sealed_secret).bind(new.created_by).bind(now)
-            .execute(c).await.map(drop))?;
-        Ok(id)
-    }
+impl Reader {
 
     /// One endpoint of `owner` (a tenant, or `None` for the platform).
     #[tracing::instrument(skip_all)]
@@ -181,6 +170,86 @@ impl Tx {
     pub async fn webhooks(&mut self, owner: Option<TenantId>) -> Result<Vec<Webhook>, sqlx::Error> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE {OWNED_BY} ORDER BY created_at, id");
         on!(self, c => sqlx::query_as(&sql).bind(owner).fetch_all(c).await)
+    }
+
+    /// The oldest events not fanned out yet.
+    #[tracing::instrument(skip_all)]
+    pub async fn unfanned_events(&mut self, limit: i64) -> Result<Vec<PendingEvent>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT seq, id, tenant_id, type, created_at FROM webhook_events WHERE NOT fanned_out ORDER BY seq LIMIT $1")
+            .bind(limit).fetch_all(c).await)
+    }
+
+    /// Every active endpoint, for the fan-out.
+    #[tracing::instrument(skip_all)]
+    pub async fn active_subscribers(&mut self) -> Result<Vec<Subscriber>, sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT id, tenant_id, events, created_at FROM webhooks WHERE active").fetch_all(c).await)
+    }
+
+    /// Whether any event waits for its fan-out.
+    #[tracing::instrument(skip_all)]
+    pub async fn any_unfanned_event(&mut self) -> Result<bool, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_events WHERE NOT fanned_out)").fetch_one(c).await)
+    }
+
+    /// Whether any endpoint is due: a read that spares an idle worker the write of a claim.
+    #[tracing::instrument(skip_all)]
+    pub async fn any_webhook_due(&mut self, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        on!(self, c => sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1))")
+            .bind(now).fetch_one(c).await)
+    }
+
+    /// The next deliveries of an endpoint, in event order.
+    #[tracing::instrument(skip_all)]
+    pub async fn deliveries_to_send(&mut self, webhook: Uuid, limit: i64) -> Result<Vec<DeliveryToSend>, sqlx::Error> {
+        on!(self, c => sqlx::query_as(
+            "SELECT d.id, d.event_id, d.event_seq, d.attempts, d.attempt_log, d.first_attempt_at, e.payload \
+             FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq \
+             WHERE d.webhook_id = $1 AND d.status = 'pending' ORDER BY d.event_seq LIMIT $2")
+            .bind(webhook).bind(limit).fetch_all(c).await)
+    }
+
+    /// An endpoint's deliveries, newest first, `limit` after `offset`, and how many there are.
+    #[tracing::instrument(skip_all)]
+    pub async fn deliveries(&mut self, owner: Option<TenantId>, webhook: Uuid, limit: i64, offset: i64) -> Result<(Vec<Delivery>, i64), sqlx::Error> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE (tenant_id = $1 OR ($1 IS NULL AND tenant_id IS NULL)) \
+             AND webhook_id = $2 ORDER BY created_at DESC, event_seq DESC LIMIT $3 OFFSET $4"
+        );
+        let rows = on!(self, c => sqlx::query_as(&sql).bind(owner).bind(webhook).bind(limit).bind(offset).fetch_all(c).await)?;
+        let count: i64 = on!(self, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE (tenant_id = $1 OR ($1 IS NULL AND tenant_id IS NULL)) AND webhook_id = $2")
+            .bind(owner).bind(webhook).fetch_one(c).await)?;
+        Ok((rows, count))
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn delivery(&mut self, owner: Option<TenantId>, webhook: Uuid, id: Uuid) -> Result<Option<Delivery>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE (tenant_id = $1 OR ($1 IS NULL AND tenant_id IS NULL)) \
+             AND webhook_id = $2 AND id = $3"
+        );
+        on!(self, c => sqlx::query_as(&sql).bind(owner).bind(webhook).bind(id).fetch_optional(c).await)
+    }
+
+    /// Outbox depth for the metrics: pending deliveries and the age of the oldest one's event.
+    #[tracing::instrument(skip_all)]
+    pub async fn webhook_backlog(&mut self) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+        on!(self, c => sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'").fetch_one(c).await)
+    }
+}
+
+impl Tx {
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_webhook(&mut self, new: NewWebhook<'_>, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::new_v4();
+        on!(self, c => sqlx::query(
+            "INSERT INTO webhooks (id, tenant_id, url, description, events, active, secret, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)")
+            .bind(id).bind(new.tenant_id).bind(new.url).bind(new.description).bind(events_text(new.events)).bind(new.active)
+            .bind(new.sealed_secret).bind(new.created_by).bind(now)
+            .execute(c).await.map(drop))?;
+        Ok(id)
     }
 
     /// Applies a change. Switching an endpoint on clears why it was disabled and, when it has
@@ -228,19 +297,6 @@ impl Tx {
             .bind(id).bind(tenant).bind(event_type).bind(payload).bind(now).fetch_one(c).await)
     }
 
-    /// The oldest events not fanned out yet.
-    #[tracing::instrument(skip_all)]
-    pub async fn unfanned_events(&mut self, limit: i64) -> Result<Vec<PendingEvent>, sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT seq, id, tenant_id, type, created_at FROM webhook_events WHERE NOT fanned_out ORDER BY seq LIMIT $1")
-            .bind(limit).fetch_all(c).await)
-    }
-
-    /// Every active endpoint, for the fan-out.
-    #[tracing::instrument(skip_all)]
-    pub async fn active_subscribers(&mut self) -> Result<Vec<Subscriber>, sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT id, tenant_id, events, created_at FROM webhooks WHERE active").fetch_all(c).await)
-    }
-
     /// Makes one delivery of an event to an endpoint.
     #[tracing::instrument(skip_all)]
     pub async fn insert_delivery(&mut self, webhook: Uuid, owner: Option<TenantId>, event: &PendingEvent, now: DateTime<Utc>) -> Result<Uuid, sqlx::Error> {
@@ -253,21 +309,15 @@ impl Tx {
         Ok(id)
     }
 
-    /// Whether any event waits for its fan-out.
-    #[tracing::instrument(skip_all)]
-    pub async fn any_unfanned_event(&mut self) -> Result<bool, sqlx::Error> {
-        on!(self, c => sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_events WHERE NOT fanned_out)").fetch_one(c).await)
-    }
-
     /// Takes the fan-out lock for this transaction on PostgreSQL (`false`: another worker holds
     /// it); SQLite's single writer needs none.
     #[tracing::instrument(skip_all)]
     pub async fn try_lock_fan_out(&mut self) -> Result<bool, sqlx::Error> {
-        match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => {
+        match self.backend() {
+            Backend::Postgres => {
                 on!(self, c => sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(FAN_OUT_LOCK).fetch_one(c).await)
             }
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => Ok(true),
+            Backend::Sqlite => Ok(true),
         }
     }
 
@@ -297,21 +347,13 @@ impl Tx {
             .bind(id).bind(now).execute(c).await.map(drop))
     }
 
-    /// Whether any endpoint is due: a read that spares an idle worker the write of a claim.
-    #[tracing::instrument(skip_all)]
-    pub async fn any_webhook_due(&mut self, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-        on!(self, c => sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1))")
-            .bind(now).fetch_one(c).await)
-    }
-
     /// Claims up to `limit` due endpoints until `lease_until`: their deliveries go out from this
     /// worker alone, in order. PostgreSQL skips endpoints another worker is claiming.
     #[tracing::instrument(skip_all)]
     pub async fn claim_due_webhooks(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<Webhook>, sqlx::Error> {
-        let skip_locked = match self {
-            Tx::Postgres(_) | Tx::PostgresRead(_) => "FOR UPDATE SKIP LOCKED",
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => "",
+        let skip_locked = match self.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
         };
         let sql = format!(
             "UPDATE webhooks SET locked_until = $2 WHERE id IN \
@@ -319,16 +361,6 @@ impl Tx {
               ORDER BY next_attempt_at LIMIT $3 {skip_locked}) RETURNING {WEBHOOK_COLUMNS}"
         );
         on!(self, c => sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit).fetch_all(c).await)
-    }
-
-    /// The next deliveries of an endpoint, in event order.
-    #[tracing::instrument(skip_all)]
-    pub async fn deliveries_to_send(&mut self, webhook: Uuid, limit: i64) -> Result<Vec<DeliveryToSend>, sqlx::Error> {
-        on!(self, c => sqlx::query_as(
-            "SELECT d.id, d.event_id, d.event_seq, d.attempts, d.attempt_log, d.first_attempt_at, e.payload \
-             FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq \
-             WHERE d.webhook_id = $1 AND d.status = 'pending' ORDER BY d.event_seq LIMIT $2")
-            .bind(webhook).bind(limit).fetch_all(c).await)
     }
 
     /// Records an attempt of a delivery.
@@ -383,29 +415,6 @@ impl Tx {
             .bind(id).bind(now).bind(reason).execute(c).await.map(drop))
     }
 
-    /// An endpoint's deliveries, newest first, `limit` after `offset`, and how many there are.
-    #[tracing::instrument(skip_all)]
-    pub async fn deliveries(&mut self, owner: Option<TenantId>, webhook: Uuid, limit: i64, offset: i64) -> Result<(Vec<Delivery>, i64), sqlx::Error> {
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE (tenant_id = $1 OR ($1 IS NULL AND tenant_id IS NULL)) \
-             AND webhook_id = $2 ORDER BY created_at DESC, event_seq DESC LIMIT $3 OFFSET $4"
-        );
-        let rows = on!(self, c => sqlx::query_as(&sql).bind(owner).bind(webhook).bind(limit).bind(offset).fetch_all(c).await)?;
-        let count: i64 = on!(self, c => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE (tenant_id = $1 OR ($1 IS NULL AND tenant_id IS NULL)) AND webhook_id = $2")
-            .bind(owner).bind(webhook).fetch_one(c).await)?;
-        Ok((rows, count))
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn delivery(&mut self, owner: Option<TenantId>, webhook: Uuid, id: Uuid) -> Result<Option<Delivery>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE (tenant_id = $1 OR ($1 IS NULL AND tenant_id IS NULL)) \
-             AND webhook_id = $2 AND id = $3"
-        );
-        on!(self, c => sqlx::query_as(&sql).bind(owner).bind(webhook).bind(id).fetch_optional(c).await)
-    }
-
     /// Sends a delivery again: pending from now, with a fresh three days to succeed in.
     #[tracing::instrument(skip_all)]
     pub async fn retry_delivery(&mut self, owner: Option<TenantId>, webhook: Uuid, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
@@ -438,11 +447,5 @@ impl Tx {
              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = webhook_events.seq)")
             .bind(before).execute(c).await.map(drop))?;
         Ok(purged)
-    }
-
-    /// Outbox depth for the metrics: pending deliveries and the age of the oldest one's event.
-    #[tracing::instrument(skip_all)]
-    pub async fn webhook_backlog(&mut self) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'").fetch_one(c).await)
     }
 }

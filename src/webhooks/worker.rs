@@ -19,7 +19,7 @@ use serde_json::json;
 use super::Sender;
 use crate::{
     backoff::{jittered, retry_delay},
-    domain::{EventType, WebhookSecret},
+    domain::{AuditAction, EventType, WebhookSecret},
     service::{events::EVENTS_WRITTEN, RequestMeta, Services},
     store::{AttemptRecord, DeliveryToSend, Outcome, Webhook},
     ServiceResult,
@@ -159,7 +159,7 @@ pub async fn notice_expired_invitations(services: &Services, now: DateTime<Utc>)
     let meta = RequestMeta::default();
     for (id, tenant, email, role) in &expired {
         crate::service::Audit { meta: &meta, actor: None, key: None }
-            .write(&mut tx, Some(*tenant), "invitation_expired", "invitation", Some(id.to_string()), json!({"email": email, "role": role, "by": "expiry"}))
+            .write(&mut tx, Some(*tenant), AuditAction::InvitationExpired, "invitation", Some(id.to_string()), json!({"email": email, "role": role, "by": "expiry"}))
             .await?;
     }
     tx.commit().await?;

@@ -82,7 +82,7 @@ pub async fn audit_log(action: String, actor: String, since: String, until: Stri
                     id: e.id.to_string(),
                     time: e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
                     actor: e.actor_email.clone(),
-                    action: e.action.clone(),
+                    action: e.action.to_string(),
                     resource: match &e.resource_id {
                         Some(id) => format!("{} {id}", e.resource_type),
                         None => e.resource_type.clone(),

@@ -80,7 +80,7 @@ impl From<&AuditEntry> for AuditEntryOut {
             tenant: entry.tenant_id.map(|t| t.0),
             user: entry.actor_id.map(|id| AuditUserOut { id: id.0, email: entry.actor_email.clone().unwrap_or_default() }),
             api_key: key_of(&entry.metadata),
-            action: entry.action.clone(),
+            action: entry.action.to_string(),
             resource_type: entry.resource_type.clone(),
             resource_id: entry.resource_id.clone(),
             metadata: entry.metadata.clone(),

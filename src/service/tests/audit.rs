@@ -22,7 +22,7 @@ async fn record(services: &Services, tenant: TenantId, actor: Option<&Actor>, ac
         tenant_id: Some(tenant),
         actor_id: actor.map(|a| a.user_id),
         actor_email: actor.map(|a| a.email.clone()),
-        action,
+        action: crate::domain::AuditAction::from_stored(action),
         resource_type: "user",
         resource_id: Some("r-1".into()),
         metadata: json!({"n": 1}),
@@ -40,7 +40,7 @@ fn filter(action: &str, actor: &str, since: &str, until: &str) -> AuditFilter {
 
 async fn actions(services: &Services, actor: &Actor, filter: AuditFilter) -> Vec<String> {
     let page = services.list_audit_log(actor, filter, PageRequest::first()).await.unwrap();
-    page.items.into_iter().map(|e| e.action).collect()
+    page.items.into_iter().map(|e| e.action.to_string()).collect()
 }
 
 async fn drain(mut export: AuditExport) -> (Vec<AuditEntry>, Vec<usize>) {
@@ -203,7 +203,7 @@ async fn an_export_reads_every_matching_event_once_in_keyset_batches() {
             tenant_id: Some(tenant.id),
             actor_id: Some(admin.user_id),
             actor_email: Some(admin.email.clone()),
-            action: "report_viewed",
+            action: crate::domain::AuditAction::ReportViewed,
             resource_type: "report",
             resource_id: Some(i.to_string()),
             metadata: json!({}),

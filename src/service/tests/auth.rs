@@ -12,7 +12,7 @@ async fn login_returns_profile_in_the_oldest_tenant_and_a_token_pair() {
     let actor = services.actor_from_access_token(&pair.access, &meta()).await.unwrap();
     assert_eq!(actor.user_id, admin.user_id);
     let mut tx = services.db().read().await.unwrap();
-    assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&"login_succeeded".to_owned()));
+    assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&crate::domain::AuditAction::LoginSucceeded));
 }
 
 #[tokio::test]
@@ -25,7 +25,7 @@ async fn wrong_password_and_unknown_account_get_the_same_answer() {
     assert_eq!(a, b);
     services.settled().await;
     let mut tx = services.db().read().await.unwrap();
-    assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&"login_failed".to_owned()));
+    assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&crate::domain::AuditAction::LoginFailed));
 }
 
 #[tokio::test]

@@ -56,7 +56,7 @@ async fn a_custom_role_grants_its_permissions_from_the_next_request() {
     let bob = fresh(&services, &bob).await;
     assert!(!bob.can(Permission::InvitationsWrite));
     let actions = services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap();
-    assert!(actions.contains(&"role_created".to_owned()) && actions.contains(&"role_updated".to_owned()));
+    assert!(actions.contains(&crate::domain::AuditAction::RoleCreated) && actions.contains(&crate::domain::AuditAction::RoleUpdated));
 }
 
 #[tokio::test]

@@ -42,7 +42,7 @@ async fn an_admin_invites_and_the_invitee_joins_with_the_role() {
     assert_eq!(profile.roles, vec![Role::Analyst]);
     assert!(services.login(login_input("jane@example.com", PASSWORD), &meta()).await.is_ok());
     let actions = services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap();
-    assert!(actions.contains(&"invitation_created".to_owned()) && actions.contains(&"invitation_accepted".to_owned()));
+    assert!(actions.contains(&crate::domain::AuditAction::InvitationCreated) && actions.contains(&crate::domain::AuditAction::InvitationAccepted));
 }
 
 #[tokio::test]

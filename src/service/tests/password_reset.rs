@@ -25,7 +25,7 @@ async fn a_reset_changes_the_password_once_and_ends_sessions_and_tokens() {
     assert!(matches!(&again, ServiceError::Validation(f) if f.get("token").is_some()), "{again:?}");
     assert_eq!(services.password_reset_preview(&token).await.unwrap(), ResetPreview::Invalid);
     let actions = services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap();
-    assert!(actions.contains(&"password_reset_requested".to_owned()) && actions.contains(&"password_reset_completed".to_owned()));
+    assert!(actions.contains(&crate::domain::AuditAction::PasswordResetRequested) && actions.contains(&crate::domain::AuditAction::PasswordResetCompleted));
     let _ = admin;
 }
 

@@ -9,14 +9,14 @@ use uuid::Uuid;
 use super::{member, meta, tenant_with_admin};
 use crate::{
     service::{InviteInput, Raw, Services},
-    store::{rls::TENANT_TABLES, Tx},
+    store::{rls::TENANT_TABLES, Conn, Reader},
     testing,
 };
 
-fn postgres(tx: &mut Tx) -> &mut PgConnection {
-    match tx {
-        Tx::Postgres(t) => t,
-        Tx::PostgresRead(c) => c,
+fn postgres(tx: &mut Reader) -> &mut PgConnection {
+    match tx.conn_mut() {
+        Conn::PostgresWrite(t) => t,
+        Conn::PostgresRead(c) => c,
         _ => panic!("not a PostgreSQL connection"),
     }
 }
@@ -81,7 +81,7 @@ async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
             tenant_id: Some(tenant.id),
             actor_id: Some(admin.user_id),
             actor_email: Some(admin.email.clone()),
-            action: "login_succeeded",
+            action: crate::domain::AuditAction::LoginSucceeded,
             resource_type: "user",
             resource_id: None,
             metadata: serde_json::json!({}),

@@ -24,7 +24,7 @@ fn accept(token: &str, password: &str) -> AcceptInvitationInput {
     AcceptInvitationInput { token: Raw::text(token), password: Raw::text(password), ..Default::default() }
 }
 
-async fn actions(services: &Services, tenant: crate::domain::TenantId) -> Vec<String> {
+async fn actions(services: &Services, tenant: crate::domain::TenantId) -> Vec<crate::domain::AuditAction> {
     services.settled().await;
     services.db().read().await.unwrap().audit_actions(tenant).await.unwrap()
 }
@@ -54,7 +54,7 @@ async fn an_invitation_token_is_spent_after_five_wrong_passwords_for_an_existing
     // The victim's own tenant sees every failed check; the inviting tenant sees the lock.
     let seen = actions(&services, victim_tenant.id).await;
     assert_eq!(seen.iter().filter(|a| *a == "invitation_password_failed").count(), 5, "{seen:?}");
-    assert!(actions(&services, attacker_tenant.id).await.contains(&"invitation_locked".to_owned()));
+    assert!(actions(&services, attacker_tenant.id).await.contains(&crate::domain::AuditAction::InvitationLocked));
 }
 
 #[tokio::test]
@@ -188,10 +188,10 @@ async fn a_failed_sign_in_is_audited_in_every_tenant_of_the_account() {
     let token = invite(&services, &admin, "admin@home.example.com").await;
     services.accept_invitation(accept(&token, PASSWORD), &meta()).await.unwrap();
     services.login(login_input("admin@home.example.com", PASSWORD), &meta()).await.unwrap();
-    assert!(!actions(&services, home.id).await.contains(&"login_failed".to_owned()), "a good password is no failure");
+    assert!(!actions(&services, home.id).await.contains(&crate::domain::AuditAction::LoginFailed), "a good password is no failure");
     let _ = services.login(login_input("admin@home.example.com", "not it at all"), &meta()).await.unwrap_err();
-    assert!(actions(&services, home.id).await.contains(&"login_failed".to_owned()));
-    assert!(actions(&services, acme.id).await.contains(&"login_failed".to_owned()));
+    assert!(actions(&services, home.id).await.contains(&crate::domain::AuditAction::LoginFailed));
+    assert!(actions(&services, acme.id).await.contains(&crate::domain::AuditAction::LoginFailed));
 }
 
 #[tokio::test]

@@ -221,7 +221,7 @@ async fn a_password_change_checks_the_current_one_and_ends_every_other_session()
     assert!(services.refresh(Raw::text(&pair.refresh), &meta()).await.is_err(), "refresh tokens end");
     assert!(services.actor_from_access_token(&pair.access, &meta()).await.is_err(), "access tokens end");
     let actions = services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap();
-    assert!(actions.contains(&"password_changed".to_owned()));
+    assert!(actions.contains(&crate::domain::AuditAction::PasswordChanged));
 
     let key_input = ApiKeyInput { name: Raw::text("ci"), scopes: RawList::Items(vec!["*".into()]), expires_days: Raw::Missing };
     let admin = services.actor_for(admin.user_id, Some(tenant.id)).await.unwrap().unwrap();

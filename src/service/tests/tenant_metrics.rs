@@ -17,7 +17,7 @@ async fn past_action(services: &Services, tenant: TenantId, actor: &Actor, actio
         tenant_id: Some(tenant),
         actor_id: Some(actor.user_id),
         actor_email: Some(actor.email.clone()),
-        action,
+        action: crate::domain::AuditAction::from_stored(action),
         resource_type: "user",
         resource_id: None,
         metadata: serde_json::json!({}),

@@ -67,7 +67,7 @@ async fn enrolment_needs_a_right_first_code_and_gives_ten_recovery_codes_once() 
     let status = services.two_factor_status(&admin).await.unwrap();
     assert!(status.totp && status.recovery_codes_left == 10);
     let actions = services.db().read().await.unwrap().audit_actions(admin.tenant_id.unwrap()).await.unwrap();
-    assert!(actions.contains(&"2fa_enabled".to_owned()));
+    assert!(actions.contains(&crate::domain::AuditAction::TwoFactorEnabled));
 }
 
 #[tokio::test]

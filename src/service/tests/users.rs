@@ -14,7 +14,7 @@ async fn an_admin_creates_a_member_with_no_role() {
     assert!(listed.contains(&("bob@acme.com", vec![])));
     assert!(listed.contains(&("admin@acme.example.com", vec![crate::domain::RoleName::BuiltIn(Role::Admin)])));
     let mut tx = services.db().read().await.unwrap();
-    assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&"user_created".to_owned()));
+    assert!(tx.audit_actions(tenant.id).await.unwrap().contains(&crate::domain::AuditAction::UserCreated));
 }
 
 #[tokio::test]
