@@ -1,6 +1,6 @@
-//! The one error type the service layer returns. The HTTP mapping lives in exactly one place
-//! (`server/src/api/error.rs`); the page mapping in `app/src/error.rs`. Each variant names the
-//! status it becomes.
+//! The one error type the service layer returns, and the one table of the HTTP status each
+//! variant becomes ([`ServiceError::status`]): the JSON API (`server/src/api/error.rs`, which
+//! adds the bodies) and the pages' server functions (`app/src/error.rs`) both answer with it.
 
 use std::collections::BTreeMap;
 
@@ -140,6 +140,23 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// The HTTP status this error is answered with, on the JSON API and to a page's script.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Validation(_) => 400,
+            Self::Unauthenticated(_) => 401,
+            Self::Forbidden(_) | Self::QuotaExceeded { .. } => 403,
+            Self::NotFound | Self::NotFoundField(_) => 404,
+            Self::Conflict { .. } => 409,
+            Self::Gone { .. } => 410,
+            Self::RateLimited { .. } | Self::DailyQuotaExceeded { .. } => 429,
+            Self::Refused { reason: Refusal::IpNotAllowed | Refusal::TwoFactorEnrollmentRequired, .. } => 403,
+            Self::Refused { reason: Refusal::SessionExpired, .. } => 401,
+            Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden(detail.into())
     }
@@ -177,4 +194,33 @@ impl From<sqlx::Error> for ServiceError {
 /// 409 without matching constraint names.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_the_status_its_clients_expect() {
+        let cases = [
+            (ServiceError::field("email", "bad"), 400),
+            (ServiceError::unauthenticated("who?"), 401),
+            (ServiceError::forbidden("no"), 403),
+            (ServiceError::QuotaExceeded { detail: "full".into(), quota: "max_users".into(), limit: 1, usage: 1 }, 403),
+            (ServiceError::NotFound, 404),
+            (ServiceError::NotFoundField(FieldErrors::single("token", "unknown")), 404),
+            (ServiceError::conflict("name", "taken"), 409),
+            (ServiceError::Gone { detail: "used".into(), fields: FieldErrors::new() }, 410),
+            (ServiceError::RateLimited { retry_after_secs: 3 }, 429),
+            (ServiceError::DailyQuotaExceeded { detail: "spent".into(), quota: "max_api_calls_per_day".into(), limit: 5, retry_after_secs: 60 }, 429),
+            (ServiceError::Refused { reason: Refusal::IpNotAllowed, detail: "network".into() }, 403),
+            (ServiceError::Refused { reason: Refusal::TwoFactorEnrollmentRequired, detail: "2fa".into() }, 403),
+            (ServiceError::Refused { reason: Refusal::SessionExpired, detail: "idle".into() }, 401),
+            (ServiceError::Unavailable("db".into()), 503),
+            (ServiceError::Internal(anyhow::anyhow!("bug")), 500),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.status(), status, "{error:?}");
+        }
+    }
 }

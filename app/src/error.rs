@@ -23,7 +23,10 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
 pub struct AppError {
+    /// What the page makes of it (a sign-in prompt, the form's errors, …).
     pub kind: ErrorKind,
+    /// The HTTP status a script caller gets: [`tenantry::ServiceError::status`], the JSON API's.
+    pub status: u16,
     /// A sentence for the top of the form.
     pub message: String,
     /// Messages per form field.
@@ -34,8 +37,8 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), fields: BTreeMap::new(), values: BTreeMap::new() }
+    fn new(kind: ErrorKind, status: u16, message: impl Into<String>) -> Self {
+        Self { kind, status, message: message.into(), fields: BTreeMap::new(), values: BTreeMap::new() }
     }
 
     pub fn field(&self, name: &str) -> Option<String> {
@@ -61,9 +64,9 @@ impl FromServerFnError for AppError {
         // input (400), not a server failure.
         match value {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
-                AppError::new(ErrorKind::Validation, format!("The form was incomplete or malformed: {value}"))
+                AppError::new(ErrorKind::Validation, 400, format!("The form was incomplete or malformed: {value}"))
             }
-            other => AppError::new(ErrorKind::Internal, format!("The request could not be completed: {other}")),
+            other => AppError::new(ErrorKind::Internal, 500, format!("The request could not be completed: {other}")),
         }
     }
 }
@@ -75,29 +78,27 @@ impl From<tenantry::ServiceError> for AppError {
         let fields_of = |f: &tenantry::FieldErrors| {
             f.iter().map(|(k, v)| (k.to_owned(), v.to_vec())).collect::<BTreeMap<_, _>>()
         };
+        let status = error.status();
+        let new = |kind, message: &str| AppError::new(kind, status, message);
         match error {
-            E::Validation(fields) => AppError {
-                fields: fields_of(&fields),
-                ..AppError::new(ErrorKind::Validation, "Please correct the highlighted fields.")
-            },
-            E::Unauthenticated(detail) => AppError::new(ErrorKind::Unauthenticated, detail),
-            E::Forbidden(detail) => AppError::new(ErrorKind::Forbidden, detail),
-            E::NotFound => AppError::new(ErrorKind::NotFound, "Not found."),
-            E::NotFoundField(fields) => AppError { fields: fields_of(&fields), ..AppError::new(ErrorKind::NotFound, "Not found.") },
-            E::Conflict { detail, fields } => AppError { fields: fields_of(&fields), ..AppError::new(ErrorKind::Conflict, detail) },
-            E::Gone { detail, fields } => AppError { fields: fields_of(&fields), ..AppError::new(ErrorKind::Gone, detail) },
-            E::RateLimited { retry_after_secs } => AppError::new(
-                ErrorKind::RateLimited,
-                format!("Too many attempts. Try again in {retry_after_secs} seconds."),
-            ),
-            E::QuotaExceeded { detail, .. } => AppError::new(ErrorKind::Forbidden, detail),
-            E::DailyQuotaExceeded { detail, .. } => AppError::new(ErrorKind::RateLimited, detail),
-            E::Refused { reason: tenantry::Refusal::IpNotAllowed | tenantry::Refusal::TwoFactorEnrollmentRequired, detail } => AppError::new(ErrorKind::Forbidden, detail),
-            E::Refused { reason: tenantry::Refusal::SessionExpired, detail } => AppError::new(ErrorKind::Unauthenticated, detail),
-            E::Unavailable(_) => AppError::new(ErrorKind::Unavailable, "The service is temporarily unavailable. Try again shortly."),
+            E::Validation(fields) => AppError { fields: fields_of(&fields), ..new(ErrorKind::Validation, "Please correct the highlighted fields.") },
+            E::Unauthenticated(detail) => new(ErrorKind::Unauthenticated, &detail),
+            E::Forbidden(detail) => new(ErrorKind::Forbidden, &detail),
+            E::NotFound => new(ErrorKind::NotFound, "Not found."),
+            E::NotFoundField(fields) => AppError { fields: fields_of(&fields), ..new(ErrorKind::NotFound, "Not found.") },
+            E::Conflict { detail, fields } => AppError { fields: fields_of(&fields), ..new(ErrorKind::Conflict, &detail) },
+            E::Gone { detail, fields } => AppError { fields: fields_of(&fields), ..new(ErrorKind::Gone, &detail) },
+            E::RateLimited { retry_after_secs } => {
+                new(ErrorKind::RateLimited, &format!("Too many attempts. Try again in {retry_after_secs} seconds."))
+            }
+            E::QuotaExceeded { detail, .. } => new(ErrorKind::Forbidden, &detail),
+            E::DailyQuotaExceeded { detail, .. } => new(ErrorKind::RateLimited, &detail),
+            E::Refused { reason: tenantry::Refusal::IpNotAllowed | tenantry::Refusal::TwoFactorEnrollmentRequired, detail } => new(ErrorKind::Forbidden, &detail),
+            E::Refused { reason: tenantry::Refusal::SessionExpired, detail } => new(ErrorKind::Unauthenticated, &detail),
+            E::Unavailable(_) => new(ErrorKind::Unavailable, "The service is temporarily unavailable. Try again shortly."),
             E::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error in a server function");
-                AppError::new(ErrorKind::Internal, "Something went wrong on our side. Please try again.")
+                new(ErrorKind::Internal, "Something went wrong on our side. Please try again.")
             }
         }
     }

@@ -37,43 +37,45 @@ pub struct TenantLine {
 #[server(prefix = "/fn", endpoint = "platform-analytics")]
 pub async fn platform_analytics(metric: String, period: String, page: u32) -> Result<Option<AnalyticsView>, AppError> {
     use tenantry::{domain::Metric, store::PageRequest, ServiceError};
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let mut view = AnalyticsView {
-        email: actor.email.clone(),
-        allowed: true,
-        metric: if metric.trim().is_empty() { "logins".into() } else { metric.trim().to_owned() },
-        period: if period.trim().is_empty() { "30d".into() } else { period.trim().to_owned() },
-        metrics: Metric::ALL.iter().map(|m| (m.as_str().to_owned(), m.label().to_owned())).collect(),
-        rows: Vec::new(),
-        count: 0,
-        total: 0,
-        page: page.max(1),
-        has_next: false,
-        has_previous: false,
-        errors: Vec::new(),
-    };
-    // The total needs every tenant's value; the table shows one page of them.
-    match call.services.tenant_analytics(&actor, &metric, &period, PageRequest { page: 1, page_size: u32::MAX }).await {
-        Ok((_, _, all)) => {
-            view.total = all.items.iter().map(|r| r.value).sum();
-            view.count = all.count;
-            let shown = PageRequest::number(page);
-            view.has_previous = shown.page > 1;
-            view.has_next = shown.offset() + shown.limit() < all.count;
-            view.rows = all
-                .items
-                .into_iter()
-                .skip(shown.offset() as usize)
-                .take(shown.limit() as usize)
-                .map(|r| TenantLine { name: r.name, slug: r.slug, value: r.value })
-                .collect();
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let mut view = AnalyticsView {
+            email: actor.email.clone(),
+            allowed: true,
+            metric: if metric.trim().is_empty() { "logins".into() } else { metric.trim().to_owned() },
+            period: if period.trim().is_empty() { "30d".into() } else { period.trim().to_owned() },
+            metrics: Metric::ALL.iter().map(|m| (m.as_str().to_owned(), m.label().to_owned())).collect(),
+            rows: Vec::new(),
+            count: 0,
+            total: 0,
+            page: page.max(1),
+            has_next: false,
+            has_previous: false,
+            errors: Vec::new(),
+        };
+        // The total needs every tenant's value; the table shows one page of them.
+        match call.services.tenant_analytics(&actor, &metric, &period, PageRequest { page: 1, page_size: u32::MAX }).await {
+            Ok((_, _, all)) => {
+                view.total = all.items.iter().map(|r| r.value).sum();
+                view.count = all.count;
+                let shown = PageRequest::number(page);
+                view.has_previous = shown.page > 1;
+                view.has_next = shown.offset() + shown.limit() < all.count;
+                view.rows = all
+                    .items
+                    .into_iter()
+                    .skip(shown.offset() as usize)
+                    .take(shown.limit() as usize)
+                    .map(|r| TenantLine { name: r.name, slug: r.slug, value: r.value })
+                    .collect();
+            }
+            Err(ServiceError::Forbidden(_)) => view.allowed = false,
+            Err(ServiceError::Validation(fields)) => view.errors = fields.iter().map(|(f, m)| (f.to_owned(), m.join(" "))).collect(),
+            Err(other) => return Err(other.into()),
         }
-        Err(ServiceError::Forbidden(_)) => view.allowed = false,
-        Err(ServiceError::Validation(fields)) => view.errors = fields.iter().map(|(f, m)| (f.to_owned(), m.join(" "))).collect(),
-        Err(other) => return Err(other.into()),
-    }
-    Ok(Some(view))
+        Ok(Some(view))
+    })
+    .await
 }
 
 #[component]

@@ -52,43 +52,44 @@ const NEW_KEY: &str = "tenantry.new_api_key";
 #[server(prefix = "/fn", endpoint = "api-keys-page")]
 pub async fn api_keys_page() -> Result<Option<KeysView>, AppError> {
     use tenantry::domain::Permission;
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let tenant = call.services.current_tenant(&actor).await?;
-    let can_manage = actor.can(Permission::ApiKeysManage);
-    let keys = if can_manage { call.services.list_api_keys(&actor).await? } else { Vec::new() };
-    let day = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
-    let new_key = call.session.remove::<NewKey>(NEW_KEY).await.ok().flatten();
-    Ok(Some(KeysView {
-        email: actor.email.clone(),
-        tenant_name: tenant.map(|t| t.name),
-        can_manage,
-        is_superuser: actor.is_superuser,
-        keys: keys
-            .iter()
-            .map(|k| KeyRow {
-                id: k.id.to_string(),
-                name: k.name.clone(),
-                prefix: k.prefix.clone(),
-                scopes: k.scopes.0.iter().map(|g| g.to_text()).collect::<Vec<_>>().join(" "),
-                created_by: k.created_by_email.clone(),
-                created_at: day(k.created_at),
-                expires_at: k.expires_at.map(day),
-                last_used: k.last_used_at.map(|t| format!("{} from {}", day(t), k.last_used_ip.clone().unwrap_or_default())),
-                revoked: k.revoked_at.is_some(),
-            })
-            .collect(),
-        grantable: actor.permissions().iter().map(|p| p.as_str().to_owned()).collect(),
-        new_key,
-    }))
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let tenant = call.services.current_tenant(&actor).await?;
+        let can_manage = actor.can(Permission::ApiKeysManage);
+        let keys = if can_manage { call.services.list_api_keys(&actor).await? } else { Vec::new() };
+        let day = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+        let new_key = call.session.remove::<NewKey>(NEW_KEY).await.ok().flatten();
+        Ok(Some(KeysView {
+            email: actor.email.clone(),
+            tenant_name: tenant.map(|t| t.name),
+            can_manage,
+            is_superuser: actor.is_superuser,
+            keys: keys
+                .iter()
+                .map(|k| KeyRow {
+                    id: k.id.to_string(),
+                    name: k.name.clone(),
+                    prefix: k.prefix.clone(),
+                    scopes: k.scopes.0.iter().map(|g| g.to_text()).collect::<Vec<_>>().join(" "),
+                    created_by: k.created_by_email.clone(),
+                    created_at: day(k.created_at),
+                    expires_at: k.expires_at.map(day),
+                    last_used: k.last_used_at.map(|t| format!("{} from {}", day(t), k.last_used_ip.clone().unwrap_or_default())),
+                    revoked: k.revoked_at.is_some(),
+                })
+                .collect(),
+            grantable: actor.permissions().iter().map(|p| p.as_str().to_owned()).collect(),
+            new_key,
+        }))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "create-api-key")]
 pub async fn create_api_key(name: String, scopes: Option<Vec<String>>, expires_days: Option<String>) -> Result<NewKey, AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use tenantry::service::{ApiKeyInput, Raw, RawList};
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             let input = ApiKeyInput {
                 name: Raw::text(name.clone()),
                 scopes: RawList::Items(scopes.unwrap_or_default()),
@@ -98,21 +99,18 @@ pub async fn create_api_key(name: String, scopes: Option<Vec<String>>, expires_d
             let made = NewKey { name: issued.key.name, key: issued.secret };
             call.session.insert(NEW_KEY, made.clone()).await.map_err(|e| crate::server_fns::context::session_error(e.into()))?;
             Ok(made)
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "revoke-api-key")]
 pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             call.services.revoke_api_key(&actor, &id, &call.meta).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[component]

@@ -47,57 +47,53 @@ pub async fn audit_log(action: String, actor: String, since: String, until: Stri
         ServiceError,
     };
 
-    use crate::error::ErrorKind;
-
-    let state = expect_context::<crate::ssr::AppState>();
-    let session: tower_sessions::Session = leptos_axum::extract()
-        .await
-        .map_err(|e| AppError::new(ErrorKind::Internal, format!("session unavailable: {e}")))?;
-    let services = state.services;
-    let parts = expect_context::<axum::http::request::Parts>();
-    let Some(caller) = crate::ssr::session_actor(&services, &session, crate::ssr::host_tenant(&parts), &crate::ssr::request_meta(&parts)).await? else { return Ok(None) };
-    let tenant = services.current_tenant(&caller).await?;
-    let raw = |value: String| Raw::from_form(Some(value).filter(|v| !v.trim().is_empty()));
-    let filter = AuditFilter { action: raw(action), actor: raw(actor), since: raw(since), until: raw(until) };
-    let mut view = AuditView {
-        email: caller.email.clone(),
-        tenant_name: tenant.map(|t| t.name),
-        is_admin: true,
-        rows: Vec::new(),
-        count: 0,
-        page: page.max(1),
-        has_next: false,
-        has_previous: false,
-        fields: BTreeMap::new(),
-    };
-    match services.list_audit_log(&caller, filter, PageRequest::number(page)).await {
-        Ok(found) => {
-            view.count = found.count;
-            view.has_next = found.has_next();
-            view.has_previous = found.has_previous();
-            view.rows = found
-                .items
-                .iter()
-                .map(|e| AuditRow {
-                    id: e.id.to_string(),
-                    time: e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                    actor: e.actor_email.clone(),
-                    action: e.action.to_string(),
-                    resource: match &e.resource_id {
-                        Some(id) => format!("{} {id}", e.resource_type),
-                        None => e.resource_type.clone(),
-                    },
-                    ip_address: e.ip_address.clone(),
-                })
-                .collect();
+    crate::server_fns::context::serve(|call| async move {
+        let Some(caller) = call.actor().await? else { return Ok(None) };
+        let services = call.services;
+        let tenant = services.current_tenant(&caller).await?;
+        let raw = |value: String| Raw::from_form(Some(value).filter(|v| !v.trim().is_empty()));
+        let filter = AuditFilter { action: raw(action), actor: raw(actor), since: raw(since), until: raw(until) };
+        let mut view = AuditView {
+            email: caller.email.clone(),
+            tenant_name: tenant.map(|t| t.name),
+            is_admin: true,
+            rows: Vec::new(),
+            count: 0,
+            page: page.max(1),
+            has_next: false,
+            has_previous: false,
+            fields: BTreeMap::new(),
+        };
+        match services.list_audit_log(&caller, filter, PageRequest::number(page)).await {
+            Ok(found) => {
+                view.count = found.count;
+                view.has_next = found.has_next();
+                view.has_previous = found.has_previous();
+                view.rows = found
+                    .items
+                    .iter()
+                    .map(|e| AuditRow {
+                        id: e.id.to_string(),
+                        time: e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                        actor: e.actor_email.clone(),
+                        action: e.action.to_string(),
+                        resource: match &e.resource_id {
+                            Some(id) => format!("{} {id}", e.resource_type),
+                            None => e.resource_type.clone(),
+                        },
+                        ip_address: e.ip_address.clone(),
+                    })
+                    .collect();
+            }
+            Err(ServiceError::Forbidden(_)) => view.is_admin = false,
+            Err(ServiceError::Validation(fields)) => {
+                view.fields = fields.iter().map(|(k, v)| (k.to_owned(), v.to_vec())).collect();
+            }
+            Err(other) => return Err(other.into()),
         }
-        Err(ServiceError::Forbidden(_)) => view.is_admin = false,
-        Err(ServiceError::Validation(fields)) => {
-            view.fields = fields.iter().map(|(k, v)| (k.to_owned(), v.to_vec())).collect();
-        }
-        Err(other) => return Err(other.into()),
-    }
-    Ok(Some(view))
+        Ok(Some(view))
+    })
+    .await
 }
 
 /// The filters as they are in the address bar.

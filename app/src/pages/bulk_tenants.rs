@@ -37,54 +37,54 @@ pub struct BulkRunSummary {
 
 #[server(prefix = "/fn", endpoint = "bulk-tenants-page")]
 pub async fn bulk_tenants_page(run: Option<String>) -> Result<Option<BulkPage>, AppError> {
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    if !actor.is_superuser {
-        return Ok(Some(BulkPage { email: actor.email.clone(), is_superuser: false, run: None }));
-    }
-    let run = match run.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(id) => {
-            let id = uuid::Uuid::parse_str(id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
-            let view = call.services.bulk_run_view(&actor, id).await?;
-            let rows = view
-                .rows
-                .iter()
-                .take(200)
-                .map(|r| {
-                    let problems = r.errors.as_ref().map(|e| e.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect::<Vec<_>>().join("; ")).unwrap_or_default();
-                    let outcome = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-                    (r.row, r.name.clone().unwrap_or_default(), r.subdomain.clone().unwrap_or_default(), outcome.replace('_', " "), problems)
-                })
-                .collect();
-            Some(BulkRunSummary {
-                id: view.id.to_string(),
-                file_name: view.file_name,
-                status: view.status,
-                total: view.total,
-                processed: view.processed,
-                successful: view.summary.successful,
-                failed: view.summary.failed,
-                exists: view.summary.skipped_exists,
-                rows,
-            })
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        if !actor.is_superuser {
+            return Ok(Some(BulkPage { email: actor.email.clone(), is_superuser: false, run: None }));
         }
-        None => None,
-    };
-    Ok(Some(BulkPage { email: actor.email.clone(), is_superuser: true, run }))
+        let run = match run.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            Some(id) => {
+                let id = uuid::Uuid::parse_str(id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+                let view = call.services.bulk_run_view(&actor, id).await?;
+                let rows = view
+                    .rows
+                    .iter()
+                    .take(200)
+                    .map(|r| {
+                        let problems = r.errors.as_ref().map(|e| e.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect::<Vec<_>>().join("; ")).unwrap_or_default();
+                        let outcome = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                        (r.row, r.name.clone().unwrap_or_default(), r.subdomain.clone().unwrap_or_default(), outcome.replace('_', " "), problems)
+                    })
+                    .collect();
+                Some(BulkRunSummary {
+                    id: view.id.to_string(),
+                    file_name: view.file_name,
+                    status: view.status,
+                    total: view.total,
+                    processed: view.processed,
+                    successful: view.summary.successful,
+                    failed: view.summary.failed,
+                    exists: view.summary.skipped_exists,
+                    rows,
+                })
+            }
+            None => None,
+        };
+        Ok(Some(BulkPage { email: actor.email.clone(), is_superuser: true, run }))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "start-bulk-tenants")]
 pub async fn start_bulk_tenants(id: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             let run = uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
             call.services.start_bulk_run(&actor, run).await?;
             leptos_axum::redirect(&format!("/platform/bulk?run={run}"));
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[component]

@@ -37,38 +37,40 @@ pub struct MetricCard {
 #[server(prefix = "/fn", endpoint = "dashboard")]
 pub async fn dashboard(period: String) -> Result<Option<DashboardView>, AppError> {
     use tenantry::{domain::Metric, ServiceError};
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let tenant = call.services.current_tenant(&actor).await?;
-    let mut view = DashboardView {
-        email: actor.email.clone(),
-        tenant_name: tenant.map(|t| t.name),
-        is_admin: actor.can(tenantry::domain::Permission::MembersWrite),
-        is_superuser: actor.is_superuser,
-        allowed: true,
-        period: if period.trim().is_empty() { "30d".into() } else { period.trim().to_owned() },
-        cards: Vec::new(),
-        period_error: None,
-    };
-    match call.services.tenant_metrics(&actor, None, &period).await {
-        Ok(report) => {
-            view.cards = Metric::ALL
-                .iter()
-                .map(|metric| MetricCard {
-                    name: metric.as_str().to_owned(),
-                    label: metric.label().to_owned(),
-                    value: report.values[metric],
-                    previous: report.previous[metric],
-                    trend: report.trend(*metric),
-                    series: report.daily.iter().map(|(_, values)| values[metric]).collect(),
-                })
-                .collect();
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let tenant = call.services.current_tenant(&actor).await?;
+        let mut view = DashboardView {
+            email: actor.email.clone(),
+            tenant_name: tenant.map(|t| t.name),
+            is_admin: actor.can(tenantry::domain::Permission::MembersWrite),
+            is_superuser: actor.is_superuser,
+            allowed: true,
+            period: if period.trim().is_empty() { "30d".into() } else { period.trim().to_owned() },
+            cards: Vec::new(),
+            period_error: None,
+        };
+        match call.services.tenant_metrics(&actor, None, &period).await {
+            Ok(report) => {
+                view.cards = Metric::ALL
+                    .iter()
+                    .map(|metric| MetricCard {
+                        name: metric.as_str().to_owned(),
+                        label: metric.label().to_owned(),
+                        value: report.values[metric],
+                        previous: report.previous[metric],
+                        trend: report.trend(*metric),
+                        series: report.daily.iter().map(|(_, values)| values[metric]).collect(),
+                    })
+                    .collect();
+            }
+            Err(ServiceError::Forbidden(_)) => view.allowed = false,
+            Err(ServiceError::Validation(fields)) => view.period_error = fields.get("period").map(|m| m.join(" ")),
+            Err(other) => return Err(other.into()),
         }
-        Err(ServiceError::Forbidden(_)) => view.allowed = false,
-        Err(ServiceError::Validation(fields)) => view.period_error = fields.get("period").map(|m| m.join(" ")),
-        Err(other) => return Err(other.into()),
-    }
-    Ok(Some(view))
+        Ok(Some(view))
+    })
+    .await
 }
 
 /// The points of a sparkline of `series` in a `width` × `height` box (a flat line for an

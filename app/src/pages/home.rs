@@ -3,7 +3,10 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use super::layout::Header;
-use crate::server_fns::{home, GrantRole, HomeView, LogOut, MemberView, RemoveMember, RevokeRole};
+use serde::{Deserialize, Serialize};
+
+use super::layout::{LogOut, TenantChoice};
+use crate::error::AppError;
 
 /// The signed-in home: the tenant and its members with their roles; admins manage them here.
 #[component]
@@ -141,4 +144,114 @@ pub fn Logout() -> impl IntoView {
             <p><a href="/">"Back to your home page"</a></p>
         </main>
     }
+}
+
+/// What the signed-in home page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HomeView {
+    pub tenant_name: Option<String>,
+    pub tenant_slug: Option<String>,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub is_admin: bool,
+    pub is_superuser: bool,
+    /// The caller's tenants, for the switcher in the header.
+    pub tenants: Vec<TenantChoice>,
+    pub members: Vec<MemberView>,
+    pub member_count: i64,
+    /// Every role of the tenant (built-in and its own), for the grant menus.
+    pub role_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub is_self: bool,
+}
+
+/// The home page's data, or `None` when nobody is signed in.
+#[server(name = HomeData, prefix = "/fn", endpoint = "home")]
+pub async fn home() -> Result<Option<HomeView>, AppError> {
+    use tenantry::store::PageRequest;
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let profile = call.services.me(&actor);
+        let tenant = call.services.current_tenant(&actor).await?;
+        // Each member comes with their roles (one query): no second list to join, so nobody's
+        // roles go missing however many assignments the tenant has.
+        let (members, member_count, role_names) = if actor.tenant_id.is_some() {
+            let page = call.services.list_users(&actor, PageRequest::first()).await?;
+            let members = page
+                .items
+                .iter()
+                .map(|p| MemberView {
+                    id: p.user.id.to_string(),
+                    email: p.user.email.clone(),
+                    name: format!("{} {}", p.user.first_name, p.user.last_name).trim().to_owned(),
+                    roles: p.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                    is_self: p.user.id == actor.user_id,
+                })
+                .collect();
+            let role_names = call.services.list_roles(&actor).await?.into_iter().map(|r| r.name).collect();
+            (members, page.count, role_names)
+        } else {
+            (Vec::new(), 0, Vec::new())
+        };
+        let tenants = call
+            .services
+            .my_tenants(&actor)
+            .await?
+            .into_iter()
+            .map(|m| TenantChoice { id: m.tenant.id.to_string(), name: m.tenant.name, current: m.current })
+            .collect();
+        Ok(Some(HomeView {
+            tenant_name: tenant.as_ref().map(|t| t.name.clone()),
+            tenant_slug: tenant.as_ref().map(|t| t.slug.clone()),
+            email: profile.user.email,
+            roles: profile.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            is_admin: actor.can(tenantry::domain::Permission::RolesWrite),
+            is_superuser: actor.is_superuser,
+            tenants,
+            members,
+            member_count,
+            role_names,
+        }))
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "grant-role")]
+pub async fn grant_role(user: String, role: String) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        use tenantry::service::{AssignRoleInput, Raw};
+        let actor = call.signed_in().await?;
+        call.services.assign_role(&actor, AssignRoleInput { user: Raw::text(user), role: Raw::text(role) }, &call.meta).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "revoke-role")]
+pub async fn revoke_role(user: String, role: String) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        let actor = call.signed_in().await?;
+        call.services.revoke_member_role(&actor, &user, &role, &call.meta).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "remove-member")]
+pub async fn remove_member(user: String) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        let actor = call.signed_in().await?;
+        let user = tenantry::domain::UserId::parse(&user).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+        let tenant = actor.tenant().map_err(AppError::from)?;
+        call.services.remove_member(&actor, tenant, user, &call.meta).await?;
+        Ok(())
+    })
+    .await
 }

@@ -41,66 +41,66 @@ pub struct JobSummary {
 #[server(prefix = "/fn", endpoint = "import-page")]
 pub async fn import_page(job: Option<String>) -> Result<Option<ImportView>, AppError> {
     use tenantry::{domain::Permission, store::PageRequest};
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let tenant = call.services.current_tenant(&actor).await?;
-    let can_import = actor.can(Permission::MembersWrite) && actor.can(Permission::InvitationsWrite);
-    let job = match job.filter(|j| !j.trim().is_empty()) {
-        Some(id) if can_import => {
-            let found = call.services.job(&actor, &id).await?;
-            let errors_text = |errors: Option<String>| -> String {
-                errors
-                    .and_then(|e| serde_json::from_str::<std::collections::BTreeMap<String, Vec<String>>>(&e).ok())
-                    .map(|map| map.into_iter().map(|(field, m)| format!("{field}: {}", m.join(" "))).collect::<Vec<_>>().join("; "))
-                    .unwrap_or_default()
-            };
-            let (rows, counts) = if found.status == tenantry::store::JobStatus::Preview {
-                let plan = call.services.job_plan(&actor, &id, PageRequest::first()).await?;
-                let rows = plan.rows.into_iter().map(|r| (r.row, r.email.unwrap_or_default(), r.planned.unwrap_or_default(), errors_text(r.errors))).collect();
-                let counts = plan.counts.into_iter().map(|(k, n)| (k.unwrap_or_else(|| "—".into()), n)).collect();
-                (rows, counts)
-            } else {
-                let page = call.services.job_results(&actor, &id, PageRequest::first()).await?;
-                let rows = page
-                    .items
-                    .iter()
-                    .map(|(r, done)| {
-                        let errors = r.errors.as_ref().map(|e| e.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect::<Vec<_>>().join("; ")).unwrap_or_default();
-                        (r.row, r.email.clone().unwrap_or_default(), if *done { r.status.as_str().to_owned() } else { "waiting".to_owned() }, errors)
-                    })
-                    .collect();
-                let counts = vec![("succeeded".to_owned(), found.succeeded), ("failed".to_owned(), found.failed), ("waiting".to_owned(), found.total - found.processed)];
-                (rows, counts)
-            };
-            Some(JobSummary {
-                id: found.id.to_string(),
-                status: found.status.as_str().to_owned(),
-                mode: found.options.map(|o| format!("{:?}", o.mode).to_lowercase()).unwrap_or_default(),
-                total: found.total,
-                processed: found.processed,
-                succeeded: found.succeeded,
-                failed: found.failed,
-                error: found.error,
-                counts,
-                rows,
-            })
-        }
-        _ => None,
-    };
-    Ok(Some(ImportView { email: actor.email.clone(), tenant_name: tenant.map(|t| t.name), can_import, is_superuser: actor.is_superuser, job }))
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let tenant = call.services.current_tenant(&actor).await?;
+        let can_import = actor.can(Permission::MembersWrite) && actor.can(Permission::InvitationsWrite);
+        let job = match job.filter(|j| !j.trim().is_empty()) {
+            Some(id) if can_import => {
+                let found = call.services.job(&actor, &id).await?;
+                let errors_text = |errors: Option<String>| -> String {
+                    errors
+                        .and_then(|e| serde_json::from_str::<std::collections::BTreeMap<String, Vec<String>>>(&e).ok())
+                        .map(|map| map.into_iter().map(|(field, m)| format!("{field}: {}", m.join(" "))).collect::<Vec<_>>().join("; "))
+                        .unwrap_or_default()
+                };
+                let (rows, counts) = if found.status == tenantry::store::JobStatus::Preview {
+                    let plan = call.services.job_plan(&actor, &id, PageRequest::first()).await?;
+                    let rows = plan.rows.into_iter().map(|r| (r.row, r.email.unwrap_or_default(), r.planned.unwrap_or_default(), errors_text(r.errors))).collect();
+                    let counts = plan.counts.into_iter().map(|(k, n)| (k.unwrap_or_else(|| "—".into()), n)).collect();
+                    (rows, counts)
+                } else {
+                    let page = call.services.job_results(&actor, &id, PageRequest::first()).await?;
+                    let rows = page
+                        .items
+                        .iter()
+                        .map(|(r, done)| {
+                            let errors = r.errors.as_ref().map(|e| e.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect::<Vec<_>>().join("; ")).unwrap_or_default();
+                            (r.row, r.email.clone().unwrap_or_default(), if *done { r.status.as_str().to_owned() } else { "waiting".to_owned() }, errors)
+                        })
+                        .collect();
+                    let counts = vec![("succeeded".to_owned(), found.succeeded), ("failed".to_owned(), found.failed), ("waiting".to_owned(), found.total - found.processed)];
+                    (rows, counts)
+                };
+                Some(JobSummary {
+                    id: found.id.to_string(),
+                    status: found.status.as_str().to_owned(),
+                    mode: found.options.map(|o| format!("{:?}", o.mode).to_lowercase()).unwrap_or_default(),
+                    total: found.total,
+                    processed: found.processed,
+                    succeeded: found.succeeded,
+                    failed: found.failed,
+                    error: found.error,
+                    counts,
+                    rows,
+                })
+            }
+            _ => None,
+        };
+        Ok(Some(ImportView { email: actor.email.clone(), tenant_name: tenant.map(|t| t.name), can_import, is_superuser: actor.is_superuser, job }))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "start-import")]
 pub async fn start_import(id: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             let job = call.services.start_job(&actor, &id).await?;
             leptos_axum::redirect(&format!("/import?job={}", job.id));
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[component]

@@ -1,4 +1,5 @@
 use leptos::{form::ActionForm, prelude::*};
+use serde::{Deserialize, Serialize};
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
@@ -6,7 +7,7 @@ use super::{
     form::{last_error, Field, FormError},
     layout::Header,
 };
-use crate::server_fns::{invitations, InvitationsView, ResendInvite, RevokeInvite, SendInvite};
+use crate::error::AppError;
 
 /// `/invitations`: invite people and manage pending invitations (tenant admins).
 #[component]
@@ -113,4 +114,100 @@ fn Page(view: InvitationsView, send: ServerAction<SendInvite>, resend: ServerAct
         </main>
     }
     .into_any()
+}
+
+/// The admin's invitations page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationsView {
+    pub email: String,
+    pub tenant_name: Option<String>,
+    pub is_admin: bool,
+    pub invitations: Vec<InvitationRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub expires_at: String,
+    pub invited_by: Option<String>,
+}
+
+/// `None` when nobody is signed in.
+#[server(name = InvitationsData, prefix = "/fn", endpoint = "invitations")]
+pub async fn invitations() -> Result<Option<InvitationsView>, AppError> {
+    use tenantry::{
+        service::{InvitationFilter, InvitationStatus, Raw},
+        store::PageRequest,
+    };
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let tenant = call.services.current_tenant(&actor).await?;
+        let filter = InvitationFilter { status: Raw::text("pending"), ..Default::default() };
+        let (is_admin, rows) = match call.services.list_invitations(&actor, filter, PageRequest::first()).await {
+            Ok(page) => {
+                let now = chrono::Utc::now();
+                let rows = page
+                    .items
+                    .iter()
+                    .map(|i| InvitationRow {
+                        id: i.id.to_string(),
+                        email: i.email.clone(),
+                        role: i.role.as_ref().map_or_else(|| "—".to_owned(), |r| r.as_str().to_owned()),
+                        status: InvitationStatus::of(i, now).as_str().to_owned(),
+                        expires_at: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        invited_by: i.inviter_email.clone(),
+                    })
+                    .collect();
+                (true, rows)
+            }
+            Err(tenantry::ServiceError::Forbidden(_)) => (false, Vec::new()),
+            Err(other) => return Err(other.into()),
+        };
+        Ok(Some(InvitationsView { email: actor.email.clone(), tenant_name: tenant.map(|t| t.name), is_admin, invitations: rows }))
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "send-invite")]
+pub async fn send_invite(email: String, role: String) -> Result<String, AppError> {
+    use tenantry::service::{InviteInput, Raw};
+    crate::server_fns::context::serve(|call| async move {
+        let actor = call.signed_in().await?;
+        let input = InviteInput { email: Raw::text(email.clone()), role: Raw::text(role.clone()) };
+        let issued = call
+            .services
+            .invite(&actor, None, input, &call.meta)
+            .await
+            .map_err(|e| AppError::from(e).with_values([("email", email.as_str()), ("role", role.as_str())]))?;
+        Ok(issued.invitation.email)
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "resend-invite")]
+pub async fn resend_invite(id: String) -> Result<(), AppError> {
+    manage_invite(id, false).await
+}
+
+#[server(prefix = "/fn", endpoint = "revoke-invite")]
+pub async fn revoke_invite(id: String) -> Result<(), AppError> {
+    manage_invite(id, true).await
+}
+
+#[cfg(feature = "ssr")]
+async fn manage_invite(id: String, revoke: bool) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        let actor = call.signed_in().await?;
+        let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+        if revoke {
+            call.services.revoke_invitation(&actor, id, &call.meta).await?;
+        } else {
+            call.services.resend_invitation(&actor, id, &call.meta).await?;
+        }
+        Ok(())
+    })
+    .await
 }

@@ -3,7 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::form::{last_error, Field, FormError};
-use crate::server_fns::{invitation, AcceptInvite, InviteView};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
 
 /// `/invite?token=…`: where an invitation e-mail leads. Opening it changes nothing; only the
 /// form's POST accepts.
@@ -85,4 +87,49 @@ fn AcceptForm(token: String, tenant_name: String, inviter_email: Option<String>,
             <button type="submit" disabled=move || action.pending().get()>"Accept invitation"</button>
         </ActionForm>
     }
+}
+
+/// What the `/invite?token=` page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InviteView {
+    Pending { tenant_name: String, inviter_email: Option<String>, email: String, role: Option<String>, account_exists: bool },
+    Expired { tenant_name: String, inviter_email: Option<String> },
+    Accepted { tenant_name: String },
+    Revoked { tenant_name: String },
+    Unknown,
+}
+
+/// Reads an invitation link without consuming it.
+#[server(prefix = "/fn", endpoint = "invitation")]
+pub async fn invitation(token: String) -> Result<InviteView, AppError> {
+    use tenantry::service::InvitationPreview as P;
+    crate::server_fns::context::serve(|call| async move {
+        Ok(match call.services.invitation_preview(&token).await? {
+            P::Pending { tenant_name, inviter_email, email, role, account_exists } => InviteView::Pending { tenant_name, inviter_email, email, role, account_exists },
+            P::Expired { tenant_name, inviter_email } => InviteView::Expired { tenant_name, inviter_email },
+            P::Accepted { tenant_name } => InviteView::Accepted { tenant_name },
+            P::Revoked { tenant_name } => InviteView::Revoked { tenant_name },
+            P::Unknown => InviteView::Unknown,
+        })
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "accept-invite")]
+pub async fn accept_invite(token: String, password: String, first_name: Option<String>, last_name: Option<String>) -> Result<(), AppError> {
+    use tenantry::service::{AcceptInvitationInput, Raw};
+    crate::server_fns::context::serve(|call| async move {
+        let echo = [("first_name", first_name.as_deref().unwrap_or("")), ("last_name", last_name.as_deref().unwrap_or(""))];
+        let input = AcceptInvitationInput {
+            token: Raw::text(token),
+            password: Raw::text(password),
+            first_name: Raw::from_form(first_name.clone()),
+            last_name: Raw::from_form(last_name.clone()),
+        };
+        let profile = call.services.accept_invitation(input, &call.meta).await.map_err(|e| AppError::from(e).with_values(echo))?;
+        crate::ssr::start_session(&call.session, &profile.user, profile.tenant_id).await.map_err(crate::server_fns::context::session_error)?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
 }

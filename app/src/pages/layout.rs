@@ -1,7 +1,7 @@
 use leptos::{form::ActionForm, prelude::*};
 use serde::{Deserialize, Serialize};
 
-use crate::server_fns::{LogOut, SwitchTenant, TenantChoice};
+use crate::error::AppError;
 
 /// The bar at the top of signed-in pages: where you are, where you can go, the tenant
 /// switcher (for people in several tenants) and signing out.
@@ -69,22 +69,24 @@ pub struct BrandView {
 /// (`acme.example.com`), else the signed-in person's current one.
 #[server(prefix = "/fn", endpoint = "brand")]
 pub async fn current_brand() -> Result<Option<BrandView>, crate::error::AppError> {
-    let call = crate::server_fns::context::call().await?;
-    let tenant = match call.host {
-        Some(id) => call.services.db().read().await.map_err(tenantry::ServiceError::from)?.tenant(id).await.map_err(tenantry::ServiceError::from)?,
-        None => match call.actor().await? {
-            Some(actor) => call.services.current_tenant(&actor).await?,
-            None => None,
-        },
-    };
-    let Some(tenant) = tenant else { return Ok(None) };
-    let brand = call.services.branding_of(&tenant).await?;
-    Ok(Some(BrandView {
-        tenant_name: tenant.display_name.clone().unwrap_or_else(|| tenant.name.clone()),
-        company_name: brand.as_ref().and_then(|b| b.company_name.clone()),
-        logo_url: brand.as_ref().and_then(|b| b.logo_url.clone()),
-        primary_color: brand.and_then(|b| b.primary_color),
-    }))
+    crate::server_fns::context::serve(|call| async move {
+        let tenant = match call.host {
+            Some(id) => call.services.db().read().await.map_err(tenantry::ServiceError::from)?.tenant(id).await.map_err(tenantry::ServiceError::from)?,
+            None => match call.actor().await? {
+                Some(actor) => call.services.current_tenant(&actor).await?,
+                None => None,
+            },
+        };
+        let Some(tenant) = tenant else { return Ok(None) };
+        let brand = call.services.branding_of(&tenant).await?;
+        Ok(Some(BrandView {
+            tenant_name: tenant.display_name.clone().unwrap_or_else(|| tenant.name.clone()),
+            company_name: brand.as_ref().and_then(|b| b.company_name.clone()),
+            logo_url: brand.as_ref().and_then(|b| b.logo_url.clone()),
+            primary_color: brand.and_then(|b| b.primary_color),
+        }))
+    })
+    .await
 }
 
 /// The organisation's logo, name and colour. The colour comes as `--brand` from
@@ -101,4 +103,40 @@ pub fn Brand(brand: BrandView) -> impl IntoView {
             <span class="brand-name">{name}</span>
         </span>
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantChoice {
+    pub id: String,
+    pub name: String,
+    pub current: bool,
+}
+
+#[server(prefix = "/fn", endpoint = "log-out")]
+pub async fn log_out() -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        crate::ssr::end_session(&call.session).await.map_err(crate::server_fns::context::session_error)?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
+}
+
+/// The tenant switcher: the session moves to another of the caller's tenants.
+#[server(prefix = "/fn", endpoint = "switch-tenant")]
+pub async fn switch_tenant(tenant_id: String) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        use tenantry::service::Raw;
+        let actor = call.signed_in().await?;
+        let profile = call.services.switch_tenant(&actor, Raw::text(tenant_id), &call.meta).await?;
+        call.session
+            .insert(crate::ssr::SESSION_TENANT, profile.tenant_id)
+            .await
+            .map_err(|e| crate::server_fns::context::session_error(e.into()))?;
+        // A distinct URL, so a hydrated home page (already at "/") loads the new tenant's data.
+        let tenant = profile.tenant_id.map(|t| t.to_string()).unwrap_or_default();
+        leptos_axum::redirect(&format!("/?tenant={tenant}"));
+        Ok(())
+    })
+    .await
 }

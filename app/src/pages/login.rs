@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::form::{last_error, Field, FormError};
-use crate::server_fns::{mfa_pending, LogIn, LogInMfa};
+use crate::error::AppError;
 
 #[component]
 pub fn Login() -> impl IntoView {
@@ -72,4 +72,69 @@ pub fn LoginMfa() -> impl IntoView {
             </Suspense>
         </main>
     }
+}
+
+#[server(prefix = "/fn", endpoint = "log-in")]
+pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
+    use tenantry::service::{LoginInput, Raw};
+    crate::server_fns::context::serve(|call| async move {
+        let input = LoginInput { email: Raw::text(email.clone()), password: Raw::text(password), tenant: call.host };
+        let step = call
+            .services
+            .sign_in(input, &call.meta, false)
+            .await
+            .map_err(|e| AppError::from(e).with_values([("email", email.as_str())]))?;
+        match step {
+            tenantry::service::SignInStep::Done(profile, _) => {
+                crate::ssr::start_session(&call.session, &profile.user, profile.tenant_id).await.map_err(crate::server_fns::context::session_error)?;
+                leptos_axum::redirect("/");
+            }
+            // The code is owed: the token waits in this browser's session, never in a URL.
+            tenantry::service::SignInStep::SecondFactor(pending) => {
+                call.session.insert(crate::ssr::SESSION_MFA, pending.mfa_token).await.map_err(|e| crate::server_fns::context::session_error(e.into()))?;
+                leptos_axum::redirect("/login/mfa");
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Whether this browser has a sign-in waiting for its second step.
+#[server(prefix = "/fn", endpoint = "mfa-pending")]
+pub async fn mfa_pending() -> Result<bool, AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        let token: Option<String> = call.session.get(crate::ssr::SESSION_MFA).await.ok().flatten();
+        Ok(token.is_some())
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "log-in-mfa")]
+pub async fn log_in_mfa(code: String, recovery_code: Option<String>) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+            use tenantry::service::Raw;
+            let token: Option<String> = call.session.get(crate::ssr::SESSION_MFA).await.ok().flatten();
+            let Some(token) = token else {
+                return Err(tenantry::ServiceError::unauthenticated("Sign in with your password first.").into());
+            };
+            let recovery = Raw::from_form(recovery_code.filter(|c| !c.trim().is_empty()));
+            let code = if recovery.as_text().is_some() { Raw::Missing } else { Raw::text(code) };
+            match call.services.complete_sign_in(Raw::text(token), code, recovery, &call.meta, false).await {
+                Ok((profile, _)) => {
+                    crate::ssr::start_session(&call.session, &profile.user, profile.tenant_id).await.map_err(crate::server_fns::context::session_error)?;
+                    let _ = call.session.remove::<String>(crate::ssr::SESSION_MFA).await;
+                    leptos_axum::redirect("/");
+                    Ok(())
+                }
+                Err(error) => {
+                    // A spent or expired step cannot be retried: back to the password.
+                    if matches!(error, tenantry::ServiceError::Unauthenticated(_)) {
+                        let _ = call.session.remove::<String>(crate::ssr::SESSION_MFA).await;
+                    }
+                    Err(error.into())
+                }
+            }
+        })
+        .await
 }

@@ -1,4 +1,5 @@
 use leptos::{form::ActionForm, prelude::*};
+use serde::{Deserialize, Serialize};
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
@@ -6,7 +7,7 @@ use super::{
     form::{last_error, Field, FormError},
     layout::Header,
 };
-use crate::server_fns::{platform, CreateTenant, DeleteTenant, PlatformView, RestoreTenant, SetSuspended};
+use crate::error::AppError;
 
 /// `/platform`: every tenant for platform superusers, with a form to create one from a
 /// description, suspend and reactivate, delete (the name typed back), restore, and export.
@@ -88,7 +89,7 @@ fn Tenants(
 }
 
 #[component]
-fn TenantRow(t: crate::server_fns::PlatformTenant, suspend: ServerAction<SetSuspended>, delete: ServerAction<DeleteTenant>, restore: ServerAction<RestoreTenant>) -> impl IntoView {
+fn TenantRow(t: PlatformTenant, suspend: ServerAction<SetSuspended>, delete: ServerAction<DeleteTenant>, restore: ServerAction<RestoreTenant>) -> impl IntoView {
     let deleted = t.status == "deleted";
     let suspended = t.status == "suspended";
     let (verb, value) = if suspended { ("Reactivate", "false") } else { ("Suspend", "true") };
@@ -184,4 +185,163 @@ fn CreateForm(plans: Vec<String>, templates: Vec<String>, create: ServerAction<C
             </ActionForm>
         </section>
     }
+}
+
+/// The platform page: every tenant, for superusers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformView {
+    pub email: String,
+    pub is_superuser: bool,
+    pub tenants: Vec<PlatformTenant>,
+    pub count: i64,
+    /// The plans and templates the create form offers.
+    pub plans: Vec<String>,
+    pub templates: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformTenant {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+#[server(name = PlatformData, prefix = "/fn", endpoint = "platform")]
+pub async fn platform() -> Result<Option<PlatformView>, AppError> {
+    use tenantry::store::PageRequest;
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        if !actor.is_superuser {
+            return Ok(Some(PlatformView { email: actor.email.clone(), is_superuser: false, tenants: Vec::new(), count: 0, plans: Vec::new(), templates: Vec::new() }));
+        }
+        let page = call.services.platform_tenants(&actor, PageRequest::first()).await?;
+        let tenants = page
+            .items
+            .iter()
+            .map(|t| PlatformTenant {
+                id: t.id.to_string(),
+                name: t.name.clone(),
+                slug: t.slug.clone(),
+                status: t.status.as_str().to_owned(),
+                created_at: t.created_at.format("%Y-%m-%d").to_string(),
+            })
+            .collect();
+        let plans = call.services.list_plans(&actor).await?.into_iter().map(|p| p.name).collect();
+        let templates = call.services.provisioning_templates(&actor).await?.into_iter().map(|(name, _)| name).collect();
+        Ok(Some(PlatformView { email: actor.email.clone(), is_superuser: true, tenants, count: page.count, plans, templates }))
+    })
+    .await
+}
+
+/// What the platform's create form made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedTenant {
+    pub name: String,
+    pub slug: String,
+    pub invited: Vec<String>,
+}
+
+/// The platform's create form: the same tenant description the provisioning API takes, as
+/// form fields (errors come back under the fields' names).
+#[server(prefix = "/fn", endpoint = "create-tenant")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_tenant(
+    name: String,
+    subdomain: Option<String>,
+    plan: Option<String>,
+    owner_email: Option<String>,
+    contact_email: Option<String>,
+    max_users: Option<String>,
+    template: Option<String>,
+) -> Result<CreatedTenant, AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        use serde_json::{json, Map, Value};
+        use tenantry::service::{IfExists, ProvisionOptions, Provisioned, TenantDescription};
+        let actor = call.signed_in().await?;
+        let echo: Vec<(&str, String)> = vec![
+            ("name", name.clone()),
+            ("subdomain", subdomain.clone().unwrap_or_default()),
+            ("owner_email", owner_email.clone().unwrap_or_default()),
+            ("contact_email", contact_email.clone().unwrap_or_default()),
+            ("max_users", max_users.clone().unwrap_or_default()),
+        ];
+        let fail = |e: tenantry::ServiceError| {
+            let e = match e {
+                tenantry::ServiceError::Validation(fields) => tenantry::ServiceError::Validation(fields.renamed(tenantry::service::csv_field)),
+                tenantry::ServiceError::Conflict { detail, fields } => tenantry::ServiceError::Conflict { detail, fields: fields.renamed(tenantry::service::csv_field) },
+                other => other,
+            };
+            AppError::from(e).with_values(echo.iter().map(|(k, v)| (*k, v.as_str())))
+        };
+        let mut tenant = Map::new();
+        tenant.insert("name".into(), json!(name));
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        for (key, value) in [("subdomain", &subdomain), ("plan", &plan), ("contact_email", &contact_email)] {
+            if let Some(value) = given(value) {
+                tenant.insert(key.into(), json!(value));
+            }
+        }
+        if let Some(max) = given(&max_users) {
+            tenant.insert("max_users".into(), max.parse::<i64>().map_or_else(|_| json!(max), |n| json!(n)));
+        }
+        let users: Vec<Value> = given(&owner_email).map(|e| json!({"email": e, "role": "owner"})).into_iter().collect();
+        let mut description = json!({"tenant": tenant, "users": users});
+        if let Some(template) = given(&template) {
+            description["template"] = json!(template);
+        }
+        let description = TenantDescription::parse(&description).map_err(|f| fail(tenantry::ServiceError::Validation(f)))?;
+        let options = ProvisionOptions { dry_run: false, if_exists: IfExists::Conflict };
+        match call.services.provision(Some(&actor), description, options, &call.meta).await.map_err(fail)? {
+            Provisioned::Created(made) => {
+                // A form posted without JavaScript lands on the list with the banner.
+                let invited = if made.invitations.is_empty() { "" } else { "&invited=1" };
+                leptos_axum::redirect(&format!("/platform?created={}{invited}", made.tenant.slug));
+                Ok(CreatedTenant {
+                name: made.tenant.name,
+                slug: made.tenant.slug,
+                invited: made.invitations.into_iter().map(|i| i.invitation.email).collect(),
+                })
+            }
+            _ => Err(AppError::from(tenantry::ServiceError::NotFound)),
+        }
+
+    })
+    .await
+}
+
+/// Deletes a tenant from the platform page (the exact name typed back).
+#[server(prefix = "/fn", endpoint = "delete-tenant")]
+pub async fn delete_tenant(tenant_id: String, confirm_name: String) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        let actor = call.signed_in().await?;
+        let tenant = tenantry::domain::TenantId::parse(&tenant_id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+        call.services.delete_tenant(Some(&actor), tenant, tenantry::service::Raw::text(confirm_name), &call.meta).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Restores a deleted tenant from the platform page.
+#[server(prefix = "/fn", endpoint = "restore-tenant")]
+pub async fn restore_tenant(tenant_id: String) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        let actor = call.signed_in().await?;
+        let tenant = tenantry::domain::TenantId::parse(&tenant_id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+        call.services.restore_tenant(Some(&actor), tenant, &call.meta).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "set-suspended")]
+pub async fn set_suspended(tenant_id: String, suspend: String) -> Result<(), AppError> {
+    crate::server_fns::context::serve(|call| async move {
+        let actor = call.signed_in().await?;
+        let tenant = tenantry::domain::TenantId::parse(&tenant_id).map_err(|_| AppError::from(tenantry::ServiceError::NotFound))?;
+        call.services.set_tenant_suspended(&actor, tenant, suspend == "true", &call.meta).await?;
+        Ok(())
+    })
+    .await
 }

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::form::{last_error, Field, FormError};
-use crate::server_fns::{reset_link, ConfirmReset, RequestReset};
+use crate::error::AppError;
 
 /// `/password-reset`: ask for a link; `/password-reset?token=…`: choose a new password.
 #[component]
@@ -81,4 +81,44 @@ fn ChooseNewPassword(token: String) -> impl IntoView {
             }}
         </Suspense>
     }
+}
+
+#[server(prefix = "/fn", endpoint = "request-reset")]
+pub async fn request_reset(email: String) -> Result<(), AppError> {
+    use tenantry::service::Raw;
+    crate::server_fns::context::serve(|call| async move {
+        call.services
+            .request_password_reset(Raw::text(email.clone()), &call.meta)
+            .await
+            .map_err(|e| AppError::from(e).with_values([("email", email.as_str())]))?;
+        leptos_axum::redirect("/password-reset?sent=1");
+        Ok(())
+    })
+    .await
+}
+
+/// Whether a reset link still works, and for which account.
+#[server(prefix = "/fn", endpoint = "reset-link")]
+pub async fn reset_link(token: String) -> Result<Option<String>, AppError> {
+    use tenantry::service::ResetPreview;
+    crate::server_fns::context::serve(|call| async move {
+        Ok(match call.services.password_reset_preview(&token).await? {
+            ResetPreview::Valid { email } => Some(email),
+            ResetPreview::Invalid => None,
+        })
+    })
+    .await
+}
+
+#[server(prefix = "/fn", endpoint = "confirm-reset")]
+pub async fn confirm_reset(token: String, password: String) -> Result<(), AppError> {
+    use tenantry::service::Raw;
+    crate::server_fns::context::serve(|call| async move {
+        call.services.confirm_password_reset(Raw::text(token), Raw::text(password), &call.meta).await?;
+        // Any session in this browser belonged to the old password.
+        crate::ssr::end_session(&call.session).await.map_err(crate::server_fns::context::session_error)?;
+        leptos_axum::redirect("/login?reset=1");
+        Ok(())
+    })
+    .await
 }

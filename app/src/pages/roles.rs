@@ -49,38 +49,40 @@ pub struct PermissionChoice {
 #[server(prefix = "/fn", endpoint = "roles-page")]
 pub async fn roles_page() -> Result<Option<RolesView>, AppError> {
     use tenantry::domain::{covered, Permission};
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let tenant = call.services.current_tenant(&actor).await?;
-    let held = actor.permissions();
-    let roles = match actor.tenant_id {
-        Some(_) => call.services.list_roles(&actor).await?,
-        None => Vec::new(),
-    };
-    let roles = roles
-        .into_iter()
-        .map(|r| RoleRow {
-            id: r.id.map(|id| id.to_string()),
-            covers: covered(&r.permissions).iter().map(|p| p.as_str().to_owned()).collect(),
-            permissions: r.permissions.iter().map(|g| g.to_text()).collect(),
-            name: r.name,
-            description: r.description,
-            built_in: r.built_in,
-            member_count: r.member_count,
-        })
-        .collect();
-    let catalogue = Permission::ALL
-        .iter()
-        .map(|p| PermissionChoice { name: p.as_str().to_owned(), resource: p.resource().to_owned(), description: p.description().to_owned(), held: held.contains(p) })
-        .collect();
-    Ok(Some(RolesView {
-        email: actor.email.clone(),
-        tenant_name: tenant.map(|t| t.name),
-        can_manage: actor.can(Permission::RolesWrite),
-        is_superuser: actor.is_superuser,
-        roles,
-        catalogue,
-    }))
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let tenant = call.services.current_tenant(&actor).await?;
+        let held = actor.permissions();
+        let roles = match actor.tenant_id {
+            Some(_) => call.services.list_roles(&actor).await?,
+            None => Vec::new(),
+        };
+        let roles = roles
+            .into_iter()
+            .map(|r| RoleRow {
+                id: r.id.map(|id| id.to_string()),
+                covers: covered(&r.permissions).iter().map(|p| p.as_str().to_owned()).collect(),
+                permissions: r.permissions.iter().map(|g| g.to_text()).collect(),
+                name: r.name,
+                description: r.description,
+                built_in: r.built_in,
+                member_count: r.member_count,
+            })
+            .collect();
+        let catalogue = Permission::ALL
+            .iter()
+            .map(|p| PermissionChoice { name: p.as_str().to_owned(), resource: p.resource().to_owned(), description: p.description().to_owned(), held: held.contains(p) })
+            .collect();
+        Ok(Some(RolesView {
+            email: actor.email.clone(),
+            tenant_name: tenant.map(|t| t.name),
+            can_manage: actor.can(Permission::RolesWrite),
+            is_superuser: actor.is_superuser,
+            roles,
+            catalogue,
+        }))
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -96,9 +98,8 @@ fn role_input(name: String, description: Option<String>, permissions: Option<Vec
 /// Creates a role; the new role's name comes back.
 #[server(prefix = "/fn", endpoint = "create-role")]
 pub async fn create_role(name: String, description: Option<String>, permissions: Option<Vec<String>>) -> Result<String, AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             let echo = [("name", name.clone()), ("description", description.clone().unwrap_or_default())];
             let role = call
                 .services
@@ -106,35 +107,30 @@ pub async fn create_role(name: String, description: Option<String>, permissions:
                 .await
                 .map_err(|e| AppError::from(e).with_values(echo.iter().map(|(k, v)| (*k, v.as_str()))))?;
             Ok(role.name)
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "update-role")]
 pub async fn update_role(id: String, name: String, description: Option<String>, permissions: Option<Vec<String>>) -> Result<String, AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             let role = call.services.update_role(&actor, &id, role_input(name, description, permissions), &call.meta).await?;
             leptos_axum::redirect("/roles");
             Ok(role.name)
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "delete-role")]
 pub async fn delete_role(id: String, reassign_to: Option<String>) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             let target = tenantry::service::Raw::from_form(reassign_to.filter(|r| !r.trim().is_empty()));
             call.services.delete_role(&actor, &id, target, &call.meta).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[component]

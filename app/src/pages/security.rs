@@ -71,45 +71,47 @@ pub struct PolicyForm {
 #[server(prefix = "/fn", endpoint = "security-page")]
 pub async fn security_page() -> Result<Option<SecurityView>, AppError> {
     use tenantry::domain::Permission;
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let tenant = call.services.current_tenant(&actor).await?;
-    // This page is where a member whom `require_2fa` holds back sets up a factor: the policy
-    // it cannot read yet is left out, the rest of the page works.
-    let policy = match actor.tenant_id {
-        Some(id) => match call.services.security_policy(&actor, id).await {
-            Ok(policy) => Some(policy),
-            Err(tenantry::ServiceError::Refused { reason: tenantry::Refusal::TwoFactorEnrollmentRequired, .. }) => None,
-            Err(error) => return Err(error.into()),
-        },
-        None => None,
-    };
-    Ok(Some(SecurityView {
-        must_enrol: actor.check_enrolment().is_err(),
-        email: actor.email.clone(),
-        tenant_name: tenant.map(|t| t.name),
-        is_admin: actor.can(Permission::MembersWrite),
-        is_superuser: actor.is_superuser,
-        can_manage: actor.can(Permission::SecurityManage),
-        policy: policy.map(|p| PolicyForm {
-            min_length: p.password_policy.min_length,
-            require_uppercase: p.password_policy.require_uppercase,
-            require_lowercase: p.password_policy.require_lowercase,
-            require_numbers: p.password_policy.require_numbers,
-            require_symbols: p.password_policy.require_symbols,
-            password_history: p.password_policy.password_history,
-            session_timeout_minutes: p.session_timeout_minutes,
-            allowed_ip_ranges: p.allowed_ip_ranges.iter().map(ToString::to_string).collect(),
-            require_2fa: p.require_2fa,
-        }),
-        your_address: call.meta.ip.map(|ip| ip.to_string()),
-        two_factor: {
-            let status = call.services.two_factor_status(&actor).await?;
-            let setup = if status.totp { None } else { call.session.get::<TotpSetup>(TOTP_SETUP).await.ok().flatten() };
-            let new_codes = call.session.remove::<Vec<String>>(NEW_CODES).await.ok().flatten().unwrap_or_default();
-            TwoFactorView { on: status.totp, recovery_codes_left: status.recovery_codes_left, setup, new_codes }
-        },
-    }))
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let tenant = call.services.current_tenant(&actor).await?;
+        // This page is where a member whom `require_2fa` holds back sets up a factor: the policy
+        // it cannot read yet is left out, the rest of the page works.
+        let policy = match actor.tenant_id {
+            Some(id) => match call.services.security_policy(&actor, id).await {
+                Ok(policy) => Some(policy),
+                Err(tenantry::ServiceError::Refused { reason: tenantry::Refusal::TwoFactorEnrollmentRequired, .. }) => None,
+                Err(error) => return Err(error.into()),
+            },
+            None => None,
+        };
+        Ok(Some(SecurityView {
+            must_enrol: actor.check_enrolment().is_err(),
+            email: actor.email.clone(),
+            tenant_name: tenant.map(|t| t.name),
+            is_admin: actor.can(Permission::MembersWrite),
+            is_superuser: actor.is_superuser,
+            can_manage: actor.can(Permission::SecurityManage),
+            policy: policy.map(|p| PolicyForm {
+                min_length: p.password_policy.min_length,
+                require_uppercase: p.password_policy.require_uppercase,
+                require_lowercase: p.password_policy.require_lowercase,
+                require_numbers: p.password_policy.require_numbers,
+                require_symbols: p.password_policy.require_symbols,
+                password_history: p.password_policy.password_history,
+                session_timeout_minutes: p.session_timeout_minutes,
+                allowed_ip_ranges: p.allowed_ip_ranges.iter().map(ToString::to_string).collect(),
+                require_2fa: p.require_2fa,
+            }),
+            your_address: call.meta.ip.map(|ip| ip.to_string()),
+            two_factor: {
+                let status = call.services.two_factor_status(&actor).await?;
+                let setup = if status.totp { None } else { call.session.get::<TotpSetup>(TOTP_SETUP).await.ok().flatten() };
+                let new_codes = call.session.remove::<Vec<String>>(NEW_CODES).await.ok().flatten().unwrap_or_default();
+                TwoFactorView { on: status.totp, recovery_codes_left: status.recovery_codes_left, setup, new_codes }
+            },
+        }))
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -126,61 +128,53 @@ fn qr_svg(text: &str) -> String {
 
 #[server(prefix = "/fn", endpoint = "start-totp")]
 pub async fn start_totp_setup() -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             let enrolment = call.services.start_totp(&actor).await?;
             let setup = TotpSetup { qr_svg: qr_svg(&enrolment.otpauth_uri), secret: enrolment.secret, otpauth_uri: enrolment.otpauth_uri };
             call.session.insert(TOTP_SETUP, setup).await.map_err(|e| crate::server_fns::context::session_error(e.into()))?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "confirm-totp")]
 pub async fn confirm_totp_setup(code: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use tenantry::service::Raw;
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             let codes = call.services.confirm_totp(&actor, Raw::text(code), &call.meta).await?;
             let _ = call.session.remove::<TotpSetup>(TOTP_SETUP).await;
             call.session.insert(NEW_CODES, codes).await.map_err(|e| crate::server_fns::context::session_error(e.into()))?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "remove-totp")]
 pub async fn remove_totp_form(password: String, code: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use tenantry::service::Raw;
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             call.services.remove_totp(&actor, Raw::text(password), Raw::text(code), &call.meta).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "change-password")]
 pub async fn change_my_password(current_password: String, new_password: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use tenantry::service::Raw;
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             let version = call.services.change_password(&actor, Raw::text(current_password), Raw::text(new_password), &call.meta).await?;
             // Every other session ended; this one carries on.
             crate::ssr::keep_session_after_password_change(&call.session, version).await.map_err(crate::server_fns::context::session_error)?;
             // Said on the page it lands on, with or without JavaScript.
             leptos_axum::redirect("/security?done=password");
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -197,10 +191,9 @@ pub async fn save_security_policy(
     require_2fa: Option<String>,
     confirm_lockout: Option<String>,
 ) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use serde_json::{json, Value};
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             let tenant = actor.tenant().map_err(AppError::from)?;
             // Numbers as the API takes them; anything else goes through as text and is refused
             // by the service with its message.
@@ -237,9 +230,8 @@ pub async fn save_security_policy(
                     Err(app.with_values(typed))
                 }
             }
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[component]

@@ -41,45 +41,47 @@ const TEXT_FIELDS: [&str; 11] = [
 #[server(prefix = "/fn", endpoint = "settings-page")]
 pub async fn settings_page() -> Result<Option<SettingsView>, AppError> {
     use tenantry::domain::Permission;
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let Some(tenant_id) = actor.tenant_id else {
-        return Ok(Some(SettingsView { email: actor.email.clone(), tenant_name: None, is_superuser: actor.is_superuser, can_edit: false, branding_allowed: false, values: Vec::new(), notify_email: false, notify_in_app: false }));
-    };
-    let tenant = call.services.tenant_details(&actor, tenant_id).await?;
-    let features = call.services.tenant_features(&actor, tenant_id).await?;
-    let settings = &tenant.settings.0;
-    let text = |key: &str| settings.get(key).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).unwrap_or_default();
-    let brand = |key: &str| tenant.branding.0.as_ref().and_then(|b| b.get(key)).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    let thresholds = settings
-        .get("quota_alert_thresholds")
-        .and_then(|v| v.as_array())
-        .map(|t| t.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default();
-    let flag = |key: &str| settings.get("notifications").and_then(|n| n.get(key)).and_then(|v| v.as_bool()).unwrap_or(false);
-    let values = vec![
-        ("display_name".to_owned(), tenant.display_name.clone().unwrap_or_default()),
-        ("description".to_owned(), tenant.description.clone().unwrap_or_default()),
-        ("contact_email".to_owned(), tenant.contact_email.clone().unwrap_or_default()),
-        ("timezone".to_owned(), text("timezone")),
-        ("notification_email".to_owned(), text("notification_email")),
-        ("data_retention_days".to_owned(), text("data_retention_days")),
-        ("quota_alert_thresholds".to_owned(), thresholds),
-        ("theme".to_owned(), text("theme")),
-        ("company_name".to_owned(), brand("company_name")),
-        ("logo_url".to_owned(), brand("logo_url")),
-        ("primary_color".to_owned(), brand("primary_color")),
-    ];
-    Ok(Some(SettingsView {
-        email: actor.email.clone(),
-        tenant_name: Some(tenant.name.clone()),
-        is_superuser: actor.is_superuser,
-        can_edit: actor.can(Permission::TenantWrite),
-        branding_allowed: features.get("custom_branding").is_some_and(|(on, _)| *on),
-        values,
-        notify_email: flag("email"),
-        notify_in_app: flag("in_app"),
-    }))
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let Some(tenant_id) = actor.tenant_id else {
+            return Ok(Some(SettingsView { email: actor.email.clone(), tenant_name: None, is_superuser: actor.is_superuser, can_edit: false, branding_allowed: false, values: Vec::new(), notify_email: false, notify_in_app: false }));
+        };
+        let tenant = call.services.tenant_details(&actor, tenant_id).await?;
+        let features = call.services.tenant_features(&actor, tenant_id).await?;
+        let settings = &tenant.settings.0;
+        let text = |key: &str| settings.get(key).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+        let brand = |key: &str| tenant.branding.0.as_ref().and_then(|b| b.get(key)).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let thresholds = settings
+            .get("quota_alert_thresholds")
+            .and_then(|v| v.as_array())
+            .map(|t| t.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        let flag = |key: &str| settings.get("notifications").and_then(|n| n.get(key)).and_then(|v| v.as_bool()).unwrap_or(false);
+        let values = vec![
+            ("display_name".to_owned(), tenant.display_name.clone().unwrap_or_default()),
+            ("description".to_owned(), tenant.description.clone().unwrap_or_default()),
+            ("contact_email".to_owned(), tenant.contact_email.clone().unwrap_or_default()),
+            ("timezone".to_owned(), text("timezone")),
+            ("notification_email".to_owned(), text("notification_email")),
+            ("data_retention_days".to_owned(), text("data_retention_days")),
+            ("quota_alert_thresholds".to_owned(), thresholds),
+            ("theme".to_owned(), text("theme")),
+            ("company_name".to_owned(), brand("company_name")),
+            ("logo_url".to_owned(), brand("logo_url")),
+            ("primary_color".to_owned(), brand("primary_color")),
+        ];
+        Ok(Some(SettingsView {
+            email: actor.email.clone(),
+            tenant_name: Some(tenant.name.clone()),
+            is_superuser: actor.is_superuser,
+            can_edit: actor.can(Permission::TenantWrite),
+            branding_allowed: features.get("custom_branding").is_some_and(|(on, _)| *on),
+            values,
+            notify_email: flag("email"),
+            notify_in_app: flag("in_app"),
+        }))
+    })
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -99,11 +101,10 @@ pub async fn save_settings(
     logo_url: Option<String>,
     primary_color: Option<String>,
 ) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use serde_json::{json, Map, Value};
             use tenantry::service::{Raw, TenantSettingsInput};
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             let tenant = actor.tenant().map_err(AppError::from)?;
             let typed: Vec<(&str, String)> = vec![
                 ("display_name", display_name.clone()), ("description", description.clone()), ("contact_email", contact_email.clone()),
@@ -156,9 +157,8 @@ pub async fn save_settings(
                     Err(app.with_values(typed.iter().map(|(k, v)| (*k, v.as_str()))))
                 }
             }
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[component]

@@ -29,59 +29,58 @@ pub struct UsageView {
 #[server(prefix = "/fn", endpoint = "usage-page")]
 pub async fn usage_page() -> Result<Option<UsageView>, AppError> {
     use tenantry::domain::Permission;
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let tenant = call.services.current_tenant(&actor).await?;
-    let mut view = UsageView {
-        email: actor.email.clone(),
-        tenant_name: tenant.as_ref().map(|t| t.name.clone()),
-        is_admin: actor.can(Permission::RolesWrite),
-        is_superuser: actor.is_superuser,
-        plan: None,
-        quotas: Vec::new(),
-        features: Vec::new(),
-        can_manage: false,
-        plans: Vec::new(),
-    };
-    let Some(tenant) = tenant else { return Ok(Some(view)) };
-    let report = call.services.quota_usage(&actor, tenant.id).await?;
-    view.plan = report.plan.clone();
-    view.quotas = report
-        .usage
-        .iter()
-        .map(|(resource, used)| {
-            let limit = tenantry::domain::Resource::parse(resource).ok().and_then(|r| report.limits.get(r.limit().as_str()).copied().flatten());
-            (resource.clone(), *used, limit, report.percentages.get(resource).copied().flatten())
-        })
-        .collect();
-    view.features = call.services.tenant_features(&actor, tenant.id).await?.into_iter().map(|(f, (on, source))| (f, on, source.as_str().to_owned())).collect();
-    view.can_manage = actor.is_superuser || (actor.platform_role().is_some() && tenant.created_by_partner == Some(actor.user_id));
-    if view.can_manage {
-        view.plans = call.services.list_plans(&actor).await?.into_iter().map(|p| p.name).collect();
-    }
-    Ok(Some(view))
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let tenant = call.services.current_tenant(&actor).await?;
+        let mut view = UsageView {
+            email: actor.email.clone(),
+            tenant_name: tenant.as_ref().map(|t| t.name.clone()),
+            is_admin: actor.can(Permission::RolesWrite),
+            is_superuser: actor.is_superuser,
+            plan: None,
+            quotas: Vec::new(),
+            features: Vec::new(),
+            can_manage: false,
+            plans: Vec::new(),
+        };
+        let Some(tenant) = tenant else { return Ok(Some(view)) };
+        let report = call.services.quota_usage(&actor, tenant.id).await?;
+        view.plan = report.plan.clone();
+        view.quotas = report
+            .usage
+            .iter()
+            .map(|(resource, used)| {
+                let limit = tenantry::domain::Resource::parse(resource).ok().and_then(|r| report.limits.get(r.limit().as_str()).copied().flatten());
+                (resource.clone(), *used, limit, report.percentages.get(resource).copied().flatten())
+            })
+            .collect();
+        view.features = call.services.tenant_features(&actor, tenant.id).await?.into_iter().map(|(f, (on, source))| (f, on, source.as_str().to_owned())).collect();
+        view.can_manage = actor.is_superuser || (actor.platform_role().is_some() && tenant.created_by_partner == Some(actor.user_id));
+        if view.can_manage {
+            view.plans = call.services.list_plans(&actor).await?.into_iter().map(|p| p.name).collect();
+        }
+        Ok(Some(view))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "change-plan")]
 pub async fn change_plan(plan: String, force: Option<String>) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use tenantry::service::{PlanChange, Raw};
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             let tenant = actor.tenant().map_err(AppError::from)?;
             let change = PlanChange { plan: Raw::text(plan), limits: None, force: force.is_some() };
             call.services.change_plan(&actor, tenant, change, &call.meta).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "set-feature")]
 pub async fn set_feature(feature: String, value: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             let tenant = actor.tenant().map_err(AppError::from)?;
             let setting = match value.as_str() {
                 "on" => serde_json::Value::Bool(true),
@@ -92,9 +91,8 @@ pub async fn set_feature(feature: String, value: String) -> Result<(), AppError>
             changes.insert(feature, setting);
             call.services.set_features(&actor, tenant, &changes, &call.meta).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[component]

@@ -73,61 +73,63 @@ const NEW_SECRET: &str = "tenantry.new_webhook_secret";
 #[server(prefix = "/fn", endpoint = "webhooks-page")]
 pub async fn webhooks_page(endpoint: String) -> Result<Option<WebhooksView>, AppError> {
     use tenantry::domain::Permission;
-    let call = crate::server_fns::context::call().await?;
-    let Some(actor) = call.actor().await? else { return Ok(None) };
-    let tenant = call.services.current_tenant(&actor).await?;
-    let can_manage = actor.tenant_id.is_some() && actor.can(Permission::TenantWrite);
-    let hooks = if can_manage { call.services.list_webhooks(&actor, false).await? } else { Vec::new() };
-    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-    let selected = match endpoint.trim() {
-        "" => None,
-        id if can_manage => {
-            let hook = call.services.webhook(&actor, id).await?;
-            let page = call.services.webhook_deliveries(&actor, id, tenantry::store::PageRequest::first()).await?;
-            Some(Selected {
-                id: hook.id.to_string(),
-                url: hook.url.clone(),
-                count: page.count,
-                deliveries: page
-                    .items
-                    .iter()
-                    .map(|d| DeliveryRow {
-                        id: d.id.to_string(),
-                        event_type: d.event_type.clone(),
-                        event_id: d.event_id.to_string(),
-                        status: d.status.clone(),
-                        attempts: d.attempts,
-                        last_status: d.last_status,
-                        last_error: d.last_error.clone(),
-                        last_duration_ms: d.last_duration_ms,
-                        created_at: time(d.created_at),
-                    })
-                    .collect(),
-            })
-        }
-        _ => None,
-    };
-    let new_secret = call.session.remove::<NewSecret>(NEW_SECRET).await.ok().flatten();
-    Ok(Some(WebhooksView {
-        email: actor.email.clone(),
-        tenant_name: tenant.map(|t| t.name),
-        can_manage,
-        is_superuser: actor.is_superuser,
-        hooks: hooks
-            .iter()
-            .map(|h| HookRow {
-                id: h.id.to_string(),
-                url: h.url.clone(),
-                description: h.description.clone(),
-                events: h.events.0.to_list().join(" "),
-                active: h.active,
-                disabled_reason: h.disabled_reason.clone(),
-            })
-            .collect(),
-        events: call.services.webhook_event_catalogue().into_iter().map(|e| (e.as_str().to_owned(), e.description().to_owned())).collect(),
-        new_secret,
-        selected,
-    }))
+    crate::server_fns::context::serve(|call| async move {
+        let Some(actor) = call.actor().await? else { return Ok(None) };
+        let tenant = call.services.current_tenant(&actor).await?;
+        let can_manage = actor.tenant_id.is_some() && actor.can(Permission::TenantWrite);
+        let hooks = if can_manage { call.services.list_webhooks(&actor, false).await? } else { Vec::new() };
+        let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        let selected = match endpoint.trim() {
+            "" => None,
+            id if can_manage => {
+                let hook = call.services.webhook(&actor, id).await?;
+                let page = call.services.webhook_deliveries(&actor, id, tenantry::store::PageRequest::first()).await?;
+                Some(Selected {
+                    id: hook.id.to_string(),
+                    url: hook.url.clone(),
+                    count: page.count,
+                    deliveries: page
+                        .items
+                        .iter()
+                        .map(|d| DeliveryRow {
+                            id: d.id.to_string(),
+                            event_type: d.event_type.clone(),
+                            event_id: d.event_id.to_string(),
+                            status: d.status.clone(),
+                            attempts: d.attempts,
+                            last_status: d.last_status,
+                            last_error: d.last_error.clone(),
+                            last_duration_ms: d.last_duration_ms,
+                            created_at: time(d.created_at),
+                        })
+                        .collect(),
+                })
+            }
+            _ => None,
+        };
+        let new_secret = call.session.remove::<NewSecret>(NEW_SECRET).await.ok().flatten();
+        Ok(Some(WebhooksView {
+            email: actor.email.clone(),
+            tenant_name: tenant.map(|t| t.name),
+            can_manage,
+            is_superuser: actor.is_superuser,
+            hooks: hooks
+                .iter()
+                .map(|h| HookRow {
+                    id: h.id.to_string(),
+                    url: h.url.clone(),
+                    description: h.description.clone(),
+                    events: h.events.0.to_list().join(" "),
+                    active: h.active,
+                    disabled_reason: h.disabled_reason.clone(),
+                })
+                .collect(),
+            events: call.services.webhook_event_catalogue().into_iter().map(|e| (e.as_str().to_owned(), e.description().to_owned())).collect(),
+            new_secret,
+            selected,
+        }))
+    })
+    .await
 }
 
 /// Keeps a secret in the session for the page after a plain form post, and hands it back.
@@ -139,10 +141,9 @@ async fn show_once(call: &crate::server_fns::context::Call, made: NewSecret) -> 
 
 #[server(prefix = "/fn", endpoint = "create-webhook")]
 pub async fn create_webhook(url: String, description: Option<String>, events: Option<Vec<String>>) -> Result<NewSecret, AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use tenantry::service::{Raw, RawList, WebhookInput};
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             let input = WebhookInput {
                 url: Raw::text(url.clone()),
                 events: RawList::Items(events.unwrap_or_default()),
@@ -155,70 +156,59 @@ pub async fn create_webhook(url: String, description: Option<String>, events: Op
                 .await
                 .map_err(|e| AppError::from(e).with_values([("url", url.as_str()), ("description", description.as_deref().unwrap_or(""))]))?;
             show_once(&call, NewSecret { url: issued.webhook.url, secret: issued.secret }).await
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "set-webhook-active")]
 pub async fn set_webhook_active(id: String, active: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
+    crate::server_fns::context::serve(|call| async move {
             use tenantry::service::{Raw, WebhookInput};
-            let (call, actor) = crate::server_fns::signed_in().await?;
+            let actor = call.signed_in().await?;
             call.services.update_webhook(&actor, &id, WebhookInput { active: Raw::text(active), ..Default::default() }, &call.meta).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "test-webhook")]
 pub async fn test_webhook(id: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             call.services.test_webhook(&actor, &id).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "rotate-webhook-secret")]
 pub async fn rotate_webhook_secret(id: String) -> Result<NewSecret, AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             let issued = call.services.rotate_webhook_secret(&actor, &id, &call.meta).await?;
             show_once(&call, NewSecret { url: issued.webhook.url, secret: issued.secret }).await
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "delete-webhook")]
 pub async fn delete_webhook(id: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             call.services.delete_webhook(&actor, &id, &call.meta).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[server(prefix = "/fn", endpoint = "retry-webhook-delivery")]
 pub async fn retry_delivery(id: String, delivery: String) -> Result<(), AppError> {
-    crate::server_fns::context::finish(
-        async move {
-            let (call, actor) = crate::server_fns::signed_in().await?;
+    crate::server_fns::context::serve(|call| async move {
+            let actor = call.signed_in().await?;
             call.services.retry_webhook_delivery(&actor, &id, &delivery, &call.meta).await?;
             Ok(())
-        }
-        .await,
-    )
+        })
+        .await
 }
 
 #[component]

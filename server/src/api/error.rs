@@ -47,50 +47,43 @@ fn fields_body(fields: &FieldErrors, detail: Option<&str>) -> Value {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match &self.0 {
+        // The status comes from the service's one table; here only the bodies are chosen.
+        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = match &self.0 {
             ServiceError::Validation(fields) => {
                 // A body-level problem is reported as a plain `detail` string, as DRF does.
                 match fields.get("detail") {
-                    Some([detail]) if fields.iter().count() == 1 => (StatusCode::BAD_REQUEST, json!({ "detail": detail })),
-                    _ => (StatusCode::BAD_REQUEST, fields_body(fields, None)),
+                    Some([detail]) if fields.iter().count() == 1 => json!({ "detail": detail }),
+                    _ => fields_body(fields, None),
                 }
             }
-            ServiceError::Unauthenticated(detail) => (StatusCode::UNAUTHORIZED, json!({ "detail": detail })),
-            ServiceError::Forbidden(detail) => (StatusCode::FORBIDDEN, json!({ "detail": detail })),
-            ServiceError::NotFound => (StatusCode::NOT_FOUND, json!({ "detail": "Not found." })),
-            ServiceError::NotFoundField(fields) => (StatusCode::NOT_FOUND, fields_body(fields, Some("Not found."))),
-            ServiceError::Conflict { detail, fields } => (StatusCode::CONFLICT, fields_body(fields, Some(detail))),
-            ServiceError::Gone { detail, fields } => (StatusCode::GONE, fields_body(fields, Some(detail))),
+            ServiceError::Unauthenticated(detail) | ServiceError::Forbidden(detail) => json!({ "detail": detail }),
+            ServiceError::NotFound => json!({ "detail": "Not found." }),
+            ServiceError::NotFoundField(fields) => fields_body(fields, Some("Not found.")),
+            ServiceError::Conflict { detail, fields } | ServiceError::Gone { detail, fields } => fields_body(fields, Some(detail)),
             ServiceError::RateLimited { retry_after_secs } => {
                 let body = json!({ "detail": format!("Request was throttled. Expected available in {retry_after_secs} seconds.") });
-                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                let mut response = (status, Json(body)).into_response();
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
                 return response;
             }
-            ServiceError::QuotaExceeded { detail, quota, limit, usage } => (
-                StatusCode::FORBIDDEN,
-                json!({ "detail": detail, "code": "quota_exceeded", "quota": quota, "limit": limit, "usage": usage }),
-            ),
+            ServiceError::QuotaExceeded { detail, quota, limit, usage } => {
+                json!({ "detail": detail, "code": "quota_exceeded", "quota": quota, "limit": limit, "usage": usage })
+            }
             ServiceError::DailyQuotaExceeded { detail, quota, limit, retry_after_secs } => {
                 let body = json!({ "detail": detail, "code": "quota_exceeded", "quota": quota, "limit": limit });
-                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                let mut response = (status, Json(body)).into_response();
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
                 return response;
             }
-            ServiceError::Refused { reason, detail } => {
-                let status = match reason {
-                    tenantry::Refusal::IpNotAllowed | tenantry::Refusal::TwoFactorEnrollmentRequired => StatusCode::FORBIDDEN,
-                    tenantry::Refusal::SessionExpired => StatusCode::UNAUTHORIZED,
-                };
-                (status, json!({ "detail": detail, "code": reason.code() }))
-            }
+            ServiceError::Refused { reason, detail } => json!({ "detail": detail, "code": reason.code() }),
             ServiceError::Unavailable(reason) => {
                 tracing::error!(%reason, "dependency unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, json!({ "detail": reason }))
+                json!({ "detail": reason })
             }
             ServiceError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, json!({ "detail": "A server error occurred." }))
+                json!({ "detail": "A server error occurred." })
             }
         };
         let mut response = (status, Json(body)).into_response();
