@@ -353,7 +353,30 @@ def run_large(name, database_url, port, workdir):
         stop(proc)
 
 
+def fuzz():
+    """The property-based fuzz tests (server/tests/api/fuzz.rs) for FUZZ_SECONDS per target
+    (60 by default) instead of CI's few cases: any JSON body, token, CSV file and query string
+    is answered without a 5xx and without a panic."""
+    seconds = os.environ.get("FUZZ_SECONDS", "60")
+    env = dict(os.environ, TENANTRY_FUZZ_SECONDS=seconds, TENANTRY_TEST_DB=os.environ.get("TENANTRY_TEST_DB", "sqlite"))
+    started = time.time()
+    out = subprocess.run(["cargo", "test", "--locked", "-p", "tenantry-server", "--test", "api", "fuzz::", "--", "--nocapture", "--test-threads=1"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    print(f"## Fuzz: {seconds} s per target ({env['TENANTRY_TEST_DB']})\n")
+    print("| target | cases | failures |")
+    print("|---|---:|---:|")
+    for target, cases in re.findall(r"^FUZZ (\S+) cases=(\d+)$", out.stdout + out.stderr, re.M):
+        print(f"| {target} | {int(cases):,} | 0 |")
+    print(f"\n{time.time() - started:.0f} s in all; cargo test exit status {out.returncode}.\n")
+    if out.returncode != 0:
+        sys.stderr.write(out.stdout[-20000:] + out.stderr[-20000:])
+        sys.exit("a fuzz target failed")
+
+
 def main():
+    if "--fuzz" in sys.argv:
+        fuzz()
+        return
     workdir = tempfile.mkdtemp(prefix="tenantry-bench-")
     backends = [("SQLite", f"sqlite://{workdir}/bench.sqlite?mode=rwc", 3401)]
     pg = os.environ.get("TEST_POSTGRES_URL")
@@ -366,6 +389,12 @@ def main():
     print(f"# Tenantry benchmark ({time.strftime('%Y-%m-%d %H:%M')} UTC, {cores} cores, wrk -t2 -c16 -d{DURATION})\n")
     print(f"One argon2id hash (m=19456 KiB, t=2, p=1): {hash_ms:.1f} ms, so the pure argon2 limit is "
           f"{cores} / {hash_ms:.1f} ms = {cores * 1000 / hash_ms:.0f} logins/s.\n")
+    if "--soak" in sys.argv:
+        import soak
+        results = [soak.soak(label, url, port + 20, workdir) for label, url, port in backends]
+        if soak.report(results):
+            sys.exit("the soak failed a check (see the table)")
+        return
     if "--large" in sys.argv:
         print("## Large database: a tenant of 1,000 members; then 10,000 tenants and 1,000,000 audit rows\n")
         print("| backend | route | small req/s | small p99 ms | large req/s | large p99 ms | p99 ratio |")

@@ -6,6 +6,7 @@ mod audit;
 mod custom_roles;
 mod imports;
 mod auth;
+mod fuzz;
 mod invitations;
 mod members;
 mod plans;
