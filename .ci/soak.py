@@ -23,7 +23,9 @@ CONNECTIONS = 16
 # routes. Each wrk thread numbers its own invitations, so every address is new.
 MIX = r"""
 local reads = {"/api/users/", "/api/me/", "/api/user-roles/", "/api/audit-logs/", "/api/invitations/", "/api/roles/"}
-local counter, thread_id, e5, writes = 0, 0, 0, 0
+-- e5 and writes are globals: done() reads them from each thread's state with thread:get.
+local counter, thread_id = 0, 0
+e5, writes = 0, 0
 local threads = {}
 function setup(thread)
   thread:set("id", #threads + 1)
