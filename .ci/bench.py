@@ -365,7 +365,7 @@ def fuzz():
     print(f"## Fuzz: {seconds} s per target ({env['TENANTRY_TEST_DB']})\n")
     print("| target | cases | failures |")
     print("|---|---:|---:|")
-    for target, cases in re.findall(r"^FUZZ (\S+) cases=(\d+)$", out.stdout + out.stderr, re.M):
+    for target, cases in re.findall(r"FUZZ (\S+) cases=(\d+)", out.stdout + out.stderr):
         print(f"| {target} | {int(cases):,} | 0 |")
     print(f"\n{time.time() - started:.0f} s in all; cargo test exit status {out.returncode}.\n")
     if out.returncode != 0:
