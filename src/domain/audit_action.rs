@@ -7,7 +7,7 @@
 use std::fmt;
 
 use serde::{Serialize, Serializer};
-use sqlx::{encode::IsNull, error::BoxDynError, Database, Encode};
+use sqlx::error::BoxDynError;
 
 /// Declares the actions with their stored names, once.
 macro_rules! actions {
@@ -127,16 +127,7 @@ impl Serialize for AuditAction {
 }
 
 // Stored as text on both backends.
-stored_as_text!(AuditAction, |text: &str| Ok::<_, BoxDynError>(AuditAction::from_stored(text)));
-
-impl<'q, DB: Database> Encode<'q, DB> for AuditAction
-where
-    String: Encode<'q, DB>,
-{
-    fn encode_by_ref(&self, buf: &mut <DB as Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
-        self.as_str().to_owned().encode_by_ref(buf)
-    }
-}
+stored_as_text!(AuditAction, |text: &str| Ok::<_, BoxDynError>(AuditAction::from_stored(text)), AuditAction::as_str);
 
 #[cfg(test)]
 mod tests {

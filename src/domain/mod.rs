@@ -3,7 +3,20 @@
 
 /// sqlx `Type` and `Decode` for a domain type kept in a text column on both backends: the text
 /// is read with `$read` (`&str` → `Result<Self, String>`), so rows leave the store as the type.
+/// With `$write` (`&Self` → `&str`) also `Encode`, so the type binds as its stored text.
 macro_rules! stored_as_text {
+    ($ty:ty, $read:expr, $write:expr) => {
+        stored_as_text!($ty, $read);
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $ty
+        where
+            String: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(&self, buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                ($write)(self).to_owned().encode_by_ref(buf)
+            }
+        }
+    };
     ($ty:ty, $read:expr) => {
         impl<DB: sqlx::Database> sqlx::Type<DB> for $ty
         where

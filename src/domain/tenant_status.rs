@@ -4,7 +4,6 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sqlx::{encode::IsNull, error::BoxDynError, Database, Encode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,16 +50,7 @@ impl TryFrom<&str> for TenantStatus {
 }
 
 // Stored as text on both backends.
-stored_as_text!(TenantStatus, TenantStatus::try_from);
-
-impl<'q, DB: Database> Encode<'q, DB> for TenantStatus
-where
-    String: Encode<'q, DB>,
-{
-    fn encode_by_ref(&self, buf: &mut <DB as Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
-        self.as_str().to_owned().encode_by_ref(buf)
-    }
-}
+stored_as_text!(TenantStatus, TenantStatus::try_from, |status: &TenantStatus| status.as_str());
 
 #[cfg(test)]
 mod tests {
