@@ -3,7 +3,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{on, PageRequest, Reader, Tx};
+use super::{json_page, on, PageRequest, Reader, Tx};
 use crate::domain::{AuditAction, TenantId, UserId};
 
 /// Binds `args` in order to a `query_as`/`query_scalar` of either backend (a macro because
@@ -55,18 +55,39 @@ impl Reader {
             .bind(tenant).fetch_all(c).await)
     }
 
-    /// One page of a tenant's events, newest first, and how many match in all.
+    /// One page of a tenant's events, newest first, and how many match in all: one
+    /// statement, one row (see [`json_page`]).
     #[tracing::instrument(skip_all)]
     pub async fn audit_page(&mut self, query: &AuditQuery, page: PageRequest) -> Result<(Vec<AuditEntry>, i64), sqlx::Error> {
+        const COLUMNS: [json_page::Column<'static>; 11] = [
+            json_page::uuid("id", "id"),
+            json_page::uuid("tenant_id", "tenant_id"),
+            json_page::uuid("actor_id", "actor_id"),
+            json_page::plain("actor_email", "actor_email"),
+            json_page::plain("action", "action"),
+            json_page::plain("resource_type", "resource_type"),
+            json_page::plain("resource_id", "resource_id"),
+            json_page::json("metadata", "metadata"),
+            json_page::plain("ip_address", "ip_address"),
+            json_page::plain("user_agent", "user_agent"),
+            json_page::plain("created_at", "created_at"),
+        ];
         let mut args = Vec::new();
         let filter = query.condition(&mut args, None);
-        let count_sql = format!("SELECT COUNT(*) FROM audit_log WHERE {filter}");
-        let count: i64 = on!(self, c => bind_all!(sqlx::query_scalar(&count_sql), args).fetch_one(c).await)?;
         let n = args.len();
-        let sql = format!("{SELECT} WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}", n + 1, n + 2);
+        let sql = json_page::sql(
+            self.backend(),
+            &COLUMNS,
+            &format!("FROM audit_log WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}", n + 1, n + 2),
+            &format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"),
+        );
         args.push(Arg::Int(page.limit()));
         args.push(Arg::Int(page.offset()));
-        let rows = on!(self, c => bind_all!(sqlx::query_as(&sql), args).fetch_all(c).await)?;
+        let (count, page_json): (i64, Option<String>) = on!(self, c => bind_all!(sqlx::query_as(&sql), args).fetch_one(c).await)?;
+        let mut rows: Vec<AuditEntry> = json_page::rows(page_json)?;
+        // Newest first, as the subquery ordered them (which an aggregate keeps in practice but
+        // SQL does not promise).
+        rows.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
         Ok((rows, count))
     }
 
@@ -137,14 +158,15 @@ impl Tx {
     }
 }
 
-/// One recorded event, as read back.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One recorded event, as read back (a row, or an element of a JSON page).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct AuditEntry {
     pub id: Uuid,
     pub tenant_id: Option<TenantId>,
     /// Who did it; `None` for events without a signed-in actor (sign-up, failed login …).
     pub actor_id: Option<UserId>,
     pub actor_email: Option<String>,
+    #[serde(deserialize_with = "json_page::action")]
     pub action: AuditAction,
     pub resource_type: String,
     pub resource_id: Option<String>,
@@ -152,6 +174,7 @@ pub struct AuditEntry {
     pub metadata: Value,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    #[serde(deserialize_with = "json_page::time")]
     pub created_at: DateTime<Utc>,
 }
 

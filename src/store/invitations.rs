@@ -1,20 +1,26 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, Backend, PageRequest, Reader, Tx};
+use super::{json_page, on, Backend, PageRequest, Reader, Tx};
 use crate::domain::{Email, RoleName, TenantId, UserId};
 
 /// An invitation as stored (the token itself is never stored, only its hash).
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A row, or an element of a JSON page.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Invitation {
     pub id: Uuid,
     pub tenant_id: TenantId,
     pub email: String,
+    #[serde(deserialize_with = "json_page::optional_role")]
     pub role: Option<RoleName>,
     pub invited_by: Option<UserId>,
+    #[serde(deserialize_with = "json_page::time")]
     pub expires_at: DateTime<Utc>,
+    #[serde(deserialize_with = "json_page::optional_time")]
     pub accepted_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "json_page::optional_time")]
     pub revoked_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "json_page::time")]
     pub created_at: DateTime<Utc>,
     /// Wrong passwords given with this invitation's token.
     pub failed_attempts: i32,
@@ -22,12 +28,40 @@ pub struct Invitation {
     pub tenant_name: String,
     pub inviter_email: Option<String>,
     /// The tenant was deleted: its invitations stop working at once.
+    #[serde(deserialize_with = "json_page::flag")]
     pub tenant_deleted: bool,
 }
 
-const SELECT: &str = "SELECT i.id, i.tenant_id, i.email, i.role, i.invited_by, i.expires_at, i.accepted_at, i.revoked_at, \
-                      i.created_at, i.failed_attempts, t.name AS tenant_name, u.email AS inviter_email, (t.deleted_at IS NOT NULL) AS tenant_deleted \
-                      FROM invitations i JOIN tenants t ON t.id = i.tenant_id LEFT JOIN users u ON u.id = i.invited_by";
+macro_rules! from_joined {
+    () => {
+        "FROM invitations i JOIN tenants t ON t.id = i.tenant_id LEFT JOIN users u ON u.id = i.invited_by"
+    };
+}
+
+const FROM: &str = from_joined!();
+
+const SELECT: &str = concat!(
+    "SELECT i.id, i.tenant_id, i.email, i.role, i.invited_by, i.expires_at, i.accepted_at, i.revoked_at, \
+     i.created_at, i.failed_attempts, t.name AS tenant_name, u.email AS inviter_email, (t.deleted_at IS NOT NULL) AS tenant_deleted ",
+    from_joined!()
+);
+
+/// The columns of [`SELECT`] for a JSON page.
+const PAGE_COLUMNS: [json_page::Column<'static>; 13] = [
+    json_page::uuid("id", "i.id"),
+    json_page::uuid("tenant_id", "i.tenant_id"),
+    json_page::plain("email", "i.email"),
+    json_page::plain("role", "i.role"),
+    json_page::uuid("invited_by", "i.invited_by"),
+    json_page::plain("expires_at", "i.expires_at"),
+    json_page::plain("accepted_at", "i.accepted_at"),
+    json_page::plain("revoked_at", "i.revoked_at"),
+    json_page::plain("created_at", "i.created_at"),
+    json_page::plain("failed_attempts", "i.failed_attempts"),
+    json_page::plain("tenant_name", "t.name"),
+    json_page::plain("inviter_email", "u.email"),
+    json_page::plain("tenant_deleted", "(t.deleted_at IS NOT NULL)"),
+];
 
 /// Which invitations to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,10 +124,18 @@ impl Reader {
         };
         // `$2` and `$3` are bound in every case so the parameter list stays the same.
         let filter = format!("i.tenant_id = $1 AND ($2 IS NOT NULL) AND ($3 IS NULL OR i.email = $3) AND {state_filter}");
-        let sql = format!("{SELECT} WHERE {filter} ORDER BY i.created_at DESC, i.id LIMIT $4 OFFSET $5");
-        let rows = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(now).bind(email).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
-        let count_sql = format!("SELECT COUNT(*) FROM invitations i WHERE {filter}");
-        let count: i64 = on!(self, c => sqlx::query_scalar(&count_sql).bind(tenant).bind(now).bind(email).fetch_one(c).await)?;
+        let sql = json_page::sql(
+            self.backend(),
+            &PAGE_COLUMNS,
+            &format!("{FROM} WHERE {filter} ORDER BY i.created_at DESC, i.id LIMIT $4 OFFSET $5"),
+            &format!("SELECT COUNT(*) FROM invitations i WHERE {filter}"),
+        );
+        let (count, page_json): (i64, Option<String>) =
+            on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(now).bind(email).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
+        let mut rows: Vec<Invitation> = json_page::rows(page_json)?;
+        // Newest first as the subquery ordered them (kept by the aggregate in practice, not
+        // promised by SQL).
+        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
         Ok((rows, count))
     }
 }

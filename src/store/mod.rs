@@ -12,6 +12,7 @@ mod audit;
 mod bulk_runs;
 mod invitations;
 mod jobs;
+mod json_page;
 mod metrics;
 mod models;
 mod outbox;
@@ -384,8 +385,9 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10));
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let pool = PoolOptions::new()
-                // Each in-memory connection would be its own database.
-                .max_connections(if in_memory { 1 } else { 8 })
+                // Each in-memory connection would be its own database. A write may read a
+                // shared limit on a second connection, so a file database keeps at least two.
+                .max_connections(if in_memory { 1 } else { max_connections.unwrap_or(8).max(2) })
                 .acquire_timeout(Duration::from_secs(10))
                 .after_release(|conn, _| Box::pin(release_outside_transaction(conn)))
                 .connect_with(options)

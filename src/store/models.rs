@@ -109,8 +109,8 @@ pub struct Member {
     pub grants: Vec<Grant>,
 }
 
-/// One role held by one member of one tenant.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One role held by one member of one tenant (a row, or an element of a JSON page).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Assignment {
     pub id: AssignmentId,
     pub tenant_id: TenantId,
@@ -119,11 +119,13 @@ pub struct Assignment {
     #[sqlx(try_from = "String")]
     pub role: RoleColumn,
     pub assigned_by: Option<UserId>,
+    #[serde(deserialize_with = "super::json_page::time")]
     pub created_at: DateTime<Utc>,
 }
 
 /// A role name read from the database: built-in, or one of the tenant's own.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct RoleColumn(pub RoleName);
 
 impl TryFrom<String> for RoleColumn {

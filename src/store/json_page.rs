@@ -1,0 +1,179 @@
+//! A list page read as one row: the number of matching rows and the page itself as one JSON
+//! array, built by the database in a single statement.
+//!
+//! Why: the SQLite driver hands the rows of a result from its worker thread to the async side
+//! one at a time, so a full 100-row page cost more in hand-overs than in the query, and the
+//! count was a second statement (on PostgreSQL a second round trip, and behind a transaction
+//! pooler a parse as well). Here a page is one statement, one row, decoded with serde.
+//!
+//! The two backends spell the JSON differently, and the row types' `Deserialize` impls accept
+//! both: UUIDs are hex text (`lower(hex(blob))`) on SQLite and hyphenated on PostgreSQL,
+//! flags are `0`/`1` on SQLite and booleans on PostgreSQL, and timestamps are the RFC 3339 text
+//! SQLite stores or PostgreSQL's ISO 8601 rendering of a `timestamptz`.
+
+use chrono::{DateTime, Utc};
+use serde::{de::DeserializeOwned, Deserialize, Deserializer};
+
+use super::Backend;
+use crate::domain::{AuditAction, RoleName};
+
+/// How a column of a page is carried into JSON where the backends differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Text, numbers, flags and timestamps: as the database renders them.
+    Plain,
+    /// A UUID (a blob on SQLite).
+    Uuid,
+    /// A JSON document (text on SQLite, which would otherwise arrive as a string).
+    Json,
+}
+
+/// One column of a page: its name in the JSON and the SQL expression that computes it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column<'a> {
+    pub name: &'static str,
+    pub expr: &'a str,
+    pub kind: Kind,
+}
+
+pub(crate) const fn plain<'a>(name: &'static str, expr: &'a str) -> Column<'a> {
+    Column { name, expr, kind: Kind::Plain }
+}
+
+pub(crate) const fn uuid<'a>(name: &'static str, expr: &'a str) -> Column<'a> {
+    Column { name, expr, kind: Kind::Uuid }
+}
+
+pub(crate) const fn json<'a>(name: &'static str, expr: &'a str) -> Column<'a> {
+    Column { name, expr, kind: Kind::Json }
+}
+
+/// The statement: `SELECT total, page` where `total` is the single value of `count` and
+/// `page` a JSON array of `columns` over `rows` (the `FROM … WHERE … ORDER BY … LIMIT …` of the
+/// page). Both halves may use the same bind parameters. Every piece is spliced, so each is SQL
+/// of ours, never input.
+pub(crate) fn sql(backend: Backend, columns: &[Column<'_>], rows: &str, count: &str) -> String {
+    let select = columns.iter().map(|c| format!("{} AS {}", c.expr, c.name)).collect::<Vec<_>>().join(", ");
+    match backend {
+        // PostgreSQL renders a row of a subquery as an object by itself, with uuid, bool,
+        // timestamptz and jsonb in their JSON forms.
+        Backend::Postgres => format!("SELECT ({count}) AS total, (SELECT json_agg(p) FROM (SELECT {select} {rows}) p)::text AS page"),
+        Backend::Sqlite => {
+            let fields = columns
+                .iter()
+                .map(|c| {
+                    let value = match c.kind {
+                        Kind::Plain => format!("p.{}", c.name),
+                        // hex(NULL) is '' in SQLite, which must stay null.
+                        Kind::Uuid => format!("nullif(lower(hex(p.{})), '')", c.name),
+                        Kind::Json => format!("json(p.{})", c.name),
+                    };
+                    format!("'{}', {value}", c.name)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("SELECT ({count}) AS total, (SELECT json_group_array(json_object({fields})) FROM (SELECT {select} {rows}) p) AS page")
+        }
+    }
+}
+
+/// The rows of a page from its JSON (`None`: PostgreSQL's aggregate over no rows).
+pub(crate) fn rows<T: DeserializeOwned>(page: Option<String>) -> Result<Vec<T>, sqlx::Error> {
+    match page {
+        Some(json) => serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e))),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// A flag: SQLite's JSON has no booleans (0/1); PostgreSQL's has.
+pub(crate) fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::Number(n) => Ok(n.as_i64() != Some(0)),
+        other => Err(serde::de::Error::custom(format!("expected a flag, got {other}"))),
+    }
+}
+
+/// A timestamp as either backend writes it into JSON.
+pub(crate) fn time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_time(&text).ok_or_else(|| serde::de::Error::custom(format!("not a timestamp: {text}")))
+}
+
+/// An optional timestamp as either backend writes it into JSON.
+pub(crate) fn optional_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    match Option::<String>::deserialize(deserializer)? {
+        Some(text) => parse_time(&text).map(Some).ok_or_else(|| serde::de::Error::custom(format!("not a timestamp: {text}"))),
+        None => Ok(None),
+    }
+}
+
+/// An audit action by its stored name.
+pub(crate) fn action<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AuditAction, D::Error> {
+    String::deserialize(deserializer).map(|name| AuditAction::from_stored(&name))
+}
+
+/// An optional role by its stored name (written by this service, so not validated again).
+pub(crate) fn optional_role<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RoleName>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(|name| name.as_deref().map(RoleName::from_stored))
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%#z"))
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z"))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Row {
+        id: uuid::Uuid,
+        #[serde(deserialize_with = "flag")]
+        on: bool,
+        #[serde(deserialize_with = "time")]
+        at: DateTime<Utc>,
+        #[serde(deserialize_with = "optional_time")]
+        until: Option<DateTime<Utc>>,
+    }
+
+    #[test]
+    fn both_backends_spellings_decode_to_the_same_row() {
+        let sqlite = r#"[{"id":"0b7e2c1e9a8d4f5e8c3b2a1908070605","on":1,"at":"2026-12-04T19:07:40.123456+00:00","until":null}]"#;
+        let postgres = r#"[{"id":"0b7e2c1e-9a8d-4f5e-8c3b-2a1908070605","on":true,"at":"2026-12-04T19:07:40.123456+00:00","until":null}]"#;
+        let a: Vec<Row> = rows(Some(sqlite.into())).unwrap();
+        let b: Vec<Row> = rows(Some(postgres.into())).unwrap();
+        assert_eq!(a, b);
+        assert!(a[0].on);
+        assert_eq!(a[0].at.timestamp_subsec_micros(), 123_456);
+        let off: Vec<Row> = rows(Some(r#"[{"id":"0b7e2c1e9a8d4f5e8c3b2a1908070605","on":0,"at":"2026-12-04 19:07:40+00","until":"2026-12-05T00:00:00Z"}]"#.into())).unwrap();
+        assert!(!off[0].on);
+        assert_eq!(off[0].until.unwrap().to_rfc3339(), "2026-12-05T00:00:00+00:00");
+        assert_eq!(off[0].at.to_rfc3339(), "2026-12-04T19:07:40+00:00");
+    }
+
+    #[test]
+    fn no_rows_and_bad_rows() {
+        assert!(rows::<Row>(None).unwrap().is_empty());
+        assert!(rows::<Row>(Some("[]".into())).unwrap().is_empty());
+        assert!(rows::<Row>(Some(r#"[{"id":"x","on":1,"at":"2026-12-04T19:07:40Z","until":null}]"#.into())).is_err());
+        assert!(rows::<Row>(Some(r#"[{"id":"0b7e2c1e9a8d4f5e8c3b2a1908070605","on":"yes","at":"2026-12-04T19:07:40Z","until":null}]"#.into())).is_err());
+        assert!(rows::<Row>(Some(r#"[{"id":"0b7e2c1e9a8d4f5e8c3b2a1908070605","on":1,"at":"yesterday","until":null}]"#.into())).is_err());
+    }
+
+    #[test]
+    fn the_sqlite_statement_converts_what_sqlite_cannot_render() {
+        let columns = [uuid("id", "r.id"), plain("email", "u.email"), json("metadata", "r.metadata")];
+        let sql = sql(Backend::Sqlite, &columns, "FROM r WHERE r.t = $1 LIMIT $2", "SELECT COUNT(*) FROM r WHERE r.t = $1");
+        assert!(sql.contains("'id', nullif(lower(hex(p.id)), '')"), "{sql}");
+        assert!(sql.contains("'email', p.email"), "{sql}");
+        assert!(sql.contains("'metadata', json(p.metadata)"), "{sql}");
+        assert!(sql.contains("SELECT r.id AS id, u.email AS email, r.metadata AS metadata FROM r WHERE r.t = $1 LIMIT $2"), "{sql}");
+        let pg = super::sql(Backend::Postgres, &columns, "FROM r LIMIT $2", "SELECT 1");
+        assert!(pg.starts_with("SELECT (SELECT 1) AS total, (SELECT json_agg(p) FROM (SELECT r.id AS id"), "{pg}");
+    }
+}
