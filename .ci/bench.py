@@ -284,8 +284,9 @@ def run_backend(name, database_url, port, workdir):
 
 
 def seed_large(name, database_url, tenant_id, admin_email, members_only):
-    """Bulk SQL: 999 more members with a role in the benchmark tenant and 5,000 of its events
-    (members_only), or else 9,999 more tenants and 995,000 events spread over them."""
+    """Bulk SQL: 999 more members with a role in the benchmark tenant, 1,000 pending
+    invitations and 5,000 of its events (members_only), or else 9,999 more tenants and 995,000
+    events spread over them."""
     if name == "SQLite":
         import sqlite3
         path = database_url.split("sqlite://", 1)[1].split("?", 1)[0]
@@ -302,6 +303,9 @@ def seed_large(name, database_url, tenant_id, admin_email, members_only):
             db.execute("INSERT INTO user_roles (id, tenant_id, user_id, role, created_at) SELECT randomblob(16), ?, id, 'VIEWER', ? FROM users WHERE email LIKE '%@members.bench'", (tenant, now))
             db.execute(seq(5000) + "INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at) "
                        f"SELECT randomblob(16), ?, 'bench@big.bench', 'role_assigned', 'user', '{{}}', '127.0.0.1', 'bench', {ts} FROM n", (tenant,))
+            expires = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime(time.time() + 7 * 86400))
+            db.execute(seq(1000) + "INSERT INTO invitations (id, tenant_id, email, role, token_hash, expires_at, created_at, updated_at) "
+                       f"SELECT randomblob(16), ?, 'invitee' || i || '@invited.bench', 'VIEWER', hex(randomblob(32)), ?, {ts}, {ts} FROM n", (tenant, expires))
         else:
             db.execute(seq(9999) + "INSERT INTO tenants (id, name, slug, created_at, updated_at) SELECT randomblob(16), 'Other ' || i, 'other-' || i, ?, ? FROM n", (now, now))
             db.execute(seq(995000) + "INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at) "
@@ -321,6 +325,10 @@ def seed_large(name, database_url, tenant_id, admin_email, members_only):
             INSERT INTO audit_log (id, tenant_id, actor_email, action, resource_type, metadata, ip_address, user_agent, created_at)
               SELECT gen_random_uuid(), '{tenant_id}', 'bench@big.bench', 'role_assigned', 'user', '{{}}', '127.0.0.1', 'bench', now() - i * interval '1 second'
               FROM generate_series(1, 5000) i;
+            INSERT INTO invitations (id, tenant_id, email, role, token_hash, expires_at, created_at, updated_at)
+              SELECT gen_random_uuid(), '{tenant_id}', 'invitee' || i || '@invited.bench', 'VIEWER', md5(random()::text) || md5(random()::text), now() + interval '7 days',
+                     now() - i * interval '1 second', now() - i * interval '1 second'
+              FROM generate_series(1, 1000) i;
             """
         else:
             sql = """
@@ -333,8 +341,9 @@ def seed_large(name, database_url, tenant_id, admin_email, members_only):
 
 
 def run_large(name, database_url, port, workdir):
-    """`GET /api/user-roles/` and `GET /api/audit-logs/` for a tenant of 1,000 members, first in
-    a small database, then with 10,000 tenants and 1,000,000 audit rows."""
+    """Every list route at a full 100-row page for a tenant of 1,000 members (with 1,000
+    pending invitations and 5,000 events), first in a small database, then with 10,000 tenants
+    and 1,000,000 audit rows."""
     proc, base = start(database_url, port, workdir)
     try:
         email = f"admin-{uuid.uuid4().hex[:8]}@big.bench"
@@ -342,7 +351,8 @@ def run_large(name, database_url, port, workdir):
         token = request(base, "POST", "/api/auth/login/", {"email": email, "password": PASSWORD})["access"]
         seed_large(name, database_url, tenant["id"], email, True)
         auth = [f"Authorization: Bearer {token}"]
-        routes = [("GET /api/user-roles/", "/api/user-roles/"), ("GET /api/audit-logs/", "/api/audit-logs/")]
+        routes = [("GET /api/users/", "/api/users/"), ("GET /api/user-roles/", "/api/user-roles/"),
+                  ("GET /api/invitations/", "/api/invitations/"), ("GET /api/audit-logs/", "/api/audit-logs/")]
         small = {route: wrk(base + path, auth) for route, path in routes}
         started = time.time()
         seed_large(name, database_url, tenant["id"], email, False)
@@ -396,7 +406,7 @@ def main():
             sys.exit("the soak failed a check (see the table)")
         return
     if "--large" in sys.argv:
-        print("## Large database: a tenant of 1,000 members; then 10,000 tenants and 1,000,000 audit rows\n")
+        print("## Large database: a tenant of 1,000 members, 1,000 invitations and 5,000 events (full 100-row pages); then 10,000 tenants and 1,000,000 audit rows\n")
         print("| backend | route | small req/s | small p99 ms | large req/s | large p99 ms | p99 ratio |")
         print("|---|---|---:|---:|---:|---:|---:|")
         for label, url, port in backends:
