@@ -83,12 +83,8 @@ impl Reader {
         );
         args.push(Arg::Int(page.limit()));
         args.push(Arg::Int(page.offset()));
-        let (count, page_json): (i64, Option<String>) = on!(self, c => bind_all!(sqlx::query_as(&sql), args).fetch_one(c).await)?;
-        let mut rows: Vec<AuditEntry> = json_page::rows(page_json)?;
-        // Newest first, as the subquery ordered them (which an aggregate keeps in practice but
-        // SQL does not promise).
-        rows.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
-        Ok((rows, count))
+        let row = on!(self, c => bind_all!(sqlx::query_as(&sql), args).fetch_one(c).await)?;
+        json_page::decode(row, |a: &AuditEntry, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)))
     }
 
     /// Up to `limit` events older than `after` (from the newest when `None`), newest first.

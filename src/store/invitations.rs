@@ -130,13 +130,8 @@ impl Reader {
             &format!("{FROM} WHERE {filter} ORDER BY i.created_at DESC, i.id LIMIT $4 OFFSET $5"),
             &format!("SELECT COUNT(*) FROM invitations i WHERE {filter}"),
         );
-        let (count, page_json): (i64, Option<String>) =
-            on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(now).bind(email).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
-        let mut rows: Vec<Invitation> = json_page::rows(page_json)?;
-        // Newest first as the subquery ordered them (kept by the aggregate in practice, not
-        // promised by SQL).
-        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-        Ok((rows, count))
+        let row = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(now).bind(email).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
+        json_page::decode(row, |a: &Invitation, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)))
     }
 }
 

@@ -78,11 +78,23 @@ pub(crate) fn sql(backend: Backend, columns: &[Column<'_>], rows: &str, count: &
 }
 
 /// The rows of a page from its JSON (`None`: PostgreSQL's aggregate over no rows).
-pub(crate) fn rows<T: DeserializeOwned>(page: Option<String>) -> Result<Vec<T>, sqlx::Error> {
+fn rows<T: DeserializeOwned>(page: Option<String>) -> Result<Vec<T>, sqlx::Error> {
     match page {
         Some(json) => serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e))),
         None => Ok(Vec::new()),
     }
+}
+
+/// The rows, sorted by `order`, and the total of the one row a [`sql`] statement returns. The
+/// subquery ordered the rows already and an aggregate keeps that order in practice, but SQL
+/// does not promise it; a page is small, so it is sorted again here.
+pub(crate) fn decode<T: DeserializeOwned>(
+    (total, page): (i64, Option<String>),
+    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Result<(Vec<T>, i64), sqlx::Error> {
+    let mut rows = rows(page)?;
+    rows.sort_by(order);
+    Ok((rows, total))
 }
 
 /// A flag: SQLite's JSON has no booleans (0/1); PostgreSQL's has.
@@ -154,6 +166,18 @@ mod tests {
         assert!(!off[0].on);
         assert_eq!(off[0].until.unwrap().to_rfc3339(), "2026-12-05T00:00:00+00:00");
         assert_eq!(off[0].at.to_rfc3339(), "2026-12-04T19:07:40+00:00");
+    }
+
+    #[test]
+    fn a_page_comes_back_in_the_order_asked_for_with_its_total() {
+        let json = r#"[{"id":"00000000000000000000000000000002","on":1,"at":"2026-12-04T19:00:00Z","until":null},
+                       {"id":"00000000000000000000000000000001","on":1,"at":"2026-12-04T19:00:00Z","until":null}]"#;
+        let (page, total) = decode((7, Some(json.into())), |a: &Row, b| a.id.cmp(&b.id)).unwrap();
+        assert_eq!(total, 7);
+        assert_eq!(page.iter().map(|r| r.id.as_u128()).collect::<Vec<_>>(), vec![1, 2]);
+        let (empty, total) = decode::<Row>((0, None), |a, b| a.id.cmp(&b.id)).unwrap();
+        assert!(empty.is_empty());
+        assert_eq!(total, 0);
     }
 
     #[test]

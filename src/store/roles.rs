@@ -57,13 +57,8 @@ impl Reader {
             &format!("FROM user_roles r JOIN users u ON u.id = r.user_id WHERE {filter} ORDER BY r.created_at, r.id LIMIT $4 OFFSET $5"),
             &format!("SELECT COUNT(*) FROM user_roles r WHERE {filter}"),
         );
-        let (count, page_json): (i64, Option<String>) =
-            on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(user).bind(role).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
-        let mut rows: Vec<Assignment> = json_page::rows(page_json)?;
-        // An aggregate over an ordered subquery keeps its order in practice; SQL does not
-        // promise it, and the page is small.
-        rows.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
-        Ok((rows, count))
+        let row = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(user).bind(role).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
+        json_page::decode(row, |a: &Assignment, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)))
     }
 
     #[tracing::instrument(skip_all)]

@@ -154,14 +154,9 @@ impl Reader {
             ),
             "SELECT COUNT(*) FROM memberships WHERE tenant_id = $1",
         );
-        let (total, page_json): (i64, Option<String>) =
-            on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
-        let mut members: Vec<MemberJson> = json_page::rows(page_json)?;
-        // An aggregate over an ordered subquery keeps its order in practice, but SQL does not
-        // promise it; the page is small.
-        members.sort_by(|a, b| a.email.cmp(&b.email));
-        let members = members.into_iter().map(MemberJson::into_member).collect();
-        Ok((members, total))
+        let row = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
+        let (members, total) = json_page::decode(row, |a: &MemberJson, b| a.email.cmp(&b.email))?;
+        Ok((members.into_iter().map(MemberJson::into_member).collect(), total))
     }
 }
 
