@@ -16,6 +16,10 @@ import bench
 
 MINUTES = float(os.environ.get("SOAK_MINUTES", "10"))
 TARGET_RPS = int(os.environ.get("SOAK_RPS", "2200"))
+# How many tenants share the load, each with its own API key; each request picks one at random.
+# 1 (the default) sends every invitation into one tenant, whose lists then grow through the
+# run; more tenants is closer to a real service, where each tenant grows slowly.
+TENANTS = int(os.environ.get("SOAK_TENANTS", "1"))
 CONNECTIONS = 16
 
 # One request in WRITE_EVERY is a write (an invitation: its row, its audit row, its webhook
@@ -24,6 +28,7 @@ CONNECTIONS = 16
 MIX = r"""
 local reads = {"/api/users/", "/api/me/", "/api/user-roles/", "/api/audit-logs/", "/api/invitations/", "/api/roles/"}
 -- e5 and writes are globals: done() reads them from each thread's state with thread:get.
+local keys = {%(keys)s}
 local counter, thread_id = 0, 0
 e5, writes = 0, 0
 local threads = {}
@@ -33,8 +38,17 @@ function setup(thread)
 end
 function init(args)
   thread_id = id
-  wrk.headers["X-API-Key"] = "%(key)s"
   wrk.headers["Content-Type"] = "application/json"
+end
+-- wrk.format takes the headers it is given instead of wrk.headers, so each request's are a copy
+-- of those with its tenant's key.
+local function headers()
+  local h = {}
+  for name, value in pairs(wrk.headers) do h[name] = value end
+  -- At random: a turn by counter would send every invitation (each WRITE_EVERY-th request)
+  -- to the same few tenants.
+  h["X-API-Key"] = keys[math.random(#keys)]
+  return h
 end
 function delay()
   return %(delay_ms)d
@@ -44,9 +58,9 @@ function request()
   if counter %% %(write_every)d == 0 then
     writes = writes + 1
     local body = string.format('{"email": "soak-%%d-%%d-%%d@soak.test", "role": "VIEWER"}', %(run)d, thread_id, writes)
-    return wrk.format("POST", "/api/users/invite/", nil, body)
+    return wrk.format("POST", "/api/users/invite/", headers(), body)
   end
-  return wrk.format("GET", reads[(counter %% #reads) + 1])
+  return wrk.format("GET", reads[(counter %% #reads) + 1], headers())
 end
 function response(status, headers, body)
   if status >= 500 then e5 = e5 + 1 end
@@ -63,10 +77,11 @@ end
 WRITE_EVERY = 10
 
 
-def script(workdir, key, delay_ms, run):
+def script(workdir, keys, delay_ms, run):
     path = os.path.join(workdir, f"soak-{run}.lua")
     with open(path, "w") as out:
-        out.write(MIX % {"key": key, "delay_ms": delay_ms, "write_every": WRITE_EVERY, "run": run})
+        quoted = ", ".join(f'"{key}"' for key in keys)
+        out.write(MIX % {"keys": quoted, "delay_ms": delay_ms, "write_every": WRITE_EVERY, "run": run})
     return path
 
 
@@ -94,12 +109,14 @@ def soak(label, database_url, port, workdir):
     os.environ["METRICS_TOKEN"] = "soak-metrics"
     proc, base = bench.start(database_url, port, workdir)
     try:
-        _, _, token = bench.seed_tenant(base)
-        key = bench.request(base, "POST", "/api/api-keys/", {"name": "soak", "scopes": ["*"]}, token)["key"]
+        keys = []
+        for _ in range(TENANTS):
+            _, _, token = bench.seed_tenant(base)
+            keys.append(bench.request(base, "POST", "/api/api-keys/", {"name": "soak", "scopes": ["*"]}, token)["key"])
         # Calibrate the pause between a connection's requests for the target rate: wrk waits
         # `delay` after each answer, so rate = connections / (latency + delay).
         probe_delay = 5
-        rps, _, _, _, _ = run_wrk(base, script(workdir, key, probe_delay, 0), 10)
+        rps, _, _, _, _ = run_wrk(base, script(workdir, keys, probe_delay, 0), 10)
         latency_ms = max(CONNECTIONS * 1000 / rps - probe_delay, 0)
         delay_ms = max(int(CONNECTIONS * 1000 / TARGET_RPS - latency_ms), 0)
         samples = []
@@ -112,7 +129,7 @@ def soak(label, database_url, port, workdir):
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        rps, p99, e5, writes, socket_errors = run_wrk(base, script(workdir, key, delay_ms, 1), MINUTES * 60)
+        rps, p99, e5, writes, socket_errors = run_wrk(base, script(workdir, keys, delay_ms, 1), MINUTES * 60)
         stop.set()
         sampler.join()
         minute = lambda lo, hi: [mb for at, mb in samples if lo <= at < hi]
@@ -140,7 +157,8 @@ def soak(label, database_url, port, workdir):
 
 
 def report(results):
-    print(f"## Soak: {MINUTES:g} minutes of mixed load per backend (wrk -t2 -c{CONNECTIONS}, 1 request in {WRITE_EVERY} an invitation)\n")
+    spread = "one tenant" if TENANTS == 1 else f"spread at random over {TENANTS} tenants"
+    print(f"## Soak: {MINUTES:g} minutes of mixed load per backend (wrk -t2 -c{CONNECTIONS}, 1 request in {WRITE_EVERY} an invitation, {spread})\n")
     print("| backend | req/s | p99 ms | invitations | 5xx | socket errors | 'database is locked' | ERROR lines | RSS minute 2 MB | RSS last minute MB | last/second | outbox drained after load | verdict |")
     print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|")
     failed = False
