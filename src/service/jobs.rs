@@ -353,11 +353,17 @@ impl Services {
         self.run_job_claimed(Some(id)).await
     }
 
-    async fn run_job_claimed(&self, only: Option<Uuid>) -> ServiceResult<bool> {
+    /// Claims a due job (`only`: that one) for this worker, under a lease of [`LEASE`].
+    async fn claim_job(&self, only: Option<Uuid>) -> ServiceResult<Option<Job>> {
         let at = now();
         let mut tx = self.db().write().await?;
-        let Some(job) = tx.claim_job(only, at, at + ChronoDuration::from_std(LEASE).unwrap_or_default()).await? else { return Ok(false) };
+        let job = tx.claim_job(only, at, at + ChronoDuration::from_std(LEASE).unwrap_or_default()).await?;
         tx.commit().await?;
+        Ok(job)
+    }
+
+    async fn run_job_claimed(&self, only: Option<Uuid>) -> ServiceResult<bool> {
+        let Some(job) = self.claim_job(only).await? else { return Ok(false) };
         tracing::info!(job = %job.id, tenant = %job.tenant_id, total = job.total, processed = job.processed, "job started");
         match self.work_on(&job, None).await {
             Ok(()) => {}
@@ -439,10 +445,7 @@ impl Services {
     /// the job stays `running` under its lease.
     #[cfg(test)]
     pub(crate) async fn run_job_partly(&self, id: Uuid, batches: usize) -> ServiceResult<()> {
-        let at = now();
-        let mut tx = self.db().write().await?;
-        let job = tx.claim_job(Some(id), at, at + ChronoDuration::from_std(LEASE).unwrap_or_default()).await?.ok_or(ServiceError::NotFound)?;
-        tx.commit().await?;
+        let job = self.claim_job(Some(id)).await?.ok_or(ServiceError::NotFound)?;
         self.work_on(&job, Some(batches)).await
     }
 

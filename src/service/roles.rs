@@ -427,3 +427,28 @@ const NAME_TAKEN: &str = "This organisation already has a role with this name.";
 fn grant_texts(grants: &[Grant]) -> Vec<String> {
     grants.iter().map(|g| g.to_text()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_description_is_trimmed_and_has_at_most_500_characters_and_no_control_characters() {
+        assert_eq!(parse_description("  Ships code \n").unwrap(), "Ships code");
+        assert_eq!(parse_description(&"é".repeat(500)).unwrap().chars().count(), 500);
+        assert!(parse_description(&"é".repeat(501)).is_err());
+        assert_eq!(parse_description("line one\nline two").unwrap(), "line one\nline two", "newlines are text");
+        assert!(parse_description("bell\u{7}").is_err());
+        assert!(parse_description("tab\there").is_err());
+        assert_eq!(parse_description("").unwrap(), "");
+    }
+
+    #[test]
+    fn grants_are_written_as_the_catalogue_spells_them() {
+        let grants = parse_permissions(&["members:*".into(), "audit:read".into()]).unwrap();
+        let mut texts = grant_texts(&grants);
+        texts.sort();
+        assert_eq!(texts, vec!["audit:read".to_owned(), "members:*".to_owned()]);
+        assert!(grant_texts(&[]).is_empty());
+    }
+}

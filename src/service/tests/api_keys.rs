@@ -117,3 +117,46 @@ async fn the_cli_makes_keys_for_the_first_admin_or_a_named_member() {
     assert!(matches!(services.revoke_api_key_anywhere("not-an-id").await, Err(ServiceError::NotFound)));
     let _ = bob;
 }
+
+/// Last use is written at most once a minute per address: a second call from the same
+/// address at once leaves the record alone, a call from another address records it.
+#[tokio::test]
+async fn a_keys_last_use_is_recorded_once_a_minute_per_address() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let issued = services.create_api_key(&admin, key_input(&["members:read"]), &meta()).await.unwrap();
+    let last_use = || async { services.list_api_keys(&admin).await.unwrap().remove(0) };
+    assert!(last_use().await.last_used_at.is_none(), "never used yet");
+
+    services.actor_from_api_key(&issued.secret, &meta()).await.unwrap();
+    services.settled().await;
+    let first = last_use().await;
+    assert_eq!(first.last_used_ip.as_deref(), Some("127.0.0.1"));
+    let first_at = first.last_used_at.expect("recorded");
+
+    services.actor_from_api_key(&issued.secret, &meta()).await.unwrap();
+    services.settled().await;
+    assert_eq!(last_use().await.last_used_at, Some(first_at), "the same address within a minute is not written again");
+
+    let elsewhere = RequestMeta { ip: Some([10, 0, 0, 7].into()), ..meta() };
+    services.actor_from_api_key(&issued.secret, &elsewhere).await.unwrap();
+    services.settled().await;
+    let moved = last_use().await;
+    assert_eq!(moved.last_used_ip.as_deref(), Some("10.0.0.7"), "a new address is recorded at once");
+    assert!(moved.last_used_at.unwrap() >= first_at);
+}
+
+#[tokio::test]
+async fn a_key_name_has_at_most_100_characters() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let named = |name: String| ApiKeyInput { name: Raw::text(name), ..key_input(&["members:read"]) };
+    let made = services.create_api_key(&admin, named("k".repeat(100)), &meta()).await.unwrap();
+    assert_eq!(made.key.name.chars().count(), 100);
+    let ServiceError::Validation(fields) = services.create_api_key(&admin, named("k".repeat(101)), &meta()).await.unwrap_err() else { panic!() };
+    assert!(fields.get("name").is_some());
+    let ServiceError::Validation(fields) = services.create_api_key(&admin, named("tab\there".into()), &meta()).await.unwrap_err() else { panic!() };
+    assert!(fields.get("name").is_some(), "control characters");
+    let ServiceError::Validation(fields) = services.create_api_key(&admin, named("   ".into()), &meta()).await.unwrap_err() else { panic!() };
+    assert!(fields.get("name").is_some(), "blank");
+}

@@ -127,6 +127,8 @@ async fn built_in_roles_are_listed_and_fixed() {
     assert!(matches!(services.delete_role(&admin, "nobody", Raw::Missing, &meta()).await, Err(ServiceError::NotFound)));
     assert!(matches!(services.create_role(&bob, role("mine", &[]), &meta()).await, Err(ServiceError::Forbidden(_))), "members cannot write roles");
     assert_eq!(services.role(&bob, "DEVELOPER").await.unwrap().name, "developer");
+    let viewer = services.role(&bob, "viewer").await.unwrap();
+    assert_eq!((viewer.name.as_str(), viewer.built_in), ("VIEWER", true), "a built-in role by its name in any case");
 }
 
 #[tokio::test]
@@ -154,6 +156,15 @@ async fn a_held_role_is_deleted_only_with_reassignment_which_moves_its_holders()
     let input = crate::service::AcceptInvitationInput { token: Raw::text(&issued.token), password: Raw::text(PASSWORD), ..Default::default() };
     let carol = services.accept_invitation(input, &meta()).await.unwrap();
     assert_eq!(carol.roles, vec![RoleName::from_stored("senior_developer")]);
+    // Held by members alone, or only promised by a pending invitation: either keeps it.
+    services.create_role(&admin, role("qa", &["members:read"]), &meta()).await.unwrap();
+    assign(&services, &admin, &bob, "qa").await.unwrap();
+    let held = services.delete_role(&admin, "qa", Raw::Missing, &meta()).await.unwrap_err();
+    assert!(matches!(&held, ServiceError::Conflict { detail, .. } if detail.contains("1 member(s) and 0 pending")), "{held:?}");
+    services.create_role(&admin, role("ops", &["members:read"]), &meta()).await.unwrap();
+    services.invite(&admin, None, InviteInput { email: Raw::text("dave@acme.com"), role: Raw::text("ops") }, &meta()).await.unwrap();
+    let promised = services.delete_role(&admin, "ops", Raw::Missing, &meta()).await.unwrap_err();
+    assert!(matches!(&promised, ServiceError::Conflict { detail, .. } if detail.contains("0 member(s) and 1 pending")), "{promised:?}");
     // A role nobody holds goes without reassignment.
     services.create_role(&admin, role("temp", &[]), &meta()).await.unwrap();
     services.delete_role(&admin, "temp", Raw::Missing, &meta()).await.unwrap();

@@ -79,6 +79,9 @@ async fn create_mode_makes_accounts_nobody_knows_the_password_of_and_mails_a_set
     assert!(matches!(refused, Err(ServiceError::Unauthenticated(_))));
     // The welcome mail's link sets a password; then the account signs in.
     let token = token_mailed_to(&services, "account_created", "new@example.com").await;
+    let link = services.db().read().await.unwrap().reset_token(&crate::auth::token_hash(&token)).await.unwrap().expect("stored");
+    let valid_for = link.expires_at - chrono::Utc::now();
+    assert!(valid_for > chrono::Duration::days(7) - chrono::Duration::minutes(5) && valid_for <= chrono::Duration::days(7), "the link lasts 7 days: {valid_for}");
     services.confirm_password_reset(Raw::text(token), Raw::text("a brand new passphrase"), &meta()).await.unwrap();
     let (_, profile) = services.login(login_input("new@example.com", "a brand new passphrase"), &meta()).await.unwrap();
     assert_eq!(profile.tenant_id, Some(tenant.id));
@@ -106,6 +109,24 @@ async fn importing_needs_both_rights_in_that_tenant_and_checks_the_request() {
     let too_many = input(vec![ImportRow::default(); crate::service::MAX_ROWS + 1]);
     let ServiceError::Validation(fields) = services.import_members(&admin, tenant.id, too_many, &meta()).await.unwrap_err() else { panic!() };
     assert!(fields.get("users").unwrap()[0].contains("10000"));
+    let most = input(vec![ImportRow::default(); crate::service::MAX_ROWS]);
+    assert!(services.checked_import(&most).is_ok(), "exactly the most rows an import carries");
+}
+
+#[test]
+fn a_csv_file_carries_at_most_10000_rows() {
+    let file = |rows: usize| {
+        let mut text = String::from("email,full_name,role\n");
+        for i in 0..rows {
+            text.push_str(&format!("p{i}@example.com,Person {i},VIEWER\n"));
+        }
+        text
+    };
+    let rows = crate::service::rows_from_csv(file(crate::service::MAX_ROWS).as_bytes()).unwrap();
+    assert_eq!(rows.len(), crate::service::MAX_ROWS);
+    assert_eq!(rows[9_999].email.as_deref(), Some("p9999@example.com"));
+    let error = crate::service::rows_from_csv(file(crate::service::MAX_ROWS + 1).as_bytes()).unwrap_err();
+    assert!(error.contains("at most 10000 rows"), "{error}");
 }
 
 #[tokio::test]
@@ -214,4 +235,89 @@ async fn the_cli_dry_run_checks_everything_and_writes_nothing() {
     let outcomes = services.job_outcomes_all(job.tenant_id, job.id).await.unwrap();
     assert_eq!(outcomes.iter().filter(|r| r.status == RowStatus::Invited).count(), 1);
     assert!(matches!(services.import_dry_run("no-such-tenant", &batch, options).await, Err(ServiceError::NotFound)));
+}
+
+/// A repeated address is settled as failed when the job is stored, on the repeat (row 3
+/// here), never on the row before it.
+#[tokio::test]
+async fn a_queued_job_fails_a_repeated_row_on_the_repeat() {
+    let services = testing::services().await;
+    let (tenant, _) = tenant_with_admin(&services, "Acme").await;
+    let options = crate::service::ImportOptions { mode: crate::service::ImportMode::Invite, send_welcome_emails: false, generate_passwords: false };
+    let job = services.queue_import(&tenant.slug, &rows(&["a@example.com", "b@example.com", "A@example.com"]), options).await.unwrap();
+    let settled = services.job_outcomes_all(job.tenant_id, job.id).await.unwrap();
+    assert_eq!(settled.iter().map(|r| r.row).collect::<Vec<_>>(), [3], "only the repeat is settled before the run");
+    assert!(settled[0].errors.as_ref().unwrap().get("email").unwrap()[0].contains("row 1"), "{:?}", settled[0].errors);
+    // A worker that has claimed the job and not yet finished a batch holds it under the
+    // claim's lease: no other worker takes it.
+    services.run_job_partly(job.id, 0).await.unwrap();
+    assert!(!services.run_next_job().await.unwrap(), "a fresh claim's lease holds");
+}
+
+/// The CLI queues files of up to 10,000 rows, and its summary reads every outcome, page
+/// after page.
+#[tokio::test]
+async fn the_cli_queues_at_most_10000_rows_and_reads_back_every_outcome() {
+    let services = testing::services().await;
+    let (tenant, _) = tenant_with_admin(&services, "Acme").await;
+    let options = crate::service::ImportOptions { mode: crate::service::ImportMode::Invite, send_welcome_emails: false, generate_passwords: false };
+    let too_many = vec![ImportRow::default(); crate::service::MAX_ROWS + 1];
+    let ServiceError::Validation(fields) = services.queue_import(&tenant.slug, &too_many, options).await.unwrap_err() else { panic!() };
+    assert!(fields.get("file").is_some());
+    let most = vec![ImportRow::default(); crate::service::MAX_ROWS];
+    let job = services.queue_import(&tenant.slug, &most, options).await.unwrap();
+    assert_eq!(job.total, crate::service::MAX_ROWS as i64);
+    let emails: Vec<String> = (0..150).map(|i| format!("p{i:03}@example.com")).collect();
+    let job = services.queue_import(&tenant.slug, &rows(&emails.iter().map(String::as_str).collect::<Vec<_>>()), options).await.unwrap();
+    assert!(services.run_job(job.id).await.unwrap());
+    let outcomes = services.job_outcomes_all(job.tenant_id, job.id).await.unwrap();
+    assert_eq!(outcomes.iter().map(|r| r.row).collect::<Vec<_>>(), (1..=150).collect::<Vec<_>>(), "both pages, each row once");
+    assert!(outcomes.iter().all(|r| r.status == RowStatus::Invited));
+}
+
+/// The worker loop: a queued job wakes it at once (its poll here is an hour), and the
+/// hourly retention pass runs when it starts and not again within the hour.
+#[tokio::test]
+async fn the_worker_wakes_for_a_queued_job_and_applies_retention_hourly() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let keep_30 = crate::service::TenantSettingsInput { settings: Some(serde_json::json!({"data_retention_days": 30})), ..Default::default() };
+    services.update_tenant_settings(&admin, tenant.id, keep_30, &meta()).await.unwrap();
+    let age_every_event = || async {
+        let mut tx = services.db().write().await.unwrap();
+        let old = crate::service::now() - chrono::Duration::days(40);
+        crate::store::on!(&mut tx, c => sqlx::query("UPDATE audit_log SET created_at = $1").bind(old).execute(c).await.map(drop)).unwrap();
+        tx.commit().await.unwrap();
+    };
+    let actions = || async { services.db().read().await.unwrap().audit_actions(tenant.id).await.unwrap() };
+    age_every_event().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = services.clone();
+    let running = tokio::spawn(async move {
+        worker.run_jobs(std::time::Duration::from_secs(3600), async { let _ = stopped.await; }).await;
+    });
+    let done = |job: uuid::Uuid| {
+        let (services, admin) = (&services, &admin);
+        async move {
+            for _ in 0..200 {
+                if services.job(admin, &job.to_string()).await.unwrap().status == JobStatus::Done {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the worker did not run the job");
+        }
+    };
+    let emails: Vec<String> = (0..101).map(|i| format!("w{i:03}@example.com")).collect();
+    let ImportOutcome::Job(job) = services.import_members(&admin, tenant.id, input(rows(&emails.iter().map(String::as_str).collect::<Vec<_>>())), &meta()).await.unwrap() else { panic!() };
+    done(job.id).await;
+    assert!(actions().await.contains(&crate::domain::AuditAction::AuditRetentionApplied), "retention ran when the worker started");
+    // Within the hour the pass does not run again, however often the worker wakes.
+    age_every_event().await;
+    let ImportOutcome::Job(job) = services.import_members(&admin, tenant.id, input(rows(&emails.iter().map(String::as_str).collect::<Vec<_>>())), &meta()).await.unwrap() else { panic!() };
+    done(job.id).await;
+    let invited = actions().await.iter().filter(|a| **a == crate::domain::AuditAction::InvitationCreated).count();
+    assert_eq!(invited, 101, "the first job's (aged) events stay until the next hourly pass; the second invited nobody new");
+    stop.send(()).unwrap();
+    running.await.unwrap();
 }
