@@ -663,3 +663,19 @@ fn require_platform(actor: Option<&Actor>) -> ServiceResult<()> {
         Some(_) => Err(ServiceError::forbidden("Only platform administrators manage plans.")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_price_is_a_finite_number_of_zero_or_more_or_null() {
+        assert_eq!(parse_price(&json!(null)), Ok(None));
+        assert_eq!(parse_price(&json!(0)), Ok(Some(0.0)));
+        assert_eq!(parse_price(&json!(29.5)), Ok(Some(29.5)));
+        for bad in [json!(-0.01), json!(-29), json!("29"), json!(true), json!([29])] {
+            assert!(parse_price(&bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -250,6 +250,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn short_texts_are_trimmed_bounded_and_free_of_control_characters() {
+        assert_eq!(short_text("  Acme  ", 100).unwrap().as_deref(), Some("Acme"));
+        assert_eq!(short_text(&"é".repeat(100), 100).unwrap().map(|t| t.chars().count()), Some(100));
+        assert!(short_text(&"é".repeat(101), 100).is_err());
+        assert_eq!(short_text("two\nlines", 100).unwrap().as_deref(), Some("two\nlines"));
+        assert!(short_text("tab\there", 100).is_err());
+        assert_eq!(short_text("   ", 100).unwrap(), None, "blank clears");
+    }
+
+    #[test]
+    fn a_branding_field_is_text_or_null() {
+        let mut errors = FieldErrors::new();
+        let parsed = parse_branding(&serde_json::json!({"company_name": "Rockets", "logo_url": null}), &mut errors);
+        assert_eq!(parsed.unwrap().unwrap().get("company_name").and_then(Value::as_str), Some("Rockets"));
+        assert!(errors.is_empty(), "null leaves a field out");
+        let mut errors = FieldErrors::new();
+        assert!(parse_branding(&serde_json::json!({"company_name": 5}), &mut errors).is_none());
+        assert!(errors.get("branding.company_name").is_some(), "a number is no name");
+    }
+
+    #[test]
     fn colours_and_logos_cannot_carry_markup_or_css() {
         assert_eq!(parse_color("#1F6FEB").unwrap(), "#1f6feb");
         for bad in ["red", "#1f6feb; background:url(x)", "#12345", "#1234567", "1f6feb0", "#ggg000"] {

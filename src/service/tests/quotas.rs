@@ -408,6 +408,10 @@ async fn subdomains_are_checked_reserved_and_suggested() {
     assert!(matches!(services.tenant_for_host("nobody.example.com").await.unwrap(), crate::service::HostTenant::Unknown));
     assert!(matches!(services.tenant_for_host("a.b.example.com").await.unwrap(), crate::service::HostTenant::Unknown));
     assert!(matches!(services.tenant_for_host("elsewhere.org").await.unwrap(), crate::service::HostTenant::None));
+    // A suspended tenant's subdomain names nobody.
+    let root = superuser(&services).await;
+    services.set_tenant_suspended(&root, tenant.id, true, &meta()).await.unwrap();
+    assert!(matches!(services.tenant_for_host("acme-corp.example.com").await.unwrap(), crate::service::HostTenant::Unknown));
 }
 
 #[tokio::test]
@@ -427,6 +431,9 @@ async fn an_operator_gives_a_tenant_its_own_domain_which_then_names_it() {
     assert!(matches!(services.tenant_for_host("login.acme.test:443").await.unwrap(), crate::service::HostTenant::Tenant(t) if t.id == acme.id));
     assert!(matches!(set(&root, globex.id, "login.acme.test").await, Err(ServiceError::Conflict { fields, .. }) if fields.get("custom_domain").is_some()));
     assert!(set(&root, acme.id, "login.acme.test").await.is_ok(), "giving it again to its owner is no clash");
+    services.set_tenant_suspended(&root, acme.id, true, &meta()).await.unwrap();
+    assert!(matches!(services.tenant_for_host("login.acme.test").await.unwrap(), crate::service::HostTenant::None), "a suspended tenant's domain names nobody");
+    services.set_tenant_suspended(&root, acme.id, false, &meta()).await.unwrap();
     for bad in ["https://acme.test", "acme", "x.example.com"] {
         assert!(matches!(set(&root, acme.id, bad).await, Err(ServiceError::Validation(f)) if f.get("custom_domain").is_some()), "{bad}");
     }
@@ -470,6 +477,9 @@ async fn a_keys_daily_calls_are_counted_against_its_plan() {
         Err(ServiceError::DailyQuotaExceeded { quota, limit, retry_after_secs, .. }) => {
             assert_eq!((quota.as_str(), limit), ("max_api_calls_per_day", 2));
             assert!((1..=86_400).contains(&retry_after_secs));
+            let now = chrono::Utc::now();
+            let midnight = (now + chrono::Duration::days(1)).date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+            assert!(((midnight - now).num_seconds() - retry_after_secs as i64).abs() <= 5, "until the next midnight UTC: {retry_after_secs} s");
         }
         other => panic!("{other:?}"),
     }
@@ -526,4 +536,79 @@ async fn a_key_reads_usage_of_its_own_tenant_only() {
     let by_key = services.actor_from_api_key(&issued.secret, &meta()).await.unwrap();
     assert_eq!(services.quota_usage(&by_key, tenant.id).await.unwrap().usage["users"], 1);
     assert!(matches!(services.quota_usage(&by_key, other.id).await, Err(ServiceError::NotFound)));
+}
+
+/// A plan's display name and its features switched on and off by name, on creation and on
+/// change; a blank display name keeps the one there is.
+#[tokio::test]
+async fn a_plans_display_name_and_feature_switches_are_kept() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let input = PlanInput {
+        name: Raw::text("team"),
+        display_name: Raw::text("Team Plan"),
+        price_monthly: Some(json!(49)),
+        features: Some(json!({"api_access": true, "analytics": false})),
+        ..Default::default()
+    };
+    let plan = services.create_plan(Some(&root), input).await.unwrap();
+    assert_eq!((plan.display_name.as_str(), plan.price_monthly), ("Team Plan", Some(49.0)));
+    assert_eq!(plan.features.0, ["api_access"], "only the features switched on");
+    let change = PlanInput { display_name: Raw::text("Team"), features: Some(json!({"analytics": true, "api_access": false})), ..Default::default() };
+    let plan = services.update_plan(Some(&root), "team", change, false).await.unwrap();
+    assert_eq!(plan.display_name, "Team");
+    assert_eq!(plan.features.0, ["analytics"], "one switched on, the other off");
+    let kept = services.update_plan(Some(&root), "team", PlanInput { display_name: Raw::text("  "), ..Default::default() }, false).await.unwrap();
+    assert_eq!((kept.display_name.as_str(), kept.price_monthly), ("Team", Some(49.0)));
+}
+
+/// A partner manages the plan of the tenants it provisioned, and no other; a plan that
+/// fits usage exactly is no downgrade below it.
+#[tokio::test]
+async fn a_partner_changes_the_plan_of_its_own_tenants_and_a_plan_may_fit_exactly() {
+    let services = testing::services().await;
+    let (user, _) = services.set_platform_role("partner@reseller.test", Some(crate::domain::PlatformRole::PartnerAdmin), Some(PASSWORD)).await.unwrap();
+    let partner = services.actor_for(user.id, None).await.unwrap().unwrap();
+    let description = crate::service::TenantDescription::parse(&json!({"tenant": {"name": "Made By Partner"}})).unwrap();
+    let options = crate::service::ProvisionOptions { dry_run: false, if_exists: crate::service::IfExists::Conflict };
+    let crate::service::Provisioned::Created(made) = services.provision(Some(&partner), description, options, &meta()).await.unwrap() else { panic!() };
+    set_plan(&services, &partner, made.tenant.id, "basic", None, false).await.unwrap();
+    assert_eq!(services.db().read().await.unwrap().tenant(made.tenant.id).await.unwrap().unwrap().plan.as_deref(), Some("basic"));
+    let (other, admin) = tenant_with_admin(&services, "Acme").await;
+    assert!(matches!(set_plan(&services, &partner, other.id, "basic", None, false).await, Err(ServiceError::NotFound)), "not its tenant");
+    // Two seats used (the admin and a member); a limit of exactly 2 fits.
+    member(&services, &admin, "m@acme.com").await;
+    let root = superuser(&services).await;
+    set_plan(&services, &root, other.id, "basic", Some(json!({"max_users": 2})), false).await.unwrap();
+    assert!(set_plan(&services, &root, other.id, "basic", Some(json!({"max_users": 1})), false).await.is_err(), "one below usage is refused");
+}
+
+/// The plan's own limits alert too, without any override.
+#[tokio::test]
+async fn the_plans_own_limit_alerts_without_overrides() {
+    let services = testing::services().await;
+    let root = superuser(&services).await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    set_plan(&services, &root, tenant.id, "basic", None, false).await.unwrap();
+    for i in 0..7 {
+        services.invite(&admin, None, invite(&format!("p{i}@example.com")), &meta()).await.unwrap();
+    }
+    let (mails, rows) = alerts_of(&services, tenant.id).await;
+    assert_eq!((mails.len(), rows), (1, 1), "8 of basic's 10 seats: 80% crossed");
+    services.set_usage(&admin, tenant.id, &object(json!({"assets": 80})), &meta()).await.unwrap();
+    let (mails, rows) = alerts_of(&services, tenant.id).await;
+    assert_eq!((mails.len(), rows), (2, 2), "80 of basic's 100 assets, reported by the host");
+}
+
+/// Settings changed through the tenant's page or API may take exactly the most there is room
+/// for, and not a byte more.
+#[tokio::test]
+async fn settings_take_at_most_their_size() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let max = crate::service::SETTINGS_MAX_BYTES;
+    let settings = |len: usize| TenantSettingsInput { settings: Some(json!({"k": "x".repeat(len - r#"{"k":""}"#.len())})), ..Default::default() };
+    services.update_tenant_settings(&admin, tenant.id, settings(max), &meta()).await.unwrap();
+    let error = services.update_tenant_settings(&admin, tenant.id, settings(max + 1), &meta()).await.unwrap_err();
+    assert!(matches!(error, ServiceError::Validation(f) if f.get("settings").is_some()));
 }
