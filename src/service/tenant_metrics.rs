@@ -21,7 +21,7 @@ pub const SPARKLINE_DAYS: i64 = 30;
 const ROLLUP_HORIZON_DAYS: i64 = 400;
 /// A day is rolled up this long after it ended, so that a transaction still committing across
 /// midnight is counted in it.
-const ROLLUP_GRACE_MINUTES: i64 = 5;
+pub(crate) const ROLLUP_GRACE_MINUTES: i64 = 5;
 
 /// `GET /api/tenants/{id}/metrics/`: each metric over the period, the period before it, and
 /// each day of the last [`SPARKLINE_DAYS`].

@@ -30,6 +30,16 @@ use crate::{
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// A moment at which yesterday counts as complete for the metrics roll-ups: now, or, in the
+/// first minutes after midnight UTC (when the roll-up still waits for yesterday's last
+/// commits), the end of that wait. Tests that roll up "until now" use it so that they do not
+/// fail when run just after midnight.
+pub fn rollup_moment() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    now.max(midnight + chrono::Duration::minutes(crate::service::tenant_metrics::ROLLUP_GRACE_MINUTES + 1))
+}
+
 pub fn meta() -> RequestMeta {
     RequestMeta { ip: Some([127, 0, 0, 1].into()), user_agent: Some("tests".into()) }
 }

@@ -6,7 +6,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{member, meta, tenant_with_admin};
+use super::{member, meta, rollup_moment, tenant_with_admin};
 use crate::{
     service::{InviteInput, Raw, Services},
     store::{rls::TENANT_TABLES, Conn, Reader},
@@ -92,7 +92,7 @@ async fn two_populated_tenants(services: &Services) -> (Uuid, Uuid) {
         tx.commit().await.unwrap();
         ids.push(tenant.id.0);
     }
-    services.roll_up_metrics(chrono::Utc::now(), 3).await.expect("roll-up");
+    services.roll_up_metrics(rollup_moment(), 3).await.expect("roll-up");
     (ids[0], ids[1])
 }
 

@@ -91,9 +91,9 @@ async fn past_days_roll_up_to_the_same_numbers_the_trail_gives_live() {
     assert_eq!(live.trend(Metric::Logins), Some(50.0));
     assert_eq!(live.trend(Metric::MembersRemoved), Some(-100.0));
 
-    let rolled = services.roll_up_metrics(Utc::now(), 31).await.unwrap();
+    let rolled = services.roll_up_metrics(rollup_moment(), 31).await.unwrap();
     assert!(rolled >= 12, "every day since the oldest row ({rolled})");
-    assert_eq!(services.roll_up_metrics(Utc::now(), 31).await.unwrap(), 0, "each day once");
+    assert_eq!(services.roll_up_metrics(rollup_moment(), 31).await.unwrap(), 0, "each day once");
     let from_rollups = services.tenant_metrics(&admin, Some(tenant.id), "7d").await.unwrap();
     assert_eq!(from_rollups, live, "rolled-up days give what the trail gave");
     // Rolled-up days outlive the audit rows they came from (audit retention).
@@ -138,7 +138,7 @@ async fn metrics_are_for_the_tenants_admins_and_analytics_for_the_platform() {
         Err(ServiceError::Validation(fields)) => assert!(fields.get("metric").is_some()),
         other => panic!("{other:?}"),
     }
-    services.roll_up_metrics(Utc::now() + Duration::days(1), 31).await.unwrap();
+    services.roll_up_metrics(rollup_moment() + Duration::days(1), 31).await.unwrap();
     let (_, _, rolled) = services.tenant_analytics(&root, "logins", "7d", PageRequest::first()).await.unwrap();
     assert_eq!(rolled.items, page.items, "the same once rolled up (the counting moves to the roll-ups tomorrow)");
 }
