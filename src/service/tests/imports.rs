@@ -299,13 +299,13 @@ async fn the_worker_wakes_for_a_queued_job_and_applies_retention_hourly() {
     let done = |job: uuid::Uuid| {
         let (services, admin) = (&services, &admin);
         async move {
-            for _ in 0..200 {
+            for _ in 0..600 {
                 if services.job(admin, &job.to_string()).await.unwrap().status == JobStatus::Done {
                     return;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
-            panic!("the worker did not run the job");
+            panic!("the worker did not run the job within 30 s");
         }
     };
     let emails: Vec<String> = (0..101).map(|i| format!("w{i:03}@example.com")).collect();
