@@ -48,6 +48,48 @@ pub struct Config {
     pub metrics_enabled: bool,
     /// METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`.
     pub metrics_token: Option<SecretString>,
+    /// Where passkeys are valid (see [`PasskeySite`]).
+    pub passkeys: PasskeySite,
+}
+
+/// The WebAuthn relying party: passkeys are bound to `rp_id` (a domain, never an IP address)
+/// and accepted from `origins` (and their subdomains, the tenants' own hosts).
+///
+/// `WEBAUTHN_RP_ID` defaults to the host of `FRONTEND_BASE_URL`; `WEBAUTHN_ORIGINS` (comma
+/// separated) to its origin. Browsers refuse passkeys on an IP address, so a loopback address
+/// (the local default `http://127.0.0.1:3000`) becomes `localhost`, on the same port: open
+/// the local server as `http://localhost:3000` to use passkeys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasskeySite {
+    pub rp_id: String,
+    pub origins: Vec<String>,
+}
+
+impl PasskeySite {
+    fn from_env(get: &impl Fn(&str) -> Option<String>, frontend_base_url: &str) -> Result<Self, ConfigError> {
+        let bad = |name: &'static str, why: String| ConfigError::Invalid { name, reason: why };
+        let origins: Vec<url::Url> = match get("WEBAUTHN_ORIGINS") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| url::Url::parse(o).map_err(|e| bad("WEBAUTHN_ORIGINS", format!("{o}: {e}"))))
+                .collect::<Result<_, _>>()?,
+            None => {
+                let mut base = url::Url::parse(frontend_base_url).map_err(|e| bad("FRONTEND_BASE_URL", e.to_string()))?;
+                if base.host().is_some_and(|h| matches!(h, url::Host::Ipv4(ip) if ip.is_loopback()) || matches!(h, url::Host::Ipv6(ip) if ip.is_loopback())) {
+                    let _ = base.set_host(Some("localhost"));
+                }
+                vec![base]
+            }
+        };
+        let rp_id = match get("WEBAUTHN_RP_ID") {
+            Some(id) => id.trim().to_ascii_lowercase(),
+            None => origins.first().and_then(|o| o.host_str()).unwrap_or("localhost").to_owned(),
+        };
+        let origins = origins.iter().map(|o| o.origin().ascii_serialization()).collect();
+        Ok(Self { rp_id, origins })
+    }
 }
 
 /// Where e-mail goes and who it is from.
@@ -182,6 +224,7 @@ impl Config {
             Some(list) => parse_networks("TRUSTED_PROXIES", &list)?,
             None => Vec::new(),
         };
+        let passkeys = PasskeySite::from_env(&get, &frontend_base_url)?;
         Ok(Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             database_max_connections: match number(&get, "DATABASE_MAX_CONNECTIONS", 0)? {
@@ -219,6 +262,7 @@ impl Config {
             webhook_allow_private: flag(&get, "WEBHOOK_ALLOW_PRIVATE")?,
             metrics_enabled: flag(&get, "METRICS_ENABLED")?,
             metrics_token: get("METRICS_TOKEN").map(|t| SecretString::from(t.trim().to_owned())),
+            passkeys,
         })
     }
 

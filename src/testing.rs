@@ -126,3 +126,129 @@ async fn start(url: &str, extra: &[(&str, &str)], rls: bool) -> Services {
     }
     Services::new(db, config(url, extra))
 }
+
+/// A software passkey for tests: an ES256 key pair answering WebAuthn challenges as a
+/// platform authenticator would (user present and verified, "none" attestation), so that the
+/// service's real WebAuthn verification runs on every test. Not a mock of the library: the
+/// bytes it builds are what a browser hands over.
+pub mod authenticator {
+    use aws_lc_rs::{
+        digest::{digest, SHA256},
+        rand::SystemRandom,
+        signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING},
+    };
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use serde_json::{json, Value};
+
+    /// The origin the test configuration's relying party accepts (`FRONTEND_BASE_URL`'s
+    /// default, on `localhost`).
+    pub const ORIGIN: &str = "http://localhost:3000";
+    const RP_ID: &str = "localhost";
+    /// Flags: user present, user verified; with attested credential data at registration.
+    const UP_UV: u8 = 0x01 | 0x04;
+    const AT: u8 = 0x40;
+
+    pub struct SoftPasskey {
+        key: EcdsaKeyPair,
+        pub credential_id: Vec<u8>,
+        /// The account the passkey was made for (its WebAuthn user handle).
+        pub user_handle: Vec<u8>,
+        counter: u32,
+        pub origin: String,
+    }
+
+    impl Default for SoftPasskey {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl SoftPasskey {
+        pub fn new() -> Self {
+            let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).expect("P-256 key");
+            Self { key, credential_id: uuid::Uuid::new_v4().as_bytes().to_vec(), user_handle: Vec::new(), counter: 0, origin: ORIGIN.into() }
+        }
+
+        /// The credential for `navigator.credentials.create(options)`; `options` as the
+        /// service returned them (`{"publicKey": {…}}`).
+        pub fn register(&mut self, options: &Value) -> Value {
+            let public_key = &options["publicKey"];
+            let challenge = public_key["challenge"].as_str().expect("a challenge");
+            self.user_handle = URL_SAFE_NO_PAD.decode(public_key["user"]["id"].as_str().expect("a user id")).expect("base64url user id");
+            let client_data = self.client_data("webauthn.create", challenge);
+            let point = self.key.public_key().as_ref();
+            assert_eq!(point.len(), 65, "an uncompressed P-256 point");
+            let mut cose = vec![0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20];
+            cose.extend_from_slice(&point[1..33]);
+            cose.extend_from_slice(&[0x22, 0x58, 0x20]);
+            cose.extend_from_slice(&point[33..65]);
+            let mut auth_data = self.auth_data(UP_UV | AT);
+            auth_data.extend_from_slice(&[0u8; 16]);
+            auth_data.extend_from_slice(&(self.credential_id.len() as u16).to_be_bytes());
+            auth_data.extend_from_slice(&self.credential_id);
+            auth_data.extend_from_slice(&cose);
+            let mut attestation = vec![0xa3];
+            cbor_text(&mut attestation, "fmt");
+            cbor_text(&mut attestation, "none");
+            cbor_text(&mut attestation, "attStmt");
+            attestation.push(0xa0);
+            cbor_text(&mut attestation, "authData");
+            cbor_bytes(&mut attestation, &auth_data);
+            let id = URL_SAFE_NO_PAD.encode(&self.credential_id);
+            json!({
+                "id": id, "rawId": id, "type": "public-key", "extensions": {},
+                "response": {"attestationObject": URL_SAFE_NO_PAD.encode(attestation), "clientDataJSON": URL_SAFE_NO_PAD.encode(client_data)}
+            })
+        }
+
+        /// The assertion for `navigator.credentials.get(options)`.
+        pub fn sign(&mut self, options: &Value) -> Value {
+            let challenge = options["publicKey"]["challenge"].as_str().expect("a challenge");
+            let client_data = self.client_data("webauthn.get", challenge);
+            self.counter += 1;
+            let auth_data = self.auth_data(UP_UV);
+            let mut signed = auth_data.clone();
+            signed.extend_from_slice(digest(&SHA256, &client_data).as_ref());
+            let signature = self.key.sign(&SystemRandom::new(), &signed).expect("sign");
+            let id = URL_SAFE_NO_PAD.encode(&self.credential_id);
+            json!({
+                "id": id, "rawId": id, "type": "public-key", "extensions": {},
+                "response": {
+                    "authenticatorData": URL_SAFE_NO_PAD.encode(auth_data),
+                    "clientDataJSON": URL_SAFE_NO_PAD.encode(client_data),
+                    "signature": URL_SAFE_NO_PAD.encode(signature.as_ref()),
+                    "userHandle": URL_SAFE_NO_PAD.encode(&self.user_handle),
+                }
+            })
+        }
+
+        fn client_data(&self, kind: &str, challenge: &str) -> Vec<u8> {
+            json!({"type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": false}).to_string().into_bytes()
+        }
+
+        fn auth_data(&self, flags: u8) -> Vec<u8> {
+            let mut data = digest(&SHA256, RP_ID.as_bytes()).as_ref().to_vec();
+            data.push(flags);
+            data.extend_from_slice(&self.counter.to_be_bytes());
+            data
+        }
+    }
+
+    fn cbor_text(out: &mut Vec<u8>, text: &str) {
+        assert!(text.len() < 24);
+        out.push(0x60 | text.len() as u8);
+        out.extend_from_slice(text.as_bytes());
+    }
+
+    fn cbor_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+        match bytes.len() {
+            n if n < 24 => out.push(0x40 | n as u8),
+            n if n < 256 => out.extend_from_slice(&[0x58, n as u8]),
+            n => {
+                out.push(0x59);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(bytes);
+    }
+}

@@ -61,6 +61,8 @@ actions! {
     LoginSucceeded = "login_succeeded",
     MemberAdded = "member_added",
     MemberRemoved = "member_removed",
+    PasskeyAdded = "passkey_added",
+    PasskeyRemoved = "passkey_removed",
     PasswordChangeFailed = "password_change_failed",
     PasswordChanged = "password_changed",
     PasswordResetCompleted = "password_reset_completed",

@@ -70,7 +70,7 @@ pub use email::Email;
 pub use hostname::CustomDomain;
 pub use ids::{AssignmentId, TenantId, UserId};
 pub use metric::{change_pct, Metric, Period};
-pub use names::{PersonName, TenantName};
+pub use names::{PasskeyName, PersonName, TenantName};
 pub use password::{NewPassword, PlainPassword};
 pub use permission::{covered, grants_from_text, grants_to_text, parse_grants, Grant, Permission};
 pub use plan::{parse_limit_value, percent, Entitlements, FeatureName, FlagSource, LimitName, PlanName, Resource, STANDARD_LIMITS};

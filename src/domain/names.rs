@@ -47,9 +47,47 @@ impl PersonName {
     }
 }
 
+/// What a person calls one of their passkeys ("Laptop", "Phone"): trimmed, at most 64
+/// characters; blank means the default, "Passkey".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyName(String);
+
+impl PasskeyName {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = raw.trim();
+        if name.chars().count() > 64 {
+            return Err("Ensure this field has no more than 64 characters.".into());
+        }
+        if name.chars().any(char::is_control) {
+            return Err("The name may not contain control characters.".into());
+        }
+        Ok(if name.is_empty() { Self::default() } else { Self(name.to_owned()) })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for PasskeyName {
+    fn default() -> Self {
+        Self("Passkey".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passkey_names_default_when_blank_and_are_bounded() {
+        assert_eq!(PasskeyName::parse("  Laptop ").unwrap().as_str(), "Laptop");
+        assert_eq!(PasskeyName::parse("   ").unwrap(), PasskeyName::default());
+        assert_eq!(PasskeyName::default().as_str(), "Passkey");
+        assert!(PasskeyName::parse(&"x".repeat(64)).is_ok());
+        assert!(PasskeyName::parse(&"x".repeat(65)).is_err());
+        assert!(PasskeyName::parse("a\u{7}b").is_err());
+    }
 
     #[test]
     fn tenant_names_are_trimmed_and_bounded() {

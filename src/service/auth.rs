@@ -93,9 +93,17 @@ impl Services {
             _ => return Err(ServiceError::unauthenticated(BAD_CREDENTIALS)),
         };
 
-        let mut tx = self.db().write().await?;
+        let tx = self.db().write().await?;
+        self.land(tx, user, input.tenant, meta, with_tokens, None).await
+    }
+
+    /// Where a sign-in goes once the account proved who it is (a password, or a passkey when
+    /// `passkey_details` says which): picks the tenant (`wanted`, the host's, or the oldest
+    /// open one), applies its network rule, then asks for the second factor (after a password,
+    /// when the account has one) or signs in, audited and with tokens when asked, in `tx`.
+    pub(super) async fn land(&self, mut tx: Tx, user: User, wanted: Option<TenantId>, meta: &RequestMeta, with_tokens: bool, passkey_details: Option<serde_json::Value>) -> ServiceResult<SignInStep> {
         let tenants = tx.tenants_of_user(user.id).await?;
-        let tenant = match input.tenant {
+        let tenant = match wanted {
             Some(wanted) if user.is_superuser || tenants.iter().any(|t| t.id == wanted && t.status.is_active()) => Some(wanted),
             Some(_) => return Err(ServiceError::forbidden("This account is not a member of this organisation. Sign in on the main site, or ask its administrators for an invitation.")),
             None => self.first_tenant_open_to(&mut tx, &tenants, meta).await?,
@@ -105,12 +113,14 @@ impl Services {
         }
         let (member, policy) = load_member_with_policy(&mut tx, user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
-        if let Some(pending) = self.second_factor_owed(&mut tx, user.id, tenant).await? {
-            tx.commit().await?;
-            return Ok(SignInStep::SecondFactor(pending));
+        if passkey_details.is_none() {
+            if let Some(pending) = self.second_factor_owed(&mut tx, user.id, tenant).await? {
+                tx.commit().await?;
+                return Ok(SignInStep::SecondFactor(pending));
+            }
         }
         Audit { meta, actor: Some((&user.id, &user.email)), key: None }
-            .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.id.to_string()), json!({}))
+            .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.id.to_string()), passkey_details.unwrap_or_else(|| json!({})))
             .await?;
         let pair = match with_tokens {
             true => Some(self.issue_tokens_in(&mut tx, &member.user, tenant, Uuid::new_v4()).await?),

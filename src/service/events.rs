@@ -61,6 +61,8 @@ pub fn events_of(action: &AuditAction) -> &'static [EventType] {
         | A::TenantImported
         | A::TenantPurged
         | A::TenantSwitched
+        | A::PasskeyAdded
+        | A::PasskeyRemoved
         | A::TwoFactorDisabled
         | A::TwoFactorEnabled
         | A::TwoFactorRemovalFailed

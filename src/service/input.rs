@@ -40,6 +40,18 @@ impl Raw {
         }
     }
 
+    /// A field holding a JSON document (the credential a browser returned from WebAuthn),
+    /// kept as its JSON text for the service to parse; a string is taken to be that text.
+    pub fn from_json_document(value: Option<&serde_json::Value>) -> Self {
+        use serde_json::Value;
+        match value {
+            None | Some(Value::Null) => Self::Missing,
+            Some(Value::String(s)) => Self::Text(s.clone()),
+            Some(document @ Value::Object(_)) => Self::Text(document.to_string()),
+            Some(_) => Self::WrongType("Must be an object.".into()),
+        }
+    }
+
     /// A required field, parsed; every problem is recorded in `errors`.
     pub fn required<T>(&self, errors: &mut FieldErrors, field: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
         match self {

@@ -17,6 +17,7 @@ pub mod jobs;
 mod limits;
 mod members;
 mod observability;
+mod passkeys;
 mod password_reset;
 pub mod policy;
 mod provision;
@@ -50,6 +51,7 @@ pub use jobs::{JobPlan, JobView, PlannedRow};
 pub use invitations::{AcceptInvitationInput, InvitationFilter, InvitationPreview, InvitationStatus, InviteInput, IssuedInvitation};
 pub use members::Membership;
 pub use password_reset::ResetPreview;
+pub use passkeys::{PasskeyChallenge, PasskeyView, CEREMONY_TTL_MINUTES, MAX_PASSKEYS};
 pub use bulk_tenants::{bulk_csv_items, config_items, csv_field, BulkItem, BulkOptions, BulkRowResult, BulkStatus, BulkSummary, BULK_COLUMNS};
 pub use bulk_runs::{BulkRunView, PAGE_BULK_MAX_ROWS};
 pub use provision::{IfExists, ProvisionOptions, Provisioned, ProvisionedTenant};
@@ -100,6 +102,8 @@ struct Inner {
     job_wakeup: Arc<tokio::sync::Notify>,
     /// Seals webhook signing secrets at rest.
     webhook_sealer: crate::auth::Sealer,
+    /// The WebAuthn relying party for passkeys, or why there is none (see `PasskeySite`).
+    webauthn: Result<webauthn_rs::Webauthn, String>,
     /// Writes done after the answer was sent (see [`Services::in_background`]).
     background: Background,
     /// API-key calls of tenants without a daily call limit, per tenant and UTC day, not yet
@@ -131,6 +135,10 @@ impl Services {
         let sealer = crate::auth::Sealer::derive(config.secret_key(), "email-outbox-links");
         let webhook_sealer = crate::auth::Sealer::derive(config.secret_key(), "webhook-secrets");
         let limits = limits::Limits::new(&config.rate_limit, matches!(db, Db::Postgres(_)).then_some(&db));
+        let webauthn = passkeys::build_relying_party(&config.passkeys);
+        if let Err(why) = &webauthn {
+            tracing::warn!(%why, "passkeys are off: set WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS");
+        }
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -138,6 +146,7 @@ impl Services {
                 jwt,
                 sealer,
                 webhook_sealer,
+                webauthn,
                 limits,
                 config,
                 mail_wakeup: Arc::new(tokio::sync::Notify::new()),
@@ -154,6 +163,11 @@ impl Services {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The passkeys' relying party, or why passkeys are off.
+    fn relying_party(&self) -> Result<&webauthn_rs::Webauthn, &str> {
+        self.inner.webauthn.as_ref().map_err(String::as_str)
     }
 
     /// `Ok` when the database answers; the health check's only question.

@@ -18,7 +18,7 @@ pub const MFA_TOKEN_TTL_MINUTES: i64 = 5;
 pub const MFA_MAX_ATTEMPTS: i32 = 5;
 pub const RECOVERY_CODES: usize = 10;
 const ISSUER: &str = "Tenantry";
-const BAD_MFA_TOKEN: &str = "This sign-in step is invalid or has expired; sign in again.";
+pub(super) const BAD_MFA_TOKEN: &str = "This sign-in step is invalid or has expired; sign in again.";
 const WRONG_CODE: &str = "The code is not correct.";
 const ENROL_FIRST: &str = "Your organisation requires two-factor sign-in: set up an authenticator app under Security first.";
 
@@ -50,6 +50,14 @@ pub enum SignInStep {
 pub struct TwoFactorStatus {
     pub totp: bool,
     pub recovery_codes_left: i64,
+    pub passkeys: usize,
+}
+
+/// What answers the second step of a sign-in.
+enum Proof {
+    Code(String),
+    Recovery(String),
+    Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
 }
 
 /// Recovery codes as shown: ten lower-case base32 characters in two groups (50 bits).
@@ -163,19 +171,28 @@ impl Services {
         let mut tx = self.db().read().await?;
         let totp = tx.totp_factor(actor.user_id).await?.is_some_and(|f| f.confirmed_at.is_some());
         let recovery_codes_left = if totp { tx.unused_recovery_codes(actor.user_id).await? } else { 0 };
-        Ok(TwoFactorStatus { totp, recovery_codes_left })
+        let passkeys = tx.passkeys_of(actor.user_id).await?.len();
+        Ok(TwoFactorStatus { totp, recovery_codes_left, passkeys })
     }
 
-    /// The second step is owed when the account has a confirmed factor: a challenge for
-    /// `tenant` is written and its token returned.
+    /// The second step is owed when the account has a confirmed factor (an authenticator app
+    /// or a passkey): a challenge for `tenant` is written and its token returned, with the
+    /// methods that can answer it.
     pub(crate) async fn second_factor_owed(&self, tx: &mut crate::store::Tx, user: UserId, tenant: Option<crate::domain::TenantId>) -> ServiceResult<Option<MfaPending>> {
-        if !tx.totp_factor(user).await?.is_some_and(|f| f.confirmed_at.is_some()) {
+        let mut methods = Vec::new();
+        if tx.totp_factor(user).await?.is_some_and(|f| f.confirmed_at.is_some()) {
+            methods.extend(["totp", "recovery_code"]);
+        }
+        if !tx.passkeys_of(user).await?.is_empty() {
+            methods.push("webauthn");
+        }
+        if methods.is_empty() {
             return Ok(None);
         }
         let token = random_token();
         let at = now();
         tx.insert_mfa_challenge(&token_hash(&token), user, tenant, at + ChronoDuration::minutes(MFA_TOKEN_TTL_MINUTES), at).await?;
-        Ok(Some(MfaPending { mfa_token: token, methods: vec!["totp", "recovery_code"] }))
+        Ok(Some(MfaPending { mfa_token: token, methods }))
     }
 
     /// `POST /api/auth/login/mfa/` and the page's second step: `code` (TOTP) or
@@ -183,21 +200,46 @@ impl Services {
     /// fifth spends the token (401 from then on, as for an expired or used one).
     #[tracing::instrument(skip_all)]
     pub async fn complete_sign_in(&self, mfa_token: Raw, code: Raw, recovery_code: Raw, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
-        let done = self.second_step(mfa_token, code, recovery_code, meta, with_tokens).await;
+        let done = async {
+            self.limits().client_attempt(meta.ip).await?;
+            let mut errors = FieldErrors::new();
+            let hash = parse_mfa_token(&mfa_token, &mut errors);
+            let (code, recovery) = (code.as_text().filter(|c| !c.trim().is_empty()), recovery_code.as_text().filter(|c| !c.trim().is_empty()));
+            if code.is_none() && recovery.is_none() {
+                errors.add("code", crate::domain::REQUIRED);
+            }
+            errors.into_result()?;
+            let proof = match (code, recovery) {
+                (Some(code), _) => Proof::Code(code.to_owned()),
+                (None, Some(recovery)) => Proof::Recovery(recovery.to_owned()),
+                (None, None) => unreachable!("checked above"),
+            };
+            self.second_step(hash.unwrap(), proof, meta, with_tokens).await
+        }
+        .await;
         super::auth::count_login(done.is_ok());
         done
     }
 
-    async fn second_step(&self, mfa_token: Raw, code: Raw, recovery_code: Raw, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
-        self.limits().client_attempt(meta.ip).await?;
-        let mut errors = FieldErrors::new();
-        let token = mfa_token.required(&mut errors, "mfa_token", |raw| OneTimeToken::parse(raw).map_err(|_| BAD_MFA_TOKEN.to_owned()));
-        let (code, recovery) = (code.as_text().filter(|c| !c.trim().is_empty()), recovery_code.as_text().filter(|c| !c.trim().is_empty()));
-        if code.is_none() && recovery.is_none() {
-            errors.add("code", crate::domain::REQUIRED);
+    /// The second step answered with a passkey (`webauthn`: the credential the browser
+    /// returned for [`Services::passkey_second_factor_options`]); otherwise as
+    /// [`Services::complete_sign_in`], a wrong answer counting as a wrong code.
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_sign_in_with_passkey(&self, mfa_token: Raw, webauthn: Raw, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
+        let done = async {
+            self.limits().client_attempt(meta.ip).await?;
+            let mut errors = FieldErrors::new();
+            let hash = parse_mfa_token(&mfa_token, &mut errors);
+            let credential = webauthn.required(&mut errors, "webauthn", super::passkeys::parse_assertion);
+            errors.into_result()?;
+            self.second_step(hash.unwrap(), Proof::Passkey(Box::new(credential.unwrap())), meta, with_tokens).await
         }
-        errors.into_result()?;
-        let hash = token.unwrap().hash();
+        .await;
+        super::auth::count_login(done.is_ok());
+        done
+    }
+
+    async fn second_step(&self, hash: String, proof: Proof, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
         let expired = || ServiceError::unauthenticated(BAD_MFA_TOKEN);
         let mut tx = self.db().write().await?;
         let at = now();
@@ -206,24 +248,27 @@ impl Services {
             return Err(expired());
         }
         let user = challenge.user_id;
-        let factor = tx.totp_factor(user).await?.filter(|f| f.confirmed_at.is_some()).ok_or_else(expired)?;
-        let (ok, field, method) = match (code, recovery) {
-            (Some(code), _) => {
-                let secret = self.open_secret(&factor.secret_sealed)?;
-                let ok = match secret.verify(code, at.timestamp(), factor.last_used_step) {
-                    Some(step) => tx.use_totp_step(user, step).await?,
+        let (ok, field, method) = match proof {
+            Proof::Code(code) => {
+                let ok = match tx.totp_factor(user).await?.filter(|f| f.confirmed_at.is_some()) {
+                    Some(factor) => match self.open_secret(&factor.secret_sealed)?.verify(&code, at.timestamp(), factor.last_used_step) {
+                        Some(step) => tx.use_totp_step(user, step).await?,
+                        None => false,
+                    },
                     None => false,
                 };
                 (ok, "code", "totp")
             }
-            (None, Some(recovery)) => (tx.use_recovery_code(user, &recovery_hash(recovery), at).await?, "recovery_code", "recovery_code"),
-            (None, None) => unreachable!("checked above"),
+            Proof::Recovery(recovery) => (tx.use_recovery_code(user, &recovery_hash(&recovery), at).await?, "recovery_code", "recovery_code"),
+            Proof::Passkey(credential) => (self.verify_passkey_factor(&mut tx, &hash, user, &credential).await?, "webauthn", "webauthn"),
         };
         if !ok {
             let count = tx.count_mfa_failure(&hash, MFA_MAX_ATTEMPTS, at).await?;
             tx.commit().await?;
             return Err(if count >= MFA_MAX_ATTEMPTS {
                 ServiceError::unauthenticated("Too many wrong codes: sign in again.")
+            } else if method == "webauthn" {
+                ServiceError::field(field, "The passkey could not be verified.")
             } else {
                 ServiceError::field(field, WRONG_CODE)
             });
@@ -253,13 +298,18 @@ impl Services {
     }
 
     /// An account-level event, in the audit trail of each of the person's tenants.
-    async fn audit_everywhere(&self, tx: &mut crate::store::Tx, user: UserId, email: &str, meta: &RequestMeta, action: AuditAction, details: serde_json::Value) -> ServiceResult<()> {
+    pub(super) async fn audit_everywhere(&self, tx: &mut crate::store::Tx, user: UserId, email: &str, meta: &RequestMeta, action: AuditAction, details: serde_json::Value) -> ServiceResult<()> {
         let audit = Audit { meta, actor: Some((&user, email)), key: None };
         for tenant in tx.tenants_of_user(user).await? {
             audit.write(tx, Some(tenant.id), action.clone(), "user", Some(user.to_string()), details.clone()).await?;
         }
         Ok(())
     }
+}
+
+/// The `mfa_token` of a second step, as the hash its challenge is stored under.
+fn parse_mfa_token(raw: &Raw, errors: &mut FieldErrors) -> Option<String> {
+    raw.required(errors, "mfa_token", |raw| OneTimeToken::parse(raw).map(|t| t.hash()).map_err(|_| BAD_MFA_TOKEN.to_owned()))
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ pub const ALL_TENANTS: &str = "*";
 
 /// The tenant-owned tables and the column naming their tenant. Account-level tables (`users`,
 /// `refresh_tokens`, `password_reset_tokens`, `sessions`,
-/// `password_history`, `totp_factors`, `recovery_codes`, `mfa_challenges`) belong to a person,
+/// `password_history`, `totp_factors`, `recovery_codes`, `mfa_challenges`, `passkeys`,
+/// `webauthn_ceremonies`) belong to a person,
 /// not a tenant. Rows of `webhooks`, `webhook_events` and `webhook_deliveries` without a
 /// tenant are the platform's: only the all-tenants scope sees them.
 pub const TENANT_TABLES: &[(&str, &str)] = &[

@@ -92,7 +92,8 @@ impl Reader {
              (SELECT {} FROM user_roles r JOIN roles cr ON cr.tenant_id = r.tenant_id AND cr.name = r.role \
               WHERE r.tenant_id = $2 AND r.user_id = u.id) AS grants, \
              (SELECT p.policy FROM tenant_security_policies p WHERE p.tenant_id = $2) AS security_policy, \
-             EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_second_factor \
+             (EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) \
+              OR EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = u.id)) AS has_second_factor \
              FROM users u WHERE u.id = $1",
             self.aggregate("r.role", ","),
             self.aggregate("cr.permissions", " "),

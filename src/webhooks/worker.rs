@@ -302,12 +302,14 @@ async fn tell_owners(services: &Services, tx: &mut crate::store::Tx, hook: &Webh
 }
 
 /// Housekeeping: finished deliveries past their retention go, an endpoint left with pending
-/// deliveries but no due time (a release that raced a fan-out) becomes due, the days that
-/// ended are rolled up for the tenant metrics, and spent rate-limit windows are forgotten.
+/// deliveries but no due time (a release that raced a fan-out) becomes due, ended sign-in
+/// steps are forgotten, the days that ended are rolled up for the tenant metrics, and spent rate-limit windows are forgotten.
 pub async fn tidy(services: &Services, options: &WebhookWorkerOptions, now: DateTime<Utc>) -> ServiceResult<u64> {
     let mut tx = services.db().write().await?;
     let purged = tx.purge_deliveries(now - chrono_duration(options.retention)).await?;
     tx.rearm_stalled_webhooks(now).await?;
+    // Sign-in steps and passkey ceremonies live minutes; an hour after they end they go.
+    tx.forget_spent_sign_in_steps(now - chrono::Duration::hours(1)).await?;
     tx.commit().await?;
     services.roll_up_metrics(now, 31).await?;
     services.forget_old_rate_limits(now).await?;

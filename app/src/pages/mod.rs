@@ -12,6 +12,7 @@ mod invitations;
 mod invite;
 mod layout;
 mod login;
+mod passkeys;
 mod platform;
 mod reset;
 mod roles;

@@ -26,6 +26,23 @@ pub struct SecurityView {
     /// The caller's address as the server sees it (the network list must include it).
     pub your_address: Option<String>,
     pub two_factor: TwoFactorView,
+    pub passkeys: PasskeysView,
+}
+
+/// The caller's passkeys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeysView {
+    pub list: Vec<PasskeyItem>,
+    /// The domain passkeys work on (`None`: passkeys are off on this server).
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyItem {
+    pub id: String,
+    pub name: String,
+    pub added: String,
+    pub last_used: Option<String>,
 }
 
 /// The caller's own second factor.
@@ -108,6 +125,21 @@ pub async fn security_page() -> Result<Option<SecurityView>, AppError> {
                 let setup = if status.totp { None } else { call.session.get::<TotpSetup>(TOTP_SETUP).await.ok().flatten() };
                 let new_codes = call.session.remove::<Vec<String>>(NEW_CODES).await.ok().flatten().unwrap_or_default();
                 TwoFactorView { on: status.totp, recovery_codes_left: status.recovery_codes_left, setup, new_codes }
+            },
+            passkeys: PasskeysView {
+                list: call
+                    .services
+                    .list_passkeys(&actor)
+                    .await?
+                    .into_iter()
+                    .map(|p| PasskeyItem {
+                        id: p.id.to_string(),
+                        name: p.name,
+                        added: p.created_at.format("%Y-%m-%d").to_string(),
+                        last_used: p.last_used_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                    })
+                    .collect(),
+                domain: call.services.passkey_domain().map(str::to_owned),
             },
         }))
     })
@@ -239,8 +271,9 @@ pub fn Security() -> impl IntoView {
     let change = ServerAction::<ChangeMyPassword>::new();
     let save = ServerAction::<SaveSecurityPolicy>::new();
     let totp = TotpActions { start: ServerAction::new(), confirm: ServerAction::new(), remove: ServerAction::new() };
+    let remove_passkey = ServerAction::<super::passkeys::RemovePasskeyForm>::new();
     let data = Resource::new_blocking(
-        move || (save.version().get(), totp.start.version().get(), totp.confirm.version().get(), totp.remove.version().get()),
+        move || (save.version().get(), totp.start.version().get(), totp.confirm.version().get(), totp.remove.version().get(), remove_passkey.version().get()),
         |_| security_page(),
     );
     view! {
@@ -248,7 +281,7 @@ pub fn Security() -> impl IntoView {
         <Suspense fallback=|| view! { <main><p>"Loading…"</p></main> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Some(view)) => view! { <Page view change save totp/> }.into_any(),
+                    Ok(Some(view)) => view! { <Page view change save totp remove_passkey/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(error) => view! { <main class="narrow"><div class="banner error" role="alert">{error.message}</div></main> }.into_any(),
                 }
@@ -258,7 +291,13 @@ pub fn Security() -> impl IntoView {
 }
 
 #[component]
-fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: ServerAction<SaveSecurityPolicy>, totp: TotpActions) -> impl IntoView {
+fn Page(
+    view: SecurityView,
+    change: ServerAction<ChangeMyPassword>,
+    save: ServerAction<SaveSecurityPolicy>,
+    totp: TotpActions,
+    remove_passkey: ServerAction<super::passkeys::RemovePasskeyForm>,
+) -> impl IntoView {
     let header = view! { <Header email=view.email.clone() tenant=view.tenant_name.clone() is_admin=view.is_admin is_superuser=view.is_superuser/> };
     let change_error = last_error(change.value());
     let query = leptos_router::hooks::use_query_map();
@@ -271,7 +310,7 @@ fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: Server
             <h1>"Security"</h1>
             {view.must_enrol.then(|| view! {
                 <div class="banner error" role="alert">
-                    "Your organisation requires two-factor sign-in. Set up an authenticator app below; until then this is the only page you can use."
+                    "Your organisation requires two-factor sign-in. Set up an authenticator app or add a passkey below; until then this is the only page you can use."
                 </div>
             })}
             <section>
@@ -286,6 +325,7 @@ fn Page(view: SecurityView, change: ServerAction<ChangeMyPassword>, save: Server
                 </ActionForm>
             </section>
             <TwoFactorSection view=view.two_factor.clone() actions=totp/>
+            <PasskeysSection view=view.passkeys.clone() remove=remove_passkey/>
             {policy.map(|policy| view! { <PolicySection policy save your_address/> })}
         </main>
     }
@@ -405,7 +445,65 @@ fn TwoFactorSection(view: TwoFactorView, actions: TotpActions) -> impl IntoView 
                     </ActionForm>
                 }.into_any(),
             }}
-            <p class="hint">"Passkeys are not available yet."</p>
+        </section>
+    }
+}
+
+#[component]
+fn PasskeysSection(view: PasskeysView, remove: ServerAction<super::passkeys::RemovePasskeyForm>) -> impl IntoView {
+    let error = last_error(remove.value());
+    let query = leptos_router::hooks::use_query_map();
+    let added = move || query.read().get("done").as_deref() == Some("passkey");
+    let removed = move || remove.value().get().is_some_and(|r| r.is_ok());
+    let empty = view.list.is_empty();
+    let items = view
+        .list
+        .into_iter()
+        .map(|passkey| {
+            let used = passkey.last_used.map_or_else(|| "never used".to_owned(), |at| format!("last used {at}"));
+            // One form per passkey: ids must stay unique on the page.
+            let field = format!("passkey-password-{}", passkey.id);
+            let message = move || error.get().and_then(|e| e.field("password"));
+            view! {
+                <li class="passkey">
+                    <strong>{passkey.name.clone()}</strong>
+                    <span class="muted">{format!(" · added {} · {used}", passkey.added)}</span>
+                    <details>
+                        <summary>"Remove"</summary>
+                        <ActionForm action=remove attr:class="stack" attr:novalidate=true>
+                            <input type="hidden" name="id" value=passkey.id/>
+                            <FormError error/>
+                            <div class="field">
+                                <label for=field.clone()>"Your password"</label>
+                                <input id=field name="password" type="password" autocomplete="current-password" required=true/>
+                                <p class="error" role="alert">{message}</p>
+                            </div>
+                            <button type="submit" class="danger" disabled=move || remove.pending().get()>{format!("Remove “{}”", passkey.name)}</button>
+                        </ActionForm>
+                    </details>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section id="passkeys">
+            <h2>"Passkeys"</h2>
+            <p>"A passkey signs you in with your device’s screen lock or a security key, without a password, and counts as your second factor."</p>
+            {move || added().then(|| view! { <div class="banner ok" role="status">"Passkey added."</div> })}
+            {move || removed().then(|| view! { <div class="banner ok" role="status">"Passkey removed."</div> })}
+            {empty.then(|| view! { <p class="muted">"You have no passkeys yet."</p> })}
+            <ul class="passkeys">{items}</ul>
+            {match view.domain {
+                Some(domain) => view! {
+                    <super::passkeys::PasskeyButton action="register" label="Add a passkey" rp_id=domain>
+                        <div class="field">
+                            <label for="field-passkey_name">"Name"</label>
+                            <input id="field-passkey_name" name="passkey_name" type="text" maxlength="64" placeholder="Laptop"/>
+                        </div>
+                    </super::passkeys::PasskeyButton>
+                }.into_any(),
+                None => view! { <p class="hint">"Passkeys are not set up on this server (see WEBAUTHN_RP_ID)."</p> }.into_any(),
+            }}
         </section>
     }
 }

@@ -46,7 +46,7 @@ pub struct RefreshRequest {
 pub struct MfaRequiredOut {
     mfa_required: bool,
     mfa_token: String,
-    #[schema(example = json!(["totp", "recovery_code"]))]
+    #[schema(example = json!(["totp", "recovery_code", "webauthn"]))]
     methods: Vec<&'static str>,
 }
 
@@ -56,8 +56,12 @@ pub struct LoginMfaRequest {
     mfa_token: String,
     /// The authenticator's current 6-digit code …
     code: Option<String>,
-    /// … or one of the recovery codes (each works once).
+    /// … or one of the recovery codes (each works once) …
     recovery_code: Option<String>,
+    /// … or the passkey's answer (`PublicKeyCredential` as JSON) to the options from
+    /// `/api/auth/login/mfa/webauthn/`.
+    #[schema(value_type = Option<Object>)]
+    webauthn: Option<serde_json::Value>,
 }
 
 /// E-mail and password for an access/refresh pair, acting in the caller's oldest tenant open
@@ -65,7 +69,7 @@ pub struct LoginMfaRequest {
 #[utoipa::path(post, path = "/api/auth/login/", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in. For an account with two-factor sign-in on, the body is instead \
-            `{\"mfa_required\": true, \"mfa_token\", \"methods\": [\"totp\", \"recovery_code\"]}` (MfaRequiredOut) and the code is owed at \
+            `{\"mfa_required\": true, \"mfa_token\", \"methods\": [\"totp\", \"recovery_code\", \"webauthn\"]}` (MfaRequiredOut; the methods the account has) and the code is owed at \
             `/api/auth/login/mfa/`", body = LoginOut),
         (status = 400, body = BadRequestOut),
         (status = 401, description = "Wrong e-mail or password (same answer and timing either way)", body = Detail),
@@ -82,12 +86,16 @@ pub async fn login(State(state): State<AppState>, Meta(meta): Meta, HostTenant(h
     })
 }
 
-/// The second step of a sign-in: `mfa_token` with `code` or `recovery_code` → the login body.
-/// A wrong code is a 400 on its field; an expired, used or spent token a 401.
+/// The second step of a sign-in: `mfa_token` with `code`, `recovery_code` or `webauthn` → the
+/// login body. A wrong answer is a 400 on its field; an expired, used or spent token a 401.
 #[utoipa::path(post, path = "/api/auth/login/mfa/", tag = "auth", request_body = LoginMfaRequest,
     responses((status = 200, body = LoginOut), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 403, body = Detail), (status = 429, body = Detail)))]
 pub async fn login_mfa(State(state): State<AppState>, Meta(meta): Meta, body: JsonObject) -> ApiResult<Json<LoginOut>> {
-    let (profile, pair) = state.services.complete_sign_in(body.raw("mfa_token"), body.raw("code"), body.raw("recovery_code"), &meta, true).await?;
+    let services = &state.services;
+    let (profile, pair) = match body.document("webauthn") {
+        tenantry::service::Raw::Missing => services.complete_sign_in(body.raw("mfa_token"), body.raw("code"), body.raw("recovery_code"), &meta, true).await?,
+        webauthn => services.complete_sign_in_with_passkey(body.raw("mfa_token"), webauthn, &meta, true).await?,
+    };
     Ok(Json(LoginOut::new(pair.expect("tokens were asked for"), &profile)))
 }
 

@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, metrics, password_reset, permissions, platform, provisioning, roles, security, tenant_export, tenants, users, webhooks};
+use super::{api_keys, audit, imports, passkeys, plans, auth, invitations, members, meta, metrics, password_reset, permissions, platform, provisioning, roles, security, tenant_export, tenants, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,8 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, m
         api_keys::create, api_keys::list, api_keys::revoke,
         plans::list, plans::create, plans::update, plans::usage, plans::set_usage, plans::check, plans::change_plan, plans::features, plans::set_features,
         security::read, security::update, security::change_password, security::start_totp, security::confirm_totp, security::remove_totp,
+        passkeys::list, passkeys::registration_options, passkeys::register, passkeys::remove,
+        passkeys::sign_in_options, passkeys::sign_in, passkeys::second_factor_options,
         provisioning::create, provisioning::list, provisioning::read, provisioning::update, provisioning::remove, provisioning::templates,
         webhooks::create, webhooks::list, webhooks::events, webhooks::read, webhooks::update, webhooks::remove, webhooks::rotate_secret, webhooks::test,
         webhooks::deliveries, webhooks::retry,
@@ -46,7 +48,7 @@ use super::{api_keys, audit, imports, plans, auth, invitations, members, meta, m
         (name = "audit", description = "The audit trail of a tenant"),
         (name = "api_keys", description = "API keys: a tenant's machine credentials"),
         (name = "plans", description = "Plans, quotas, usage and feature flags"),
-        (name = "security", description = "Tenant security policies and the caller's password"),
+        (name = "security", description = "Tenant security policies, and the caller's password, authenticator app and passkeys"),
         (name = "webhooks", description = "Signed event deliveries (Standard Webhooks) to a tenant's or the platform's endpoints"),
         (name = "metrics", description = "Tenant metrics and the platform's analytics"),
     )

@@ -28,6 +28,11 @@ impl JsonObject {
         }
     }
 
+    /// A field holding a JSON object, as its text (see [`Raw::from_json_document`]).
+    pub fn document(&self, field: &str) -> Raw {
+        Raw::from_json_document(self.0.get(field))
+    }
+
     pub fn raw_list(&self, field: &str) -> tenantry::service::RawList {
         tenantry::service::RawList::from_json(self.0.get(field))
     }

@@ -15,6 +15,7 @@ mod invitations;
 mod members;
 mod meta;
 mod metrics;
+mod passkeys;
 mod password_reset;
 mod permissions;
 mod plans;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .merge(imports::router())
         .merge(plans::router())
         .merge(security::router())
+        .merge(passkeys::router())
         .merge(tenant_export::router())
         .merge(webhooks::router())
         .merge(metrics::router())

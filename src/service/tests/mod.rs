@@ -7,6 +7,7 @@ mod custom_roles;
 mod imports;
 mod invitations;
 mod members;
+mod passkeys;
 mod password_reset;
 mod provisioning;
 mod quotas;

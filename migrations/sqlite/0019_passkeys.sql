@@ -1,0 +1,30 @@
+-- Passkeys (service::passkeys). Account-level tables: they belong to a person.
+
+-- A registered passkey: the credential as webauthn-rs keeps it (public key, signature
+-- counter) in `passkey`, its id (base64url) unique across every account.
+CREATE TABLE passkeys (
+    id              BLOB PRIMARY KEY NOT NULL,
+    user_id         BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name            TEXT NOT NULL,
+    credential_id   TEXT NOT NULL UNIQUE,
+    passkey         TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    last_used_at    TEXT
+);
+CREATE INDEX passkeys_by_user ON passkeys (user_id);
+
+-- A WebAuthn ceremony between its two requests (options, then the browser's answer): the
+-- challenge state, single-use, five minutes. `user_id` is NULL for a passwordless sign-in,
+-- where the passkey itself says whose it is.
+CREATE TABLE webauthn_ceremonies (
+    token_hash  TEXT PRIMARY KEY NOT NULL,
+    purpose     TEXT NOT NULL,              -- 'register' | 'sign_in'
+    user_id     BLOB REFERENCES users (id) ON DELETE CASCADE,
+    state       TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    used_at     TEXT,
+    created_at  TEXT NOT NULL
+);
+
+-- The second step of a sign-in by passkey: the challenge sent for it.
+ALTER TABLE mfa_challenges ADD COLUMN webauthn_state TEXT;
