@@ -414,6 +414,11 @@ def main():
     print(f"# Tenantry benchmark ({time.strftime('%Y-%m-%d %H:%M')} UTC, {cores} cores, wrk -t2 -c16 -d{DURATION})\n")
     print(f"One argon2id hash (m=19456 KiB, t=2, p=1): {hash_ms:.1f} ms, so the pure argon2 limit is "
           f"{cores} / {hash_ms:.1f} ms = {cores * 1000 / hash_ms:.0f} logins/s.\n")
+    if "--signin" in sys.argv:
+        import signin_bench
+        limit = cores * 1000 / hash_ms
+        signin_bench.report([signin_bench.signin(label, url, port + 30, workdir, limit) for label, url, port in backends], limit)
+        return
     if "--soak" in sys.argv:
         import soak
         results = [soak.soak(label, url, port + 20, workdir) for label, url, port in backends]

@@ -8,6 +8,9 @@
 (() => {
   'use strict';
 
+  // The buttons show (and the "needs JavaScript" notes hide) once this has run: style/main.css.
+  document.documentElement.classList.add('passkeys-ready');
+
   const fromBase64url = (text) => {
     const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
     const padded = base64 + '='.repeat((4 - (base64.length % 4)) % 4);

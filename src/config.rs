@@ -443,6 +443,21 @@ mod tests {
     }
 
     #[test]
+    fn passkeys_are_bound_to_the_base_url_host_and_never_to_an_ip_address() {
+        let local = config(&[("SECRET_KEY", "x")]).unwrap().passkeys;
+        assert_eq!(local, PasskeySite { rp_id: "localhost".into(), origins: vec!["http://localhost:3000".into()] });
+        let v6 = config(&[("SECRET_KEY", "x"), ("FRONTEND_BASE_URL", "http://[::1]:8080/")]).unwrap().passkeys;
+        assert_eq!(v6, PasskeySite { rp_id: "localhost".into(), origins: vec!["http://localhost:8080".into()] });
+        let site = config(&[("SECRET_KEY", "x"), ("FRONTEND_BASE_URL", "https://app.example.com/")]).unwrap().passkeys;
+        assert_eq!(site, PasskeySite { rp_id: "app.example.com".into(), origins: vec!["https://app.example.com".into()] });
+        let set = config(&[("SECRET_KEY", "x"), ("WEBAUTHN_RP_ID", "Example.com"), ("WEBAUTHN_ORIGINS", "https://example.com, https://login.example.com/")])
+            .unwrap()
+            .passkeys;
+        assert_eq!(set, PasskeySite { rp_id: "example.com".into(), origins: vec!["https://example.com".into(), "https://login.example.com".into()] });
+        assert!(matches!(config(&[("SECRET_KEY", "x"), ("WEBAUTHN_ORIGINS", "not a url")]), Err(ConfigError::Invalid { name: "WEBAUTHN_ORIGINS", .. })));
+    }
+
+    #[test]
     fn production_refuses_to_start_without_a_secret_key() {
         assert!(matches!(config(&[("TENANTRY_ENV", "production")]), Err(ConfigError::MissingSecretInProduction)));
     }

@@ -30,7 +30,9 @@ pub fn Login() -> impl IntoView {
                 <Field name="password" label="Password" kind="password" autocomplete="current-password" required=true error/>
                 <button type="submit" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
-            <super::passkeys::PasskeyButton action="sign-in" label="Sign in with a passkey"/>
+            <super::passkeys::PasskeyButton action="sign-in" label="Use a passkey">
+                <p>"Have a passkey? Sign in with it, no password needed."</p>
+            </super::passkeys::PasskeyButton>
             <p><a href="/password-reset">"Forgot your password?"</a></p>
             <p>"New here? " <a href="/signup">"Create an organisation"</a></p>
         </main>

@@ -18,7 +18,7 @@ pub fn PasskeyButton(action: &'static str, label: &'static str, #[prop(optional)
         <div class="passkey-box stack" data-passkey-box="" data-rp-id=rp_id>
             {children.map(|c| c())}
             <button type="button" class="secondary" data-passkey=action>{label}</button>
-            <noscript><p class="hint">"Passkeys need JavaScript, which is off in this browser."</p></noscript>
+            <p class="hint needs-js">"Passkeys need JavaScript, which is off in this browser."</p>
             <p class="error" role="alert" data-passkey-error=""></p>
         </div>
     }

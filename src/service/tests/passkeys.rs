@@ -294,3 +294,17 @@ async fn spent_sign_in_steps_and_ceremonies_are_forgotten_after_an_hour() {
     assert_eq!(tx.forget_spent_sign_in_steps(now + chrono::Duration::minutes(6)).await.unwrap(), 3);
     tx.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn passkeys_are_off_with_a_relying_party_that_does_not_fit_and_the_rest_still_works() {
+    // The origin (localhost) is not under the configured domain.
+    let services = testing::services_with(&[("WEBAUTHN_RP_ID", "example.com")]).await;
+    assert_eq!(services.passkey_domain(), None);
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    assert!(matches!(services.start_passkey_registration(&admin).await, Err(ServiceError::Unavailable(_))));
+    assert!(matches!(services.start_passkey_sign_in(&meta()).await, Err(ServiceError::Unavailable(_))));
+    assert!(services.list_passkeys(&admin).await.unwrap().is_empty());
+    assert!(matches!(services.sign_in(login_input("admin@acme.example.com", PASSWORD), &meta(), true).await, Ok(SignInStep::Done(..))));
+    let on = testing::services().await;
+    assert_eq!(on.passkey_domain(), Some("localhost"));
+}

@@ -1,0 +1,113 @@
+"""Sign-in with two-factor on (issue 12): how many sign-ins per second complete when every one
+is a password (`POST /api/auth/login/`, answered with an `mfa_token`) followed by a TOTP code
+(`POST /api/auth/login/mfa/`), against the argon2 limit (cores / one hash) and against plain
+password sign-ins sent the same way. Run by `bash .ci/bench --signin`; prints a Markdown table.
+
+A TOTP code works once per 30-second step and account, so each sign-in uses an account of its
+own: the accounts are made and enrolled first (each enrolment costs two argon2 hashes), as many
+as the run can use."""
+
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import itertools
+import os
+import struct
+import threading
+import time
+import uuid
+
+import bench
+
+SECONDS = float(os.environ.get("SIGNIN_SECONDS", "10"))
+CLIENTS = 16
+
+
+def totp(secret, step):
+    """RFC 6238 (SHA-1, 6 digits) for a base32 secret at a 30-second step."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    at = mac[-1] & 0x0F
+    return f"{(struct.unpack('>I', mac[at:at + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def step_now():
+    return int(time.time()) // 30
+
+
+def enrolled_accounts(base, token, count):
+    """`count` members with TOTP on: (e-mail, secret, the step their enrolment used)."""
+    def make(i):
+        email = f"mfa-{i}-{uuid.uuid4().hex[:6]}@signin.bench"
+        bench.request(base, "POST", "/api/users/", {"email": email, "password": bench.PASSWORD}, token)
+        access = bench.request(base, "POST", "/api/auth/login/", {"email": email, "password": bench.PASSWORD})["access"]
+        secret = bench.request(base, "POST", "/api/me/2fa/totp/", {}, access)["secret"]
+        step = step_now()
+        bench.request(base, "POST", "/api/me/2fa/totp/confirm/", {"code": totp(secret, step)}, access)
+        return email, secret, step
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        return list(pool.map(make, range(count)))
+
+
+def run_for(seconds, one):
+    """Calls `one()` from CLIENTS threads for `seconds`; returns (completed per second, errors)."""
+    done, errors, lock = [0], [0], threading.Lock()
+    deadline = time.time() + seconds
+
+    def client():
+        while time.time() < deadline:
+            try:
+                ok = one()
+            except Exception:
+                ok = False
+            with lock:
+                if ok is None:
+                    return
+                if ok:
+                    done[0] += 1
+                else:
+                    errors[0] += 1
+
+    started = time.time()
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.time() - started), errors[0]
+
+
+def signin(label, url, port, workdir, limit):
+    proc, base = bench.start(url, port, workdir)
+    try:
+        _, email, token = bench.seed_tenant(base)
+        accounts = enrolled_accounts(base, token, int(limit * SECONDS * 1.3) + 50)
+        plain, plain_errors = run_for(SECONDS, lambda: "access" in bench.request(base, "POST", "/api/auth/login/", {"email": email, "password": bench.PASSWORD}))
+        queue = iter(accounts)
+        queue_lock = threading.Lock()
+
+        def two_steps():
+            with queue_lock:
+                account = next(queue, None)
+            if account is None:
+                return None  # every account used: the run ends early
+            who, secret, enrolled_at = account
+            first = bench.request(base, "POST", "/api/auth/login/", {"email": who, "password": bench.PASSWORD})
+            code = totp(secret, max(step_now(), enrolled_at + 1))
+            second = bench.request(base, "POST", "/api/auth/login/mfa/", {"mfa_token": first["mfa_token"], "code": code})
+            return "access" in second
+
+        with_totp, totp_errors = run_for(SECONDS, two_steps)
+        return label, plain, plain_errors, with_totp, totp_errors, len(accounts)
+    finally:
+        bench.stop(proc)
+
+
+def report(results, limit):
+    print(f"## Sign-in with TOTP ({CLIENTS} clients, {SECONDS:.0f} s each; Python urllib, a new connection per request)\n")
+    print("| backend | password only (sign-ins/s) | password + TOTP step (sign-ins/s) | TOTP / argon2 limit | TOTP / password only | errors | accounts enrolled |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, plain, plain_errors, with_totp, totp_errors, accounts in results:
+        print(f"| {label} | {plain:.0f} | {with_totp:.0f} | {100 * with_totp / limit:.0f}% | {100 * with_totp / plain:.0f}% | {plain_errors + totp_errors} | {accounts} |")
+    print()
