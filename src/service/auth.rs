@@ -111,9 +111,12 @@ impl Services {
         if tenant.is_none() && !tenants.is_empty() && !user.is_superuser {
             return Err(ServiceError::unauthenticated("Your organisation's account is suspended."));
         }
-        let (member, policy) = load_member_with_policy(&mut tx, user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
+        let Some(found) = tx.user_in_tenant(user.id, tenant).await? else { return Err(ServiceError::unauthenticated(BAD_CREDENTIALS)) };
+        let has_second_factor = found.has_second_factor;
+        let policy = found.security_policy.as_deref().map(crate::store::decode_policy);
+        let member = member_of(found, tenant).ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
-        if passkey_details.is_none() {
+        if passkey_details.is_none() && has_second_factor {
             if let Some(pending) = self.second_factor_owed(&mut tx, user.id, tenant).await? {
                 tx.commit().await?;
                 return Ok(SignInStep::SecondFactor(pending));
@@ -123,7 +126,7 @@ impl Services {
             .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.id.to_string()), passkey_details.unwrap_or_else(|| json!({})))
             .await?;
         let pair = match with_tokens {
-            true => Some(self.issue_tokens_in(&mut tx, &member.user, tenant, Uuid::new_v4()).await?),
+            true => Some(self.issue_tokens_under(&mut tx, &member.user, tenant, Uuid::new_v4(), policy.as_ref()).await?),
             false => None,
         };
         tx.commit().await?;
@@ -191,15 +194,22 @@ impl Services {
     }
 
     pub(crate) async fn issue_tokens_in(&self, tx: &mut Tx, user: &User, tenant: Option<TenantId>, family: Uuid) -> ServiceResult<TokenPair> {
+        let policy = match tenant {
+            Some(tenant) => Some(tx.security_policy(tenant).await?),
+            None => None,
+        };
+        self.issue_tokens_under(tx, user, tenant, family, policy.as_ref()).await
+    }
+
+    /// [`Services::issue_tokens_in`] for a caller that has just read the tenant's security
+    /// policy (`None`: the defaults, or no tenant), which a sign-in has.
+    pub(crate) async fn issue_tokens_under(&self, tx: &mut Tx, user: &User, tenant: Option<TenantId>, family: Uuid, policy: Option<&SecurityPolicy>) -> ServiceResult<TokenPair> {
         let at = now();
         let config = self.config();
         let (id, ver, tenant_uuid) = (user.id.0, user.auth_version, tenant.map(|t| t.0));
         // An access token never outlives the tenant's idle timeout.
-        let access_ttl = match tenant {
-            Some(tenant) => match tx.security_policy(tenant).await?.session_timeout_minutes {
-                Some(minutes) => config.access_token_ttl.min(std::time::Duration::from_secs(u64::from(minutes) * 60)),
-                None => config.access_token_ttl,
-            },
+        let access_ttl = match policy.and_then(|p| p.session_timeout_minutes) {
+            Some(minutes) => config.access_token_ttl.min(std::time::Duration::from_secs(u64::from(minutes) * 60)),
             None => config.access_token_ttl,
         };
         let access = Claims::new(TokenKind::Access, id, tenant_uuid, ver, at, access_ttl);
@@ -243,7 +253,7 @@ impl Services {
                 return Err(ServiceError::Refused { reason: crate::Refusal::SessionExpired, detail: SESSION_EXPIRED.into() });
             }
         }
-        let pair = self.issue_tokens_in(&mut tx, &member.user, tenant, record.family_id).await?;
+        let pair = self.issue_tokens_under(&mut tx, &member.user, tenant, record.family_id, policy.as_ref()).await?;
         tx.commit().await?;
         Ok(pair)
     }

@@ -179,11 +179,12 @@ impl Services {
     /// or a passkey): a challenge for `tenant` is written and its token returned, with the
     /// methods that can answer it.
     pub(crate) async fn second_factor_owed(&self, tx: &mut crate::store::Tx, user: UserId, tenant: Option<crate::domain::TenantId>) -> ServiceResult<Option<MfaPending>> {
+        let (totp, passkeys) = tx.second_factors(user).await?;
         let mut methods = Vec::new();
-        if tx.totp_factor(user).await?.is_some_and(|f| f.confirmed_at.is_some()) {
+        if totp {
             methods.extend(["totp", "recovery_code"]);
         }
-        if !tx.passkeys_of(user).await?.is_empty() {
+        if passkeys {
             methods.push("webauthn");
         }
         if methods.is_empty() {
@@ -283,7 +284,7 @@ impl Services {
             .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.to_string()), json!({"second_factor": method}))
             .await?;
         let pair = match with_tokens {
-            true => Some(self.issue_tokens_in(&mut tx, &member.user, tenant, uuid::Uuid::new_v4()).await?),
+            true => Some(self.issue_tokens_under(&mut tx, &member.user, tenant, uuid::Uuid::new_v4(), policy.as_ref()).await?),
             false => None,
         };
         tx.commit().await?;

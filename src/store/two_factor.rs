@@ -28,6 +28,15 @@ impl Reader {
             .bind(user).fetch_optional(c).await)
     }
 
+    /// Which second factors the account has: (a confirmed authenticator app, any passkey).
+    #[tracing::instrument(skip_all)]
+    pub async fn second_factors(&mut self, user: UserId) -> Result<(bool, bool), sqlx::Error> {
+        on!(self, c => sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL), \
+             EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)")
+            .bind(user).fetch_one(c).await)
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn unused_recovery_codes(&mut self, user: UserId) -> Result<i64, sqlx::Error> {
         on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(user).fetch_one(c).await)
