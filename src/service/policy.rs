@@ -148,7 +148,7 @@ impl super::Services {
         // requirement apply, not those of the tenant the caller happens to be in.
         let policy = there.security_policy.as_deref().map(crate::store::decode_policy);
         super::security_policy::check_network(policy.as_ref(), actor.client_ip)?;
-        super::two_factor::check_enrolment(policy.as_ref(), there.has_second_factor)?;
+        super::two_factor::check_enrolment(policy.as_ref(), there.has_second_factor())?;
         let roles = crate::store::split_roles(there.roles.as_deref());
         let grants = crate::domain::grants_from_text(there.grants.as_deref().unwrap_or(""));
         if !member_holds(&roles, &grants, permission) {

@@ -175,11 +175,10 @@ impl Services {
         Ok(TwoFactorStatus { totp, recovery_codes_left, passkeys })
     }
 
-    /// The second step is owed when the account has a confirmed factor (an authenticator app
-    /// or a passkey): a challenge for `tenant` is written and its token returned, with the
-    /// methods that can answer it.
-    pub(crate) async fn second_factor_owed(&self, tx: &mut crate::store::Tx, user: UserId, tenant: Option<crate::domain::TenantId>) -> ServiceResult<Option<MfaPending>> {
-        let (totp, passkeys) = tx.second_factors(user).await?;
+    /// The second step is owed when the account has a confirmed factor (`(totp, passkey)`, as
+    /// the account was just read): a challenge for `tenant` is written and its token returned,
+    /// with the methods that can answer it.
+    pub(crate) async fn second_factor_owed(&self, tx: &mut crate::store::Tx, user: UserId, tenant: Option<crate::domain::TenantId>, (totp, passkeys): (bool, bool)) -> ServiceResult<Option<MfaPending>> {
         let mut methods = Vec::new();
         if totp {
             methods.extend(["totp", "recovery_code"]);
@@ -251,8 +250,9 @@ impl Services {
         let user = challenge.user_id;
         let (ok, field, method) = match proof {
             Proof::Code(code) => {
-                let ok = match tx.totp_factor(user).await?.filter(|f| f.confirmed_at.is_some()) {
-                    Some(factor) => match self.open_secret(&factor.secret_sealed)?.verify(&code, at.timestamp(), factor.last_used_step) {
+                // The account's confirmed authenticator came with the challenge.
+                let ok = match &challenge.totp_secret_sealed {
+                    Some(sealed) => match self.open_secret(sealed)?.verify(&code, at.timestamp(), challenge.totp_last_used_step) {
                         Some(step) => tx.use_totp_step(user, step).await?,
                         None => false,
                     },

@@ -19,6 +19,9 @@ pub struct MfaChallenge {
     pub attempts: i32,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    /// The account's confirmed TOTP factor, read with the challenge (`None`: it has none).
+    pub totp_secret_sealed: Option<String>,
+    pub totp_last_used_step: Option<i64>,
 }
 
 impl Reader {
@@ -28,15 +31,6 @@ impl Reader {
             .bind(user).fetch_optional(c).await)
     }
 
-    /// Which second factors the account has: (a confirmed authenticator app, any passkey).
-    #[tracing::instrument(skip_all)]
-    pub async fn second_factors(&mut self, user: UserId) -> Result<(bool, bool), sqlx::Error> {
-        on!(self, c => sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL), \
-             EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)")
-            .bind(user).fetch_one(c).await)
-    }
-
     #[tracing::instrument(skip_all)]
     pub async fn unused_recovery_codes(&mut self, user: UserId) -> Result<i64, sqlx::Error> {
         on!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(user).fetch_one(c).await)
@@ -44,7 +38,9 @@ impl Reader {
 
     #[tracing::instrument(skip_all)]
     pub async fn mfa_challenge(&mut self, hash: &str) -> Result<Option<MfaChallenge>, sqlx::Error> {
-        on!(self, c => sqlx::query_as("SELECT user_id, tenant_id, attempts, expires_at, used_at FROM mfa_challenges WHERE token_hash = $1")
+        on!(self, c => sqlx::query_as(
+            "SELECT c.user_id, c.tenant_id, c.attempts, c.expires_at, c.used_at, f.secret_sealed AS totp_secret_sealed, f.last_used_step AS totp_last_used_step \
+             FROM mfa_challenges c LEFT JOIN totp_factors f ON f.user_id = c.user_id AND f.confirmed_at IS NOT NULL WHERE c.token_hash = $1")
             .bind(hash).fetch_optional(c).await)
     }
 }

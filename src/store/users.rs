@@ -30,8 +30,17 @@ pub struct UserInTenant {
     pub grants: Option<String>,
     /// The tenant's security policy as stored (`None`: it has the defaults).
     pub security_policy: Option<String>,
-    /// Whether the account has a confirmed second factor.
-    pub has_second_factor: bool,
+    /// Whether the account has a confirmed authenticator app (TOTP).
+    pub has_totp: bool,
+    /// Whether the account has a passkey.
+    pub has_passkey: bool,
+}
+
+impl UserInTenant {
+    /// Whether the account has a second factor of any kind (for `require_2fa`).
+    pub fn has_second_factor(&self) -> bool {
+        self.has_totp || self.has_passkey
+    }
 }
 
 /// Role names from an aggregated column, sorted (role names have no commas).
@@ -92,8 +101,8 @@ impl Reader {
              (SELECT {} FROM user_roles r JOIN roles cr ON cr.tenant_id = r.tenant_id AND cr.name = r.role \
               WHERE r.tenant_id = $2 AND r.user_id = u.id) AS grants, \
              (SELECT p.policy FROM tenant_security_policies p WHERE p.tenant_id = $2) AS security_policy, \
-             (EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) \
-              OR EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = u.id)) AS has_second_factor \
+             EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_totp, \
+             EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = u.id) AS has_passkey \
              FROM users u WHERE u.id = $1",
             self.aggregate("r.role", ","),
             self.aggregate("cr.permissions", " "),
