@@ -94,3 +94,61 @@ async fn create_superuser_promotes_an_existing_account_and_keeps_its_password() 
     assert_eq!(user.id, admin.user_id);
     assert!(services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_sign_in_on_a_tenants_host_lands_there_only_for_its_members_and_superusers() {
+    let services = testing::services().await;
+    let (acme, _) = tenant_with_admin(&services, "Acme").await;
+    let (globex, _) = tenant_with_admin(&services, "Globex").await;
+    let on_host = |email: &str, tenant| LoginInput { tenant: Some(tenant), ..login_input(email, PASSWORD) };
+    let (_, profile) = services.login(on_host("admin@acme.example.com", acme.id), &meta()).await.unwrap();
+    assert_eq!(profile.tenant_id, Some(acme.id));
+    // Acme's admin on Globex's host: not a member there (their own tenant being active changes nothing).
+    let elsewhere = services.login(on_host("admin@acme.example.com", globex.id), &meta()).await;
+    assert!(matches!(elsewhere, Err(ServiceError::Forbidden(_))), "{elsewhere:?}");
+    // The platform lands anywhere.
+    services.create_superuser("root@platform.test", Some(PASSWORD)).await.unwrap();
+    let (_, profile) = services.login(on_host("root@platform.test", globex.id), &meta()).await.unwrap();
+    assert_eq!(profile.tenant_id, Some(globex.id));
+    // A suspended tenant's host lets nobody of it in.
+    let root = services.login(login_input("root@platform.test", PASSWORD), &meta()).await.unwrap().1;
+    let root = services.actor_for(root.user.id, None).await.unwrap().unwrap();
+    services.set_tenant_suspended(&root, acme.id, true, &meta()).await.unwrap();
+    let suspended = services.login(on_host("admin@acme.example.com", acme.id), &meta()).await;
+    assert!(matches!(suspended, Err(ServiceError::Forbidden(_))), "{suspended:?}");
+}
+
+#[tokio::test]
+async fn a_member_of_only_suspended_tenants_cannot_sign_in_but_a_superuser_can() {
+    let services = testing::services().await;
+    let (acme, _) = tenant_with_admin(&services, "Acme").await;
+    let (root, _) = services.create_superuser("root@platform.test", Some(PASSWORD)).await.unwrap();
+    let root = services.actor_for(root.id, None).await.unwrap().unwrap();
+    // The superuser is a member of Acme too.
+    services.add_member(&root, acme.id, crate::service::AddMemberInput { user_id: Raw::text(root.user_id.to_string()), role: Raw::Missing, send_notification: Raw::text("false") }, &meta()).await.unwrap();
+    services.set_tenant_suspended(&root, acme.id, true, &meta()).await.unwrap();
+    let refused = services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await;
+    assert!(matches!(&refused, Err(ServiceError::Unauthenticated(m)) if m.contains("suspended")), "{refused:?}");
+    let (_, profile) = services.login(login_input("root@platform.test", PASSWORD), &meta()).await.unwrap();
+    assert_eq!(profile.tenant_id, None, "outside any tenant");
+}
+
+#[tokio::test]
+async fn an_access_token_lives_its_configured_time_capped_by_the_tenants_idle_timeout() {
+    let services = testing::services().await;
+    let (acme, admin) = tenant_with_admin(&services, "Acme").await;
+    let lifetime = |access: &str| {
+        let claims = services.jwt().verify(access, crate::auth::TokenKind::Access).unwrap();
+        claims.exp - claims.iat
+    };
+    let (pair, _) = services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await.unwrap();
+    assert_eq!(lifetime(&pair.access), 30 * 60, "ACCESS_TOKEN_LIFETIME_MINUTES' default");
+    services.set_security_policy(&admin, acme.id, &serde_json::json!({"session_timeout_minutes": 240}), &meta()).await.unwrap();
+    let (pair, _) = services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await.unwrap();
+    assert_eq!(lifetime(&pair.access), 30 * 60, "a longer timeout does not lengthen it");
+    services.set_security_policy(&admin, acme.id, &serde_json::json!({"session_timeout_minutes": 5}), &meta()).await.unwrap();
+    let (pair, _) = services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await.unwrap();
+    assert_eq!(lifetime(&pair.access), 5 * 60);
+    let refreshed = services.refresh(Raw::text(pair.refresh), &meta()).await.unwrap();
+    assert_eq!(lifetime(&refreshed.access), 5 * 60, "a refresh too");
+}

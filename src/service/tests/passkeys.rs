@@ -229,7 +229,7 @@ async fn a_passkey_answers_the_second_step_after_a_password() {
     assert_eq!(allowed.len(), 1, "only the admin's passkey: {options}");
     // Bob's passkey is not the admin's: a wrong answer, counted.
     let wrong = services.complete_sign_in_with_passkey(token.clone(), text(&bobs_key.sign(&options)), &meta(), true).await;
-    assert!(field_error(&wrong, "webauthn"), "{wrong:?}");
+    assert!(matches!(&wrong, Err(ServiceError::Validation(f)) if f.get("webauthn").is_some_and(|m| m.iter().any(|m| m.contains("passkey could not be verified")))), "{wrong:?}");
     let missing = services.complete_sign_in_with_passkey(token.clone(), Raw::Missing, &meta(), true).await;
     assert!(field_error(&missing, "webauthn"), "{missing:?}");
     // A code cannot answer for an account without an authenticator app.
@@ -264,6 +264,25 @@ async fn a_passkey_answers_the_second_step_after_a_password() {
         assert!(services.complete_sign_in_with_passkey(token.clone(), text(&key.sign(&options)), &meta(), true).await.is_err());
     }
     assert!(matches!(services.passkey_second_factor_options(token.clone(), &meta()).await, Err(ServiceError::Unauthenticated(_))));
+}
+
+#[tokio::test]
+async fn an_expired_second_step_gets_no_passkey_challenge() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let (mut key, _) = register(&services, &admin, "Laptop").await;
+    let pending = match services.sign_in(login_input("admin@acme.example.com", PASSWORD), &meta(), true).await.unwrap() {
+        SignInStep::SecondFactor(pending) => pending,
+        SignInStep::Done(..) => panic!("a passkey is a second factor"),
+    };
+    let token = Raw::text(&pending.mfa_token);
+    let options = services.passkey_second_factor_options(token.clone(), &meta()).await.unwrap();
+    let mut tx = services.db().write().await.unwrap();
+    tx.expire_mfa_challenge_for_tests(&crate::auth::token_hash(&pending.mfa_token)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(services.passkey_second_factor_options(token.clone(), &meta()).await, Err(ServiceError::Unauthenticated(_))));
+    let late = services.complete_sign_in_with_passkey(token, text(&key.sign(&options)), &meta(), true).await;
+    assert!(matches!(late, Err(ServiceError::Unauthenticated(_))), "{late:?}");
 }
 
 #[tokio::test]
