@@ -285,7 +285,7 @@ impl Services {
         let mut tx = self.db().write().await?;
         let expired = || ServiceError::unauthenticated(super::two_factor::BAD_MFA_TOKEN);
         let challenge = tx.mfa_challenge(&hash).await?.ok_or_else(expired)?;
-        if challenge.used_at.is_some() || challenge.expires_at <= now() || challenge.attempts >= super::two_factor::MFA_MAX_ATTEMPTS {
+        if !challenge.is_live(now(), super::two_factor::MFA_MAX_ATTEMPTS) {
             return Err(expired());
         }
         let passkeys = tx.passkeys_of(challenge.user_id).await?.iter().map(Self::open_passkey).collect::<ServiceResult<Vec<_>>>()?;

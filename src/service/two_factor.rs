@@ -244,7 +244,7 @@ impl Services {
         let mut tx = self.db().write().await?;
         let at = now();
         let challenge = tx.mfa_challenge(&hash).await?.ok_or_else(expired)?;
-        if challenge.used_at.is_some() || challenge.expires_at <= at || challenge.attempts >= MFA_MAX_ATTEMPTS {
+        if !challenge.is_live(at, MFA_MAX_ATTEMPTS) {
             return Err(expired());
         }
         let user = challenge.user_id;

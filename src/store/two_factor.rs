@@ -24,6 +24,14 @@ pub struct MfaChallenge {
     pub totp_last_used_step: Option<i64>,
 }
 
+impl MfaChallenge {
+    /// Whether the step can still be answered at `at`: not used, not expired, and fewer than
+    /// `max_attempts` wrong answers (the last of which also marks it used).
+    pub fn is_live(&self, at: DateTime<Utc>, max_attempts: i32) -> bool {
+        self.used_at.is_none() && self.expires_at > at && self.attempts < max_attempts
+    }
+}
+
 impl Reader {
     #[tracing::instrument(skip_all)]
     pub async fn totp_factor(&mut self, user: UserId) -> Result<Option<TotpFactor>, sqlx::Error> {
@@ -134,5 +142,28 @@ impl Tx {
         on!(self, c => sqlx::query("UPDATE mfa_challenges SET expires_at = $2 WHERE token_hash = $1")
             .bind(hash).bind(chrono::Utc::now() - chrono::Duration::seconds(1)).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_live_until_used_expired_or_out_of_attempts() {
+        let at = Utc::now();
+        let step = |used: bool, expires_in: i64, attempts: i32| MfaChallenge {
+            user_id: UserId(uuid::Uuid::nil()),
+            tenant_id: None,
+            attempts,
+            expires_at: at + chrono::Duration::seconds(expires_in),
+            used_at: used.then_some(at),
+            totp_secret_sealed: None,
+            totp_last_used_step: None,
+        };
+        assert!(step(false, 1, 4).is_live(at, 5));
+        assert!(!step(true, 60, 0).is_live(at, 5), "used");
+        assert!(!step(false, 0, 0).is_live(at, 5), "expires exactly now");
+        assert!(!step(false, 60, 5).is_live(at, 5), "out of attempts");
     }
 }
