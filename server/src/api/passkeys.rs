@@ -135,7 +135,7 @@ pub async fn register(State(state): State<AppState>, Caller(actor): Caller, Meta
 
 /// Removes one of the caller's passkeys; needs the password → 204.
 #[utoipa::path(delete, path = "/api/me/passkeys/{id}/", tag = "security", operation_id = "remove_passkey", security(("bearer" = [])),
-    request_body = RemovePasskeyRequest,
+    params(("id" = Uuid, Path)), request_body = RemovePasskeyRequest,
     responses((status = 204), (status = 400, body = BadRequestOut), (status = 401, body = Detail), (status = 404, body = Detail)))]
 pub async fn remove(State(state): State<AppState>, Caller(actor): Caller, Meta(meta): Meta, Path(id): Path<String>, body: JsonObject) -> ApiResult<StatusCode> {
     state.services.remove_passkey(&actor, &id, body.raw("password"), &meta).await?;
