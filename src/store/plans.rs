@@ -20,6 +20,17 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
+/// The seats of tenant `$1` at time `$2`, as one SQL expression: its members, plus its open
+/// invitations whose expiry the worker has not noticed (kept by the database in
+/// `tenant_invitation_counts`, migration 0020, so no count grows with the invitations), less
+/// those of them that have expired since (the few the worker has yet to notice, read from a
+/// partial index of unnoticed open invitations). An invitation whose expiry was noticed has
+/// expired: renewing one clears the mark.
+const SEATS: &str = "(SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) \
+    + COALESCE((SELECT open_invitations FROM tenant_invitation_counts WHERE tenant_id = $1), 0) \
+    - (SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+       AND expiry_noticed_at IS NULL AND expires_at <= $2)";
+
 impl Reader {
     #[tracing::instrument(skip_all)]
     pub async fn plans(&mut self) -> Result<Vec<Plan>, sqlx::Error> {
@@ -45,27 +56,19 @@ impl Reader {
 
     /// Members plus pending (unexpired) invitations: the seats a tenant uses. No address is
     /// counted twice: an address has at most one open invitation per tenant (a unique index),
-    /// and none once it is a member ([`Tx::insert_membership`] closes it). The second count
-    /// reads only the partial index of open invitations.
+    /// and none once it is a member ([`Tx::insert_membership`] closes it). See [`SEATS`].
     #[tracing::instrument(skip_all)]
     pub async fn seats_used(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
-        on!(self, c => sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) + \
-                    (SELECT COUNT(*) FROM invitations \
-                     WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2)")
-            .bind(tenant).bind(now).fetch_one(c).await)
+        let sql = format!("SELECT {SEATS}");
+        on!(self, c => sqlx::query_scalar(&sql).bind(tenant).bind(now).fetch_one(c).await)
     }
 
-    /// The limits of plan `plan` (`None` when there is no such plan) and [`Tx::seats_used`], in one
-    /// round trip: a quota-checked invitation holds the writer while it asks.
+    /// The limits of plan `plan` (`None` when there is no such plan) and [`Reader::seats_used`],
+    /// in one round trip: a quota-checked invitation holds the tenant's lock while it asks.
     #[tracing::instrument(skip_all)]
     pub async fn plan_limits_and_seats(&mut self, plan: &str, tenant: TenantId, now: DateTime<Utc>) -> Result<(Option<BTreeMap<String, i64>>, i64), sqlx::Error> {
-        let (limits, seats): (Option<String>, i64) = on!(self, c => sqlx::query_as(
-            "SELECT (SELECT limits FROM plans WHERE name = $3), \
-                    (SELECT COUNT(*) FROM memberships WHERE tenant_id = $1) + \
-                    (SELECT COUNT(*) FROM invitations \
-                     WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2)")
-            .bind(tenant).bind(now).bind(plan).fetch_one(c).await)?;
+        let sql = format!("SELECT (SELECT limits FROM plans WHERE name = $3), {SEATS}");
+        let (limits, seats): (Option<String>, i64) = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(now).bind(plan).fetch_one(c).await)?;
         let limits = match limits {
             None => None,
             Some(text) => Some(JsonColumn::<BTreeMap<String, i64>>::try_from(text).map_err(|e| sqlx::Error::Decode(e.into()))?.0),

@@ -35,6 +35,7 @@ pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("job_rows", "tenant_id"),
     ("tenant_usage", "tenant_id"),
     ("quota_alerts", "tenant_id"),
+    ("tenant_invitation_counts", "tenant_id"),
     ("api_call_counts", "tenant_id"),
     ("tenant_security_policies", "tenant_id"),
     ("webhooks", "tenant_id"),

@@ -612,3 +612,76 @@ async fn settings_take_at_most_their_size() {
     let error = services.update_tenant_settings(&admin, tenant.id, settings(max + 1), &meta()).await.unwrap_err();
     assert!(matches!(error, ServiceError::Validation(f) if f.get("settings").is_some()));
 }
+
+/// The seat count reads a per-tenant number of open invitations that the database keeps
+/// (migration 0020) instead of counting them. After every kind of change to an invitation,
+/// and at times before and after they expire, it must agree with counting them directly:
+/// the members plus the invitations the store lists as pending at that time.
+#[tokio::test]
+async fn the_kept_seat_count_agrees_with_counting_through_every_change() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let (other, other_admin) = tenant_with_admin(&services, "Other").await;
+    let agree = |services: &Services, at: chrono::DateTime<chrono::Utc>, expected: i64, step: &'static str| {
+        let services = services.clone();
+        async move {
+            let mut tx = services.db().read().await.unwrap();
+            let (_, members) = tx.members(tenant.id, crate::store::PageRequest::first()).await.unwrap();
+            let (_, pending) = tx.invitations(tenant.id, Some(crate::store::InvitationState::Pending), None, at, crate::store::PageRequest::first()).await.unwrap();
+            let kept = tx.seats_used(tenant.id, at).await.unwrap();
+            assert_eq!((kept, members + pending), (expected, expected), "{step}: kept count, then counted");
+        }
+    };
+    let now = chrono::Utc::now();
+    let (soon, later) = (now + chrono::Duration::minutes(1), now + chrono::Duration::days(8));
+    agree(&services, soon, 1, "the admin alone").await;
+    let a = services.invite(&admin, None, invite("a@acme.com"), &meta()).await.unwrap();
+    let b = services.invite(&admin, None, invite("b@acme.com"), &meta()).await.unwrap();
+    services.invite(&admin, None, invite("c@acme.com"), &meta()).await.unwrap();
+    services.invite(&other_admin, None, invite("a@acme.com"), &meta()).await.unwrap();
+    agree(&services, soon, 4, "three invited").await;
+    services.invite(&admin, None, invite("c@acme.com"), &meta()).await.unwrap();
+    agree(&services, soon, 4, "c invited again replaces hers").await;
+    // Accepted: a member, and the invitation closed.
+    let d = services.invite(&admin, None, invite("d@acme.com"), &meta()).await.unwrap();
+    agree(&services, soon, 5, "d invited").await;
+    let accept = crate::service::AcceptInvitationInput { token: Raw::text(&d.token), password: Raw::text(PASSWORD), ..Default::default() };
+    services.accept_invitation(accept, &meta()).await.unwrap();
+    agree(&services, soon, 5, "d accepted").await;
+    // Expired by hand (support), and added directly while invited.
+    let e = services.invite(&admin, None, invite("e@acme.com"), &meta()).await.unwrap();
+    services.invite(&admin, None, invite("f@acme.com"), &meta()).await.unwrap();
+    agree(&services, soon, 7, "e and f invited").await;
+    services.expire_invitation(&e.token).await.unwrap();
+    agree(&services, soon, 6, "e expired by hand").await;
+    let input = CreateUserInput { email: Raw::text("f@acme.com"), password: Raw::text(PASSWORD), ..Default::default() };
+    services.create_user(&admin, input, &meta()).await.unwrap();
+    agree(&services, soon, 6, "f added directly: her invitation closes").await;
+    services.revoke_invitation(&admin, b.invitation.id, &meta()).await.unwrap();
+    agree(&services, soon, 5, "b revoked").await;
+    // A week on: a and c expired, not yet noticed by the worker, then noticed. From here on
+    // every time asked is after the worker's, as it is in a running service.
+    agree(&services, later, 3, "a and c expired, unnoticed").await;
+    let mut tx = services.db().write().await.unwrap();
+    assert_eq!(tx.notice_expired_invitations(later, 100).await.unwrap().len(), 3, "a and c here, a in the other tenant");
+    tx.commit().await.unwrap();
+    agree(&services, later, 3, "a and c expired and noticed").await;
+    // Renewed after its expiry was noticed: open again.
+    let mut tx = services.db().write().await.unwrap();
+    assert!(tx.renew_invitation(tenant.id, a.invitation.id, None, later + chrono::Duration::days(7), later).await.unwrap());
+    tx.commit().await.unwrap();
+    agree(&services, later, 4, "a renewed").await;
+    services.revoke_invitation(&admin, a.invitation.id, &meta()).await.unwrap();
+    agree(&services, later, 3, "a revoked").await;
+    // Deleted: the worker's purge of expired invitations takes g, open and unnoticed, with the
+    // closed ones; the count loses g.
+    services.invite(&admin, None, invite("g@acme.com"), &meta()).await.unwrap();
+    agree(&services, later, 3, "g expired, unnoticed").await;
+    let mut tx = services.db().write().await.unwrap();
+    assert!(tx.purge_expired_invitations(later).await.unwrap() >= 1);
+    tx.commit().await.unwrap();
+    agree(&services, later, 3, "g purged").await;
+    let mut tx = services.db().read().await.unwrap();
+    // The other tenant's invitations never moved this one's count, and its own is right too.
+    assert_eq!(tx.seats_used(other.id, later).await.unwrap(), 1, "the other tenant: its admin; its invitation was noticed expired");
+}
