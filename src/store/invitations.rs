@@ -122,8 +122,11 @@ impl Reader {
             Some(InvitationState::Expired) => "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at <= $2",
             Some(InvitationState::Revoked) => "i.revoked_at IS NOT NULL",
         };
-        // `$2` and `$3` are bound in every case so the parameter list stays the same.
-        let filter = format!("i.tenant_id = $1 AND ($2 IS NOT NULL) AND ($3 IS NULL OR i.email = $3) AND {state_filter}");
+        // `$2` and `$3` are bound in every case so the parameter list stays the same; the e-mail
+        // is compared only when it is given (`$3 IS NULL OR …` would hide the tenant's indexes
+        // from a generic plan, as for role assignments).
+        let by_email = if email.is_some() { "i.email = $3" } else { "$3 IS NULL" };
+        let filter = format!("i.tenant_id = $1 AND ($2 IS NOT NULL) AND {by_email} AND {state_filter}");
         let sql = json_page::sql(
             self.backend(),
             &PAGE_COLUMNS,

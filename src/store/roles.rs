@@ -50,7 +50,13 @@ impl Reader {
             json_page::uuid("assigned_by", "r.assigned_by"),
             json_page::plain("created_at", "r.created_at"),
         ];
-        let filter = "r.tenant_id = $1 AND ($2 IS NULL OR r.user_id = $2) AND ($3 IS NULL OR r.role = $3)";
+        // Only the filters that are set compare a column: under a prepared statement's generic
+        // plan, `$2 IS NULL OR r.user_id = $2` hid the (tenant, created_at) index from
+        // PostgreSQL, which then sorted all of a tenant's assignments for every page. An unset
+        // one is still bound (`$n IS NULL`, true) so the parameter list stays the same.
+        let by_user = if user.is_some() { "r.user_id = $2" } else { "$2 IS NULL" };
+        let by_role = if role.is_some() { "r.role = $3" } else { "$3 IS NULL" };
+        let filter = format!("r.tenant_id = $1 AND {by_user} AND {by_role}");
         let sql = json_page::sql(
             self.backend(),
             &COLUMNS,
