@@ -210,11 +210,26 @@ impl Tx {
         Ok(rows == 1)
     }
 
+    /// Sweeps of invitations across tenants (noticing expiries, purging) take turns between
+    /// replicas on PostgreSQL: each change to an open invitation updates its tenant's kept
+    /// count (migration 0020), so two sweeps over the same tenants in different orders could
+    /// each hold one tenant's count and wait for the other's, a deadlock. Writers inside one
+    /// tenant touch one count and need no turn. Held until the transaction ends.
+    async fn take_sweep_turn(&mut self) -> Result<(), sqlx::Error> {
+        /// An arbitrary key of Tenantry's own for `pg_advisory_xact_lock`.
+        const INVITATION_SWEEPS: i64 = 0x7465_6e61_6e74_0001;
+        if self.backend() == Backend::Postgres {
+            on!(self, c => sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(INVITATION_SWEEPS).execute(c).await.map(drop))?;
+        }
+        Ok(())
+    }
+
     /// Marks up to `limit` invitations that expired unaccepted (in a tenant not deleted) as
-    /// noticed, once each, and returns them: `(id, tenant, email, role)`. Other workers skip
-    /// the rows this one is marking.
+    /// noticed, once each, and returns them: `(id, tenant, email, role)`. Other workers wait
+    /// for their turn ([`Tx::take_sweep_turn`]), then skip what this one marked.
     #[tracing::instrument(skip_all)]
     pub async fn notice_expired_invitations(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<(Uuid, TenantId, String, Option<String>)>, sqlx::Error> {
+        self.take_sweep_turn().await?;
         let skip_locked = match self.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -231,6 +246,7 @@ impl Tx {
     /// Deletes invitations that expired unaccepted before `now`; returns how many.
     #[tracing::instrument(skip_all)]
     pub async fn purge_expired_invitations(&mut self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        self.take_sweep_turn().await?;
         on!(self, c => sqlx::query("DELETE FROM invitations WHERE accepted_at IS NULL AND expires_at <= $1")
             .bind(now).execute(c).await.map(|r| r.rows_affected()))
     }

@@ -225,3 +225,39 @@ async fn support_can_expire_extend_and_purge_invitations() {
     assert!(matches!(services.invitation_preview(&b.token).await.unwrap(), InvitationPreview::Unknown));
     assert!(matches!(services.extend_invitation(a.invitation.id, 0).await, Err(ServiceError::Validation(_))));
 }
+
+/// Sweeps across tenants (the worker noticing expiries, the purge) update the kept counts of
+/// many tenants in one transaction; on PostgreSQL two of them (two replicas' workers) take
+/// turns instead of locking those counts in different orders and deadlocking. Without the turn
+/// the second sweep would not wait here: it skips the row the first one holds and takes the
+/// other tenant's.
+#[tokio::test]
+async fn sweeps_of_expired_invitations_take_turns_on_postgres() {
+    if testing::backend() != "postgres" {
+        return;
+    }
+    let services = testing::services().await;
+    let (acme, admin) = tenant_with_admin(&services, "Acme").await;
+    let (_, other) = tenant_with_admin(&services, "Other").await;
+    let first_to_expire = services.invite(&admin, None, invite_input("a@acme.com", "VIEWER"), &meta()).await.unwrap();
+    services.invite(&other, None, invite_input("b@other.com", "VIEWER"), &meta()).await.unwrap();
+    let mut tx = services.db().write().await.unwrap();
+    assert!(tx.renew_invitation(acme.id, first_to_expire.invitation.id, None, Utc::now() + Duration::days(6), Utc::now()).await.unwrap());
+    tx.commit().await.unwrap();
+    let later = Utc::now() + Duration::days(8);
+    let mut first = services.db().write().await.unwrap();
+    let noticed = first.notice_expired_invitations(later, 1).await.unwrap();
+    assert_eq!(noticed.iter().map(|n| n.2.as_str()).collect::<Vec<_>>(), ["a@acme.com"]);
+    let db = services.db().clone();
+    let second = tokio::spawn(async move {
+        let mut tx = db.write().await.unwrap();
+        let noticed = tx.notice_expired_invitations(later, 10).await.unwrap();
+        tx.commit().await.unwrap();
+        noticed.into_iter().map(|n| n.2).collect::<Vec<_>>()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second sweep waits for the first one's turn");
+    first.commit().await.unwrap();
+    let noticed = tokio::time::timeout(std::time::Duration::from_secs(10), second).await.expect("its turn came").unwrap();
+    assert_eq!(noticed, ["b@other.com"], "then it notices the other tenant's invitation");
+}
