@@ -81,3 +81,17 @@ async fn members_are_listed_by_email_and_pages_are_slices_of_that_order() {
     assert_eq!(second.count, 5);
     assert_eq!(emails(second), ["bob@acme.com", "mia@acme.com"]);
 }
+
+/// A page is cut from the e-mail order the database keeps on each membership (migration 0021),
+/// not from the order people joined: here the two who joined last come first.
+#[tokio::test]
+async fn the_first_page_of_members_holds_the_first_emails_not_the_first_to_join() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    for email in ["zz1@acme.com", "zz2@acme.com", "aa1@acme.com", "aa2@acme.com"] {
+        member(&services, &admin, email).await;
+    }
+    let first = services.list_users(&admin, PageRequest { page: 1, page_size: 2 }).await.unwrap();
+    assert_eq!(first.count, 5);
+    assert_eq!(first.items.into_iter().map(|p| p.user.email).collect::<Vec<_>>(), ["aa1@acme.com", "aa2@acme.com"]);
+}
