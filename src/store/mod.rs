@@ -194,6 +194,25 @@ impl PgDb {
     }
 }
 
+/// How long a pooled PostgreSQL connection may sit unused before it is pinged on its way out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+/// The pools' liveness check, only for connections that sat idle: sqlx's own
+/// (`test_before_acquire`) pings on every acquire, a round trip added to every request of a
+/// busy server. It is redundant for a connection in steady use: sqlx (0.8) also pings every
+/// connection when it is released, which flushes a dropped transaction's rollback and waits
+/// for any statement a cancelled request left running, so a connection in the idle queue
+/// answered a moment ago. One idle for a while (the database restarted, a pooler or firewall
+/// dropped it) is pinged, and replaced if it fails.
+fn ping_if_idle(conn: &mut sqlx::PgConnection, meta: sqlx::pool::PoolConnectionMetadata) -> futures_util::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if meta.idle_for >= PING_AFTER_IDLE {
+            sqlx::Connection::ping(conn).await?;
+        }
+        Ok(true)
+    })
+}
+
 /// Splits this project's own `pooler` parameter off a PostgreSQL URL (sqlx would ignore it with
 /// a warning): `pooler=transaction` says a transaction-pooling pooler such as PgBouncer sits in
 /// between; `pooler=none` (the default) that the URL reaches PostgreSQL itself.
@@ -363,17 +382,27 @@ impl Db {
             let pool = PoolOptions::new()
                 .max_connections(size)
                 .acquire_timeout(Duration::from_secs(5))
+                .test_before_acquire(false)
+                .before_acquire(ping_if_idle)
                 .after_connect(move |conn, _| {
                     Box::pin(async move { if pooled { Ok(()) } else { set_scope(conn, rls::ALL_TENANTS).await } })
                 })
                 .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_with(options.clone())
                 .await?;
-            let limits = PoolOptions::new().max_connections(2).min_connections(0).acquire_timeout(Duration::from_secs(5)).connect_lazy_with(options.clone());
+            let limits = PoolOptions::new()
+                .max_connections(2)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(5))
+                .test_before_acquire(false)
+                .before_acquire(ping_if_idle)
+                .connect_lazy_with(options.clone());
             let scoped = PoolOptions::new()
                 .max_connections(size)
                 .min_connections(0)
                 .acquire_timeout(Duration::from_secs(5))
+                .test_before_acquire(false)
+                .before_acquire(ping_if_idle)
                 .after_connect(|conn, _| Box::pin(async move { set_scope(conn, "").await }))
                 .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_lazy_with(options);
@@ -710,6 +739,25 @@ mod tests {
         let mut tx = pooled.read().await.unwrap();
         assert!(tx.session_data("nobody", chrono::Utc::now()).await.unwrap().is_none(), "the migrations ran");
         tx.commit().await.unwrap();
+    }
+
+    /// Pooled connections are not pinged on every use, but one that sat idle is, and is
+    /// replaced when it died meanwhile (here: its backend was terminated, as a database restart
+    /// does) instead of failing the request that drew it.
+    #[tokio::test]
+    async fn an_idle_connection_that_died_is_replaced_before_use() {
+        if testing::backend() != "postgres" {
+            return;
+        }
+        let url = testing::fresh_direct_postgres_url(false).await;
+        let db = Db::connect_sized(&url, Some(1)).await.unwrap();
+        let Db::Postgres(pg) = &db else { unreachable!("a PostgreSQL URL") };
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&pg.pool).await.unwrap();
+        let mut outside = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut outside).await.unwrap();
+        tokio::time::sleep(PING_AFTER_IDLE + Duration::from_secs(1)).await;
+        let again: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&pg.pool).await.unwrap();
+        assert_ne!(again, pid, "a new connection");
     }
 
     #[test]
