@@ -243,10 +243,8 @@ impl Services {
         let expired = || ServiceError::unauthenticated(BAD_MFA_TOKEN);
         let mut tx = self.db().write().await?;
         let at = now();
-        let challenge = tx.mfa_challenge(&hash).await?.ok_or_else(expired)?;
-        if !challenge.is_live(at, MFA_MAX_ATTEMPTS) {
-            return Err(expired());
-        }
+        // Claimed (marked used) before the answer is checked: a wrong answer hands it back.
+        let challenge = tx.claim_mfa_challenge(&hash, MFA_MAX_ATTEMPTS, at).await?.ok_or_else(expired)?;
         let user = challenge.user_id;
         let (ok, field, method) = match proof {
             Proof::Code(code) => {
@@ -273,9 +271,6 @@ impl Services {
             } else {
                 ServiceError::field(field, WRONG_CODE)
             });
-        }
-        if !tx.spend_mfa_challenge(&hash, at).await? {
-            return Err(expired());
         }
         let tenant = challenge.tenant_id;
         let (member, policy) = load_member_with_policy(&mut tx, user, tenant).await?.ok_or_else(expired)?;

@@ -118,22 +118,31 @@ impl Tx {
         Ok(())
     }
 
-    /// Counts a wrong code; the challenge is spent once `max` are reached. Returns the count.
+    /// Counts a wrong answer to a challenge this transaction claimed
+    /// ([`Tx::claim_mfa_challenge`]): it is open again for the next answer, unless that was
+    /// the `max`th wrong one, which spends it. Returns the count.
     #[tracing::instrument(skip_all)]
     pub async fn count_mfa_failure(&mut self, hash: &str, max: i32, now: DateTime<Utc>) -> Result<i32, sqlx::Error> {
         let count: Option<i32> = on!(self, c => sqlx::query_scalar(
-            "UPDATE mfa_challenges SET attempts = attempts + 1, used_at = CASE WHEN attempts + 1 >= $2 THEN $3 ELSE used_at END \
+            "UPDATE mfa_challenges SET attempts = attempts + 1, used_at = CASE WHEN attempts + 1 >= $2 THEN $3 ELSE NULL END \
              WHERE token_hash = $1 RETURNING attempts")
             .bind(hash).bind(max).bind(now).fetch_optional(c).await)?;
         Ok(count.unwrap_or(max))
     }
 
-    /// Spends a live challenge; false when it was used, spent or expired meanwhile.
+    /// Claims a live challenge (unused, unexpired, fewer than `max` wrong answers) for this
+    /// transaction's answer by marking it used, and reads it with the account's confirmed
+    /// authenticator: one statement where reading, then spending, took two. A concurrent
+    /// answer waits for this transaction and then finds it used; a wrong answer hands it back
+    /// ([`Tx::count_mfa_failure`]).
     #[tracing::instrument(skip_all)]
-    pub async fn spend_mfa_challenge(&mut self, hash: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-        let rows = on!(self, c => sqlx::query("UPDATE mfa_challenges SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(hash).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(rows == 1)
+    pub async fn claim_mfa_challenge(&mut self, hash: &str, max: i32, now: DateTime<Utc>) -> Result<Option<MfaChallenge>, sqlx::Error> {
+        on!(self, c => sqlx::query_as(
+            "UPDATE mfa_challenges SET used_at = $3 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $3 AND attempts < $2 \
+             RETURNING user_id, tenant_id, attempts, expires_at, used_at, \
+             (SELECT f.secret_sealed FROM totp_factors f WHERE f.user_id = mfa_challenges.user_id AND f.confirmed_at IS NOT NULL) AS totp_secret_sealed, \
+             (SELECT f.last_used_step FROM totp_factors f WHERE f.user_id = mfa_challenges.user_id AND f.confirmed_at IS NOT NULL) AS totp_last_used_step")
+            .bind(hash).bind(max).bind(now).fetch_optional(c).await)
     }
 
     /// Makes a challenge look expired (tests).

@@ -134,6 +134,25 @@ async fn an_mfa_token_expires_and_five_wrong_codes_spend_it() {
     assert!(matches!(late, Err(ServiceError::Unauthenticated(_))), "{late:?}");
 }
 
+/// Two answers to one pending sign-in at once (two recovery codes, from two tabs): the
+/// challenge is claimed by one of them, so exactly one signs in, and the loser's recovery code
+/// is not spent.
+#[tokio::test]
+async fn two_answers_at_once_sign_in_once() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    let (_, codes) = enrol(&services, &admin).await;
+    for round in 0..3 {
+        let (pending, meta) = (pending(&services, "admin@acme.example.com").await, meta());
+        let answer = |code: &str| services.complete_sign_in(Raw::text(&pending.mfa_token), Raw::Missing, Raw::text(code), &meta, true);
+        let (a, b) = tokio::join!(answer(&codes[2 * round]), answer(&codes[2 * round + 1]));
+        assert!(a.is_ok() != b.is_ok(), "round {round}: exactly one wins: {a:?} / {b:?}");
+        let loser = if a.is_ok() { b } else { a };
+        assert!(matches!(loser, Err(ServiceError::Unauthenticated(_))), "the other finds the token used: {loser:?}");
+        assert_eq!(services.two_factor_status(&admin).await.unwrap().recovery_codes_left, 9 - round as i64, "one code spent per round");
+    }
+}
+
 #[tokio::test]
 async fn removal_needs_the_password_and_a_code() {
     let services = testing::services().await;
