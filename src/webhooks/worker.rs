@@ -91,7 +91,7 @@ impl Pass {
     /// at once; otherwise everything it found is done (its fan-out drains every batch, each
     /// endpoint's deliveries are sent until none is left or one fails), and the next pass
     /// waits for new events to gather.
-    fn left_work(&self, options: &WebhookWorkerOptions) -> bool {
+    pub(crate) fn left_work(&self, options: &WebhookWorkerOptions) -> bool {
         self.endpoints as i64 >= options.endpoints_per_pass || self.expired_invitations as i64 >= NOTICE_BATCH
     }
 }

@@ -109,6 +109,29 @@ async fn each_change_announces_its_events_once_and_a_refused_change_announces_no
     assert_eq!(run(&services, Utc::now()).await.sent, 0);
 }
 
+/// A pass claims at most `endpoints_per_pass` due endpoints and says it left work, so the
+/// worker goes straight on instead of waiting for new events to gather; the pass that takes
+/// the rest says it did not.
+#[tokio::test]
+async fn a_pass_that_claims_as_many_endpoints_as_it_may_says_it_left_work() {
+    let services = local_services().await;
+    let receiver = Receiver::start();
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    for n in 0..3 {
+        services.create_webhook(&admin, hook_input(&receiver.url(&format!("/in/{n}")), &["member.invited"]), &meta()).await.unwrap();
+    }
+    invite(&services, &admin, "bob@acme.com").await;
+    let options = WebhookWorkerOptions { endpoints_per_pass: 2, ..WebhookWorkerOptions::for_services(&services) };
+    let at = Utc::now();
+    let first = worker::pass_at(&services, &sender(), &options, at).await.unwrap();
+    assert_eq!((first.deliveries_made, first.endpoints, first.sent), (3, 2, 2), "one invitation, three endpoints hearing of it");
+    assert!(first.left_work(&options), "a third endpoint is still due");
+    let second = worker::pass_at(&services, &sender(), &options, at).await.unwrap();
+    assert_eq!((second.endpoints, second.sent), (1, 1));
+    assert!(!second.left_work(&options), "everything that was due went out");
+    assert_eq!(receiver.received().len(), 3);
+}
+
 #[tokio::test]
 async fn a_receiver_that_fails_three_times_then_succeeds_gets_each_event_exactly_once_more() {
     let services = local_services().await;
