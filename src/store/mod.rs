@@ -213,6 +213,12 @@ fn ping_if_idle(conn: &mut sqlx::PgConnection, meta: sqlx::pool::PoolConnectionM
     })
 }
 
+/// What every PostgreSQL pool shares: at most `max` connections, a 5 s wait for one, and the
+/// liveness check above instead of sqlx's ping on every acquire.
+fn pg_pool_options(max: u32) -> PoolOptions<sqlx::Postgres> {
+    PoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(5)).test_before_acquire(false).before_acquire(ping_if_idle)
+}
+
 /// Splits this project's own `pooler` parameter off a PostgreSQL URL (sqlx would ignore it with
 /// a warning): `pooler=transaction` says a transaction-pooling pooler such as PgBouncer sits in
 /// between; `pooler=none` (the default) that the URL reaches PostgreSQL itself.
@@ -379,30 +385,16 @@ impl Db {
             if pooled {
                 options = options.statement_cache_capacity(0);
             }
-            let pool = PoolOptions::new()
-                .max_connections(size)
-                .acquire_timeout(Duration::from_secs(5))
-                .test_before_acquire(false)
-                .before_acquire(ping_if_idle)
+            let pool = pg_pool_options(size)
                 .after_connect(move |conn, _| {
                     Box::pin(async move { if pooled { Ok(()) } else { set_scope(conn, rls::ALL_TENANTS).await } })
                 })
                 .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_with(options.clone())
                 .await?;
-            let limits = PoolOptions::new()
-                .max_connections(2)
+            let limits = pg_pool_options(2).min_connections(0).connect_lazy_with(options.clone());
+            let scoped = pg_pool_options(size)
                 .min_connections(0)
-                .acquire_timeout(Duration::from_secs(5))
-                .test_before_acquire(false)
-                .before_acquire(ping_if_idle)
-                .connect_lazy_with(options.clone());
-            let scoped = PoolOptions::new()
-                .max_connections(size)
-                .min_connections(0)
-                .acquire_timeout(Duration::from_secs(5))
-                .test_before_acquire(false)
-                .before_acquire(ping_if_idle)
                 .after_connect(|conn, _| Box::pin(async move { set_scope(conn, "").await }))
                 .after_release(|conn, _| Box::pin(async move { Ok(pg_outside_transaction(conn)) }))
                 .connect_lazy_with(options);
