@@ -78,11 +78,13 @@ impl Reader {
         let sql = json_page::sql(
             self.backend(),
             &COLUMNS,
-            &format!("FROM audit_log WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}", n + 1, n + 2),
+            &format!("FROM audit_log WHERE {filter} ORDER BY created_at DESC, id DESC {}", json_page::limit_offset(page, n + 1)),
             &format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"),
         );
         args.push(Arg::Int(page.limit()));
-        args.push(Arg::Int(page.offset()));
+        if json_page::offset_bound(page) {
+            args.push(Arg::Int(page.offset()));
+        }
         let row = on!(self, c => bind_all!(sqlx::query_as(&sql), args).fetch_one(c).await)?;
         json_page::decode(row, |a: &AuditEntry, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)))
     }

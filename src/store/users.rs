@@ -157,16 +157,21 @@ impl Reader {
             Backend::Postgres => " COLLATE \"C\"",
             Backend::Sqlite => "",
         };
+        let window = json_page::limit_offset(page, 2);
         let sql = json_page::sql(
             self.backend(),
             &columns,
             &format!(
-                "FROM (SELECT user_id FROM memberships WHERE tenant_id = $1 ORDER BY email{collate} LIMIT $2 OFFSET $3) m \
+                "FROM (SELECT user_id FROM memberships WHERE tenant_id = $1 ORDER BY email{collate} {window}) m \
                  JOIN users u ON u.id = m.user_id"
             ),
             "SELECT COUNT(*) FROM memberships WHERE tenant_id = $1",
         );
-        let row = on!(self, c => sqlx::query_as(&sql).bind(tenant).bind(page.limit()).bind(page.offset()).fetch_one(c).await)?;
+        let row = on!(self, c => {
+            let query = sqlx::query_as(&sql).bind(tenant).bind(page.limit());
+            let query = if json_page::offset_bound(page) { query.bind(page.offset()) } else { query };
+            query.fetch_one(c).await
+        })?;
         let (members, total) = json_page::decode(row, |a: &MemberJson, b| a.email.cmp(&b.email))?;
         Ok((members.into_iter().map(MemberJson::into_member).collect(), total))
     }

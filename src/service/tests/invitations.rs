@@ -261,3 +261,30 @@ async fn sweeps_of_expired_invitations_take_turns_on_postgres() {
     let noticed = tokio::time::timeout(std::time::Duration::from_secs(10), second).await.expect("its turn came").unwrap();
     assert_eq!(noticed, ["b@other.com"], "then it notices the other tenant's invitation");
 }
+
+/// Later pages bind an offset the first page does not (see `json_page::limit_offset`): each
+/// page is the matching slice of the whole list, with or without a filter set.
+#[tokio::test]
+async fn invitation_pages_are_slices_of_the_whole_list() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    for email in ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"] {
+        services.invite(&admin, None, invite_input(email, "VIEWER"), &meta()).await.unwrap();
+    }
+    let ids = |page: crate::store::Page<crate::store::Invitation>| page.items.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    let all = ids(services.list_invitations(&admin, InvitationFilter::default(), PageRequest::first()).await.unwrap());
+    assert_eq!(all.len(), 5);
+    for (number, slice) in [(1, &all[0..2]), (2, &all[2..4]), (3, &all[4..5])] {
+        let page = services.list_invitations(&admin, InvitationFilter::default(), PageRequest { page: number, page_size: 2 }).await.unwrap();
+        assert_eq!(page.count, 5);
+        assert_eq!(ids(page), slice, "page {number}");
+    }
+    let pending = || InvitationFilter { status: Raw::text("pending"), ..Default::default() };
+    let second = services.list_invitations(&admin, pending(), PageRequest { page: 2, page_size: 4 }).await.unwrap();
+    assert_eq!(second.count, 5);
+    assert_eq!(ids(second), &all[4..5]);
+    let by_email = InvitationFilter { email: Raw::text("c@x.com"), ..Default::default() };
+    let beyond = services.list_invitations(&admin, by_email, PageRequest { page: 2, page_size: 1 }).await.unwrap();
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.count, 1);
+}

@@ -74,3 +74,31 @@ async fn assignments_filter_by_user_and_role_within_the_tenant() {
     let all = services.list_assignments(&admin, AssignmentFilter::default(), PageRequest::first()).await.unwrap();
     assert_eq!(all.count, 2, "the other tenant's admin is not listed");
 }
+
+/// Later pages bind an offset the first page does not (see `json_page::limit_offset`): each
+/// page is the matching slice of the whole list, with or without a filter set.
+#[tokio::test]
+async fn assignment_pages_are_slices_of_the_whole_list() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    for email in ["a@acme.com", "b@acme.com", "c@acme.com", "d@acme.com"] {
+        let member = member(&services, &admin, email).await;
+        services.assign_role(&admin, assign(&member, "ANALYST"), &meta()).await.unwrap();
+    }
+    let ids = |page: crate::store::Page<crate::store::Assignment>| page.items.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let all = ids(services.list_assignments(&admin, AssignmentFilter::default(), PageRequest::first()).await.unwrap());
+    assert_eq!(all.len(), 5);
+    for (number, slice) in [(1, &all[0..2]), (2, &all[2..4]), (3, &all[4..5])] {
+        let page = services.list_assignments(&admin, AssignmentFilter::default(), PageRequest { page: number, page_size: 2 }).await.unwrap();
+        assert_eq!(page.count, 5);
+        assert_eq!(ids(page), slice, "page {number}");
+    }
+    let analysts = || AssignmentFilter { role: Raw::text("ANALYST"), ..Default::default() };
+    let every_analyst = ids(services.list_assignments(&admin, analysts(), PageRequest::first()).await.unwrap());
+    let second = services.list_assignments(&admin, analysts(), PageRequest { page: 2, page_size: 3 }).await.unwrap();
+    assert_eq!(second.count, 4);
+    assert_eq!(ids(second), &every_analyst[3..4]);
+    let beyond = services.list_assignments(&admin, analysts(), PageRequest { page: 9, page_size: 3 }).await.unwrap();
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.count, 4);
+}
