@@ -196,6 +196,18 @@ mod tests {
         assert_eq!(total, 0);
     }
 
+    /// The first page's statement has no offset parameter (so PostgreSQL can keep one plan for
+    /// it); any later page's has one, bound after the limit.
+    #[test]
+    fn only_pages_after_the_first_bind_an_offset() {
+        let first = PageRequest::first();
+        assert_eq!(limit_offset(first, 4), "LIMIT $4");
+        assert!(!offset_bound(first));
+        let second = PageRequest { page: 2, page_size: 1 };
+        assert_eq!(limit_offset(second, 4), "LIMIT $4 OFFSET $5");
+        assert!(offset_bound(second));
+    }
+
     #[test]
     fn no_rows_and_bad_rows() {
         assert!(rows::<Row>(None).unwrap().is_empty());
