@@ -55,7 +55,6 @@ impl Reader {
         Ok((rows, count))
     }
 
-    /// The tenants a user belongs to, oldest membership first.
     /// Every tenant, newest first (the platform page).
     #[tracing::instrument(skip_all)]
     pub async fn newest_tenants(&mut self, page: PageRequest) -> Result<(Vec<Tenant>, i64), sqlx::Error> {
@@ -65,6 +64,7 @@ impl Reader {
         Ok((rows, count))
     }
 
+    /// The tenants a user belongs to, oldest membership first.
     #[tracing::instrument(skip_all)]
     pub async fn tenants_of_user(&mut self, user: UserId) -> Result<Vec<Tenant>, sqlx::Error> {
         let sql = format!("SELECT {T_COLUMNS} FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = $1 ORDER BY m.created_at, t.id");
