@@ -133,11 +133,7 @@ impl Reader {
             &format!("{FROM} WHERE {filter} ORDER BY i.created_at DESC, i.id {}", json_page::limit_offset(page, 4)),
             &format!("SELECT COUNT(*) FROM invitations i WHERE {filter}"),
         );
-        let row = on!(self, c => {
-            let query = sqlx::query_as(&sql).bind(tenant).bind(now).bind(email).bind(page.limit());
-            let query = if json_page::offset_bound(page) { query.bind(page.offset()) } else { query };
-            query.fetch_one(c).await
-        })?;
+        let row = on!(self, c => json_page::bind_window(sqlx::query_as(&sql).bind(tenant).bind(now).bind(email), page).fetch_one(c).await)?;
         json_page::decode(row, |a: &Invitation, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)))
     }
 }

@@ -83,9 +83,22 @@ pub(crate) fn sql(backend: Backend, columns: &[Column<'_>], rows: &str, count: &
 /// statement's reusable (generic) plan looked dearer than planning afresh, and the role
 /// assignment and invitation pages were planned again on every view (a third of their cost in
 /// the database). With no offset parameter the generic plan is chosen and reused; later pages,
-/// rarer, keep the parameter and the planning. Bind the offset with [`offset_bound`].
+/// rarer, keep the parameter and the planning. Bind them with [`bind_window`] (or, for a list
+/// of arguments, the offset only when [`offset_bound`]).
 pub(crate) fn limit_offset(page: PageRequest, n: usize) -> String {
     if offset_bound(page) { format!("LIMIT ${n} OFFSET ${}", n + 1) } else { format!("LIMIT ${n}") }
+}
+
+/// Binds the parameters [`limit_offset`] wrote: the limit, and the offset past the first page.
+pub(crate) fn bind_window<'q, DB: sqlx::Database, O>(
+    query: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
+    page: PageRequest,
+) -> sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let query = query.bind(page.limit());
+    if offset_bound(page) { query.bind(page.offset()) } else { query }
 }
 
 /// Whether [`limit_offset`] asked for an offset parameter.

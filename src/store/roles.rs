@@ -63,11 +63,7 @@ impl Reader {
             &format!("FROM user_roles r JOIN users u ON u.id = r.user_id WHERE {filter} ORDER BY r.created_at, r.id {}", json_page::limit_offset(page, 4)),
             &format!("SELECT COUNT(*) FROM user_roles r WHERE {filter}"),
         );
-        let row = on!(self, c => {
-            let query = sqlx::query_as(&sql).bind(tenant).bind(user).bind(role).bind(page.limit());
-            let query = if json_page::offset_bound(page) { query.bind(page.offset()) } else { query };
-            query.fetch_one(c).await
-        })?;
+        let row = on!(self, c => json_page::bind_window(sqlx::query_as(&sql).bind(tenant).bind(user).bind(role), page).fetch_one(c).await)?;
         json_page::decode(row, |a: &Assignment, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)))
     }
 

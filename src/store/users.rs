@@ -167,11 +167,7 @@ impl Reader {
             ),
             "SELECT COUNT(*) FROM memberships WHERE tenant_id = $1",
         );
-        let row = on!(self, c => {
-            let query = sqlx::query_as(&sql).bind(tenant).bind(page.limit());
-            let query = if json_page::offset_bound(page) { query.bind(page.offset()) } else { query };
-            query.fetch_one(c).await
-        })?;
+        let row = on!(self, c => json_page::bind_window(sqlx::query_as(&sql).bind(tenant), page).fetch_one(c).await)?;
         let (members, total) = json_page::decode(row, |a: &MemberJson, b| a.email.cmp(&b.email))?;
         Ok((members.into_iter().map(MemberJson::into_member).collect(), total))
     }
