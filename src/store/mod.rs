@@ -790,6 +790,19 @@ mod tests {
         );
     }
 
+    /// Polls `fut` at most `polls` times, yielding to the runtime between polls, and drops it
+    /// unfinished after that: a cancellation at a chosen await point rather than a chosen time.
+    async fn poll_at_most<F: std::future::Future>(fut: F, polls: u32) -> Option<F::Output> {
+        let mut fut = std::pin::pin!(fut);
+        for _ in 0..polls {
+            if let std::task::Poll::Ready(out) = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await {
+                return Some(out);
+            }
+            tokio::task::yield_now().await;
+        }
+        None
+    }
+
     /// The reproducer for the "database is locked" errors after benchmark runs: requests
     /// cancelled at every point of starting a write transaction (as when a load generator
     /// disconnects) must leave no pooled connection holding SQLite's write lock.
@@ -802,12 +815,18 @@ mod tests {
         let Db::Sqlite(sqlite) = &db else { unreachable!() };
         let mut cancelled = 0;
         for round in 0..3000u64 {
-            // Cancel after anything from no time at all to a little longer than a BEGIN takes.
-            let wait = Duration::from_nanos((round * 7919) % 60_000);
-            match tokio::time::timeout(wait, db.write()).await {
-                Ok(Ok(tx)) => drop(tx),
-                Ok(Err(e)) => panic!("begin failed: {e}"),
-                Err(_) => cancelled += 1,
+            let begun = if round % 2 == 0 {
+                // Cancel at each of the first await points, however fast this machine runs a
+                // BEGIN: a timer alone cancelled too few on a fast one (CI once saw 69 of 3,000).
+                poll_at_most(db.write(), 1 + (round / 2 % 8) as u32).await
+            } else {
+                // And after anything from no time at all to a little longer than a BEGIN takes.
+                tokio::time::timeout(Duration::from_nanos((round * 7919) % 60_000), db.write()).await.ok()
+            };
+            match begun {
+                Some(Ok(tx)) => drop(tx),
+                Some(Err(e)) => panic!("begin failed: {e}"),
+                None => cancelled += 1,
             }
         }
         assert!(cancelled > 100, "the test must cancel begins ({cancelled})");
