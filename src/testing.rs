@@ -118,6 +118,16 @@ pub async fn services_with(extra: &[(&str, &str)]) -> Services {
     start(&url, extra, rls()).await
 }
 
+/// A second process's services on the same database as `services` (another replica): its
+/// own pools, limits and kept pages.
+pub async fn replica_of(services: &Services) -> Services {
+    let url = services.config().database_url.clone();
+    let db = Db::connect(&url).await.expect("connect test database");
+    // Applies nothing (the first one migrated) but learns whether row-level security is on.
+    db.migrate().await.expect("migrate test database");
+    Services::new(db, config(&url, &[]))
+}
+
 async fn start(url: &str, extra: &[(&str, &str)], rls: bool) -> Services {
     let db = Db::connect(url).await.expect("connect test database");
     db.migrate().await.expect("migrate test database");

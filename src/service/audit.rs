@@ -107,8 +107,8 @@ impl Services {
         let tenant = actor.require(crate::domain::Permission::AuditRead)?;
         let query = parse_filter(tenant, &filter, FieldErrors::new())?;
         let mut tx = self.db().read_in(tenant).await?;
-        let (items, count) = tx.audit_page(&query, page).await?;
-        Ok(Page { items, count, page: page.page, page_size: page.page_size })
+        let listed = self.inner.pages.audit.page(&mut tx, tenant, (query.clone(), page), async |tx| tx.audit_page(&query, page).await).await?;
+        Ok(Page { items: listed.rows.clone(), count: listed.total, page: page.page, page_size: page.page_size })
     }
 
     /// The same filtered set as [`Services::list_audit_log`], all of it, for download as CSV

@@ -196,8 +196,15 @@ impl Services {
         let email = filter.email.optional(&mut errors, "email", Email::parse).flatten();
         errors.into_result()?;
         let mut tx = self.db().read_in(tenant).await?;
-        let (items, count) = tx.invitations(tenant, state, email.as_ref().map(Email::as_str), now(), page).await?;
-        Ok(Page { items, count, page: page.page, page_size: page.page_size })
+        let email = email.as_ref().map(Email::as_str);
+        let at = now();
+        let read = async |tx: &mut crate::store::Reader| tx.invitations(tenant, state, email, at, page).await;
+        let listed = match state {
+            // Which rows these match changes with the clock, not only with the rows.
+            Some(InvitationState::Pending | InvitationState::Expired) => std::sync::Arc::new(read(&mut tx).await?),
+            _ => self.inner.pages.invitations.page(&mut tx, tenant, (tenant, state, email.map(str::to_owned), page), read).await?,
+        };
+        Ok(Page { items: listed.rows.clone(), count: listed.total, page: page.page, page_size: page.page_size })
     }
 
     /// Sends a pending (or expired) invitation again with a new token and a fresh expiry.

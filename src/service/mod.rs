@@ -17,6 +17,7 @@ pub mod jobs;
 mod limits;
 mod members;
 mod observability;
+pub(crate) mod page_cache;
 mod passkeys;
 mod password_reset;
 pub mod policy;
@@ -110,6 +111,8 @@ struct Inner {
     /// added to `api_call_counts` ([`Services::flush_api_calls`]): counting them needs no
     /// write per call.
     api_calls: std::sync::Mutex<std::collections::HashMap<(crate::domain::TenantId, String), i64>>,
+    /// List pages kept while they are current (see `page_cache`).
+    pages: page_cache::Pages,
 }
 
 /// Counts the writes running after their request has been answered, so that tests (and a
@@ -153,6 +156,7 @@ impl Services {
                 job_wakeup: Arc::new(tokio::sync::Notify::new()),
                 background: Background::default(),
                 api_calls: Default::default(),
+                pages: Default::default(),
             }),
         }
     }

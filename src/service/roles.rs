@@ -294,8 +294,10 @@ impl Services {
             Some(raw) => Some(role_for_field(&mut tx, tenant, "role", &raw).await?.name),
             None => None,
         };
-        let (items, count) = tx.assignments(tenant, user, role.as_ref().map(RoleName::as_str), page).await?;
-        Ok(Page { items, count, page: page.page, page_size: page.page_size })
+        let role = role.as_ref().map(RoleName::as_str);
+        let key = (tenant, user, role.map(str::to_owned), page);
+        let listed = self.inner.pages.assignments.page(&mut tx, tenant, key, async |tx| tx.assignments(tenant, user, role, page).await).await?;
+        Ok(Page { items: listed.rows.clone(), count: listed.total, page: page.page, page_size: page.page_size })
     }
 
     /// Gives a member of the caller's tenant a role (built-in or the tenant's own);
@@ -361,7 +363,7 @@ impl Services {
         let user = UserId::parse(user).map_err(|_| ServiceError::NotFound)?;
         let mut tx = self.db().read_in(tenant).await?;
         let name = find_role(&mut tx, tenant, role).await?.map_err(|_| ServiceError::NotFound)?.name;
-        let (found, _) = tx.assignments(tenant, Some(user), Some(name.as_str()), PageRequest::first()).await?;
+        let found = tx.assignments(tenant, Some(user), Some(name.as_str()), PageRequest::first()).await?.rows;
         drop(tx);
         let assignment = found.into_iter().next().ok_or(ServiceError::NotFound)?;
         self.revoke_role(actor, &assignment.id.to_string(), meta).await

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{now, Actor, IssuedInvitation, RequestMeta, Services};
 use crate::{
     domain::{AuditAction, parse_grants, CustomRoleName, Email, Permission, PersonName, RoleName, TenantId, TenantName, TenantSlug, UserId},
-    store::{AuditCursor, AuditQuery, InvitationState, NewUser, PageRequest, Tenant, TenantContact, TenantSettingsRow},
+    store::{AuditCursor, AuditQuery, InvitationState, Listed, NewUser, PageRequest, Tenant, TenantContact, TenantSettingsRow},
     FieldErrors, ServiceError, ServiceResult,
 };
 
@@ -208,7 +208,7 @@ impl Services {
             let mut users = Vec::new();
             let mut page = PageRequest::first();
             loop {
-                let (members, total) = tx.members(tenant, page).await?;
+                let Listed { rows: members, total, .. } = tx.members(tenant, page).await?;
                 let done = members.is_empty() || (page.page as i64) * (page.page_size as i64) >= total;
                 for (user, roles) in members {
                     let mut names: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
@@ -226,7 +226,7 @@ impl Services {
             let mut invitations = Vec::new();
             let mut page = PageRequest::first();
             loop {
-                let (items, total) = tx.invitations(tenant, Some(InvitationState::Pending), None, started_at, page).await?;
+                let Listed { rows: items, total, .. } = tx.invitations(tenant, Some(InvitationState::Pending), None, started_at, page).await?;
                 let done = items.is_empty() || (page.page as i64) * (page.page_size as i64) >= total;
                 invitations.extend(items.into_iter().map(|i| json!({"email": i.email, "role": i.role.as_ref().map(RoleName::as_str), "expires_at": i.expires_at.to_rfc3339()})));
                 if done {
@@ -381,7 +381,7 @@ impl Services {
         let mut invitations = Vec::new();
         for invitation in list("invitations") {
             let Some(Ok(email)) = invitation.get("email").and_then(Value::as_str).map(Email::parse) else { continue };
-            let (pending, _) = tx.invitations(tenant_id, Some(InvitationState::Pending), Some(email.as_str()), at, PageRequest::first()).await?;
+            let pending = tx.invitations(tenant_id, Some(InvitationState::Pending), Some(email.as_str()), at, PageRequest::first()).await?.rows;
             if !pending.is_empty() {
                 continue;
             }

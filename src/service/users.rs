@@ -60,9 +60,12 @@ impl Services {
     pub async fn list_users(&self, actor: &Actor, page: PageRequest) -> ServiceResult<Page<Profile>> {
         let tenant = actor.require(crate::domain::Permission::MembersRead)?;
         let mut tx = self.db().read_in(tenant).await?;
-        let (members, count) = tx.members(tenant, page).await?;
-        let items = members
-            .into_iter()
+        let listed = self.inner.pages.members.page(&mut tx, tenant, (tenant, page), async |tx| tx.members(tenant, page).await).await?;
+        let count = listed.total;
+        let items = listed
+            .rows
+            .iter()
+            .cloned()
             .map(|(user, roles)| {
                 let profile = self.profile_of(Member { user, tenant_id: Some(tenant), roles, grants: Vec::new() });
                 let shown = actor.is_superuser || (actor.api_key.is_none() && profile.user.id == actor.user_id);

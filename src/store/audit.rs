@@ -3,7 +3,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{json_page, on, PageRequest, Reader, Tx};
+use super::{json_page, on, Listed, PageRequest, Reader, Tx};
 use crate::domain::{AuditAction, TenantId, UserId};
 
 /// Binds `args` in order to a `query_as`/`query_scalar` of either backend (a macro because
@@ -58,7 +58,7 @@ impl Reader {
     /// One page of a tenant's events, newest first, and how many match in all: one
     /// statement, one row (see [`json_page`]).
     #[tracing::instrument(skip_all)]
-    pub async fn audit_page(&mut self, query: &AuditQuery, page: PageRequest) -> Result<(Vec<AuditEntry>, i64), sqlx::Error> {
+    pub async fn audit_page(&mut self, query: &AuditQuery, page: PageRequest) -> Result<Listed<AuditEntry>, sqlx::Error> {
         const COLUMNS: [json_page::Column<'static>; 11] = [
             json_page::uuid("id", "id"),
             json_page::uuid("tenant_id", "tenant_id"),
@@ -184,7 +184,7 @@ impl AuditEntry {
 }
 
 /// Which events to read: always those of one tenant; every other condition is optional.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AuditQuery {
     pub tenant: TenantId,
     pub action: Option<String>,

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{json_page, on, Backend, PageRequest, Reader, Tx};
+use super::{json_page, on, Backend, Listed, PageRequest, Reader, Tx};
 use crate::domain::{Email, RoleName, TenantId, UserId};
 
 /// An invitation as stored (the token itself is never stored, only its hash).
@@ -64,7 +64,7 @@ const PAGE_COLUMNS: [json_page::Column<'static>; 13] = [
 ];
 
 /// Which invitations to list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InvitationState {
     Pending,
     Accepted,
@@ -114,7 +114,7 @@ impl Reader {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn invitations(&mut self, tenant: TenantId, state: Option<InvitationState>, email: Option<&str>, now: DateTime<Utc>, page: PageRequest) -> Result<(Vec<Invitation>, i64), sqlx::Error> {
+    pub async fn invitations(&mut self, tenant: TenantId, state: Option<InvitationState>, email: Option<&str>, now: DateTime<Utc>, page: PageRequest) -> Result<Listed<Invitation>, sqlx::Error> {
         let state_filter = match state {
             None => "TRUE",
             Some(InvitationState::Pending) => "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",

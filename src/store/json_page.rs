@@ -14,8 +14,8 @@
 use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Deserializer};
 
-use super::{Backend, PageRequest};
-use crate::domain::{AuditAction, RoleName};
+use super::{on, Backend, ListVersion, Listed, PageRequest, Reader};
+use crate::domain::{AuditAction, RoleName, TenantId};
 
 /// How a column of a page is carried into JSON where the backends differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,16 +48,30 @@ pub(crate) const fn json<'a>(name: &'static str, expr: &'a str) -> Column<'a> {
     Column { name, expr, kind: Kind::Json }
 }
 
-/// The statement: `SELECT total, page` where `total` is the single value of `count` and
-/// `page` a JSON array of `columns` over `rows` (the `FROM … WHERE … ORDER BY … LIMIT …` of the
-/// page). Both halves may use the same bind parameters. Every piece is spliced, so each is SQL
-/// of ours, never input.
+/// The tenant's [`ListVersion`] where `tenant` (SQL) names it: its own number plus the nil
+/// tenant's, which account changes raise. Both only ever rise, so the sum changes whenever
+/// either does.
+pub(crate) fn version_sql(backend: Backend, tenant: &str) -> String {
+    let accounts = match backend {
+        Backend::Postgres => "'00000000-0000-0000-0000-000000000000'",
+        Backend::Sqlite => "X'00000000000000000000000000000000'",
+    };
+    format!("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM tenant_list_versions WHERE tenant_id IN ({tenant}, {accounts})")
+}
+
+/// The statement: `SELECT version, total, page` where `version` is the [`ListVersion`] of the
+/// tenant bound as `$1`, `total` the single value of `count` and `page` a JSON array of
+/// `columns` over `rows` (the `FROM … WHERE … ORDER BY … LIMIT …` of the page). One statement
+/// reads all three from one snapshot, so the page is exactly what that version shows. The
+/// halves may use the same bind parameters. Every piece is spliced, so each is SQL of ours,
+/// never input.
 pub(crate) fn sql(backend: Backend, columns: &[Column<'_>], rows: &str, count: &str) -> String {
     let select = columns.iter().map(|c| format!("{} AS {}", c.expr, c.name)).collect::<Vec<_>>().join(", ");
+    let version = version_sql(backend, "$1");
     match backend {
         // PostgreSQL renders a row of a subquery as an object by itself, with uuid, bool,
         // timestamptz and jsonb in their JSON forms.
-        Backend::Postgres => format!("SELECT ({count}) AS total, (SELECT json_agg(p) FROM (SELECT {select} {rows}) p)::text AS page"),
+        Backend::Postgres => format!("SELECT ({version}) AS version, ({count}) AS total, (SELECT json_agg(p) FROM (SELECT {select} {rows}) p)::text AS page"),
         Backend::Sqlite => {
             let fields = columns
                 .iter()
@@ -72,7 +86,7 @@ pub(crate) fn sql(backend: Backend, columns: &[Column<'_>], rows: &str, count: &
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            format!("SELECT ({count}) AS total, (SELECT json_group_array(json_object({fields})) FROM (SELECT {select} {rows}) p) AS page")
+            format!("SELECT ({version}) AS version, ({count}) AS total, (SELECT json_group_array(json_object({fields})) FROM (SELECT {select} {rows}) p) AS page")
         }
     }
 }
@@ -106,6 +120,16 @@ pub(crate) fn offset_bound(page: PageRequest) -> bool {
     page.offset() > 0
 }
 
+impl Reader {
+    /// The tenant's [`ListVersion`] now: one primary-key read, so that a page kept from an
+    /// earlier read can be checked for being current without reading it again.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_version(&mut self, tenant: TenantId) -> Result<ListVersion, sqlx::Error> {
+        let sql = version_sql(self.backend(), "$1");
+        on!(self, c => sqlx::query_scalar(&sql).bind(tenant).fetch_one(c).await).map(ListVersion)
+    }
+}
+
 /// The rows of a page from its JSON (`None`: PostgreSQL's aggregate over no rows).
 fn rows<T: DeserializeOwned>(page: Option<String>) -> Result<Vec<T>, sqlx::Error> {
     match page {
@@ -118,12 +142,12 @@ fn rows<T: DeserializeOwned>(page: Option<String>) -> Result<Vec<T>, sqlx::Error
 /// subquery ordered the rows already and an aggregate keeps that order in practice, but SQL
 /// does not promise it; a page is small, so it is sorted again here.
 pub(crate) fn decode<T: DeserializeOwned>(
-    (total, page): (i64, Option<String>),
+    (version, total, page): (i64, i64, Option<String>),
     order: impl FnMut(&T, &T) -> std::cmp::Ordering,
-) -> Result<(Vec<T>, i64), sqlx::Error> {
+) -> Result<Listed<T>, sqlx::Error> {
     let mut rows = rows(page)?;
     rows.sort_by(order);
-    Ok((rows, total))
+    Ok(Listed { rows, total, version: ListVersion(version) })
 }
 
 /// A flag: SQLite's JSON has no booleans (0/1); PostgreSQL's has.
@@ -201,12 +225,12 @@ mod tests {
     fn a_page_comes_back_in_the_order_asked_for_with_its_total() {
         let json = r#"[{"id":"00000000000000000000000000000002","on":1,"at":"2026-12-04T19:00:00Z","until":null},
                        {"id":"00000000000000000000000000000001","on":1,"at":"2026-12-04T19:00:00Z","until":null}]"#;
-        let (page, total) = decode((7, Some(json.into())), |a: &Row, b| a.id.cmp(&b.id)).unwrap();
-        assert_eq!(total, 7);
-        assert_eq!(page.iter().map(|r| r.id.as_u128()).collect::<Vec<_>>(), vec![1, 2]);
-        let (empty, total) = decode::<Row>((0, None), |a, b| a.id.cmp(&b.id)).unwrap();
-        assert!(empty.is_empty());
-        assert_eq!(total, 0);
+        let page = decode((3, 7, Some(json.into())), |a: &Row, b| a.id.cmp(&b.id)).unwrap();
+        assert_eq!((page.total, page.version), (7, ListVersion(3)));
+        assert_eq!(page.rows.iter().map(|r| r.id.as_u128()).collect::<Vec<_>>(), vec![1, 2]);
+        let empty = decode::<Row>((0, 0, None), |a, b| a.id.cmp(&b.id)).unwrap();
+        assert!(empty.rows.is_empty());
+        assert_eq!(empty.total, 0);
     }
 
     /// The first page's statement has no offset parameter (so PostgreSQL can keep one plan for
@@ -239,6 +263,6 @@ mod tests {
         assert!(sql.contains("'metadata', json(p.metadata)"), "{sql}");
         assert!(sql.contains("SELECT r.id AS id, u.email AS email, r.metadata AS metadata FROM r WHERE r.t = $1 LIMIT $2"), "{sql}");
         let pg = super::sql(Backend::Postgres, &columns, "FROM r LIMIT $2", "SELECT 1");
-        assert!(pg.starts_with("SELECT (SELECT 1) AS total, (SELECT json_agg(p) FROM (SELECT r.id AS id"), "{pg}");
+        assert!(pg.contains(") AS version, (SELECT 1) AS total, (SELECT json_agg(p) FROM (SELECT r.id AS id"), "{pg}");
     }
 }

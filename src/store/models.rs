@@ -184,10 +184,25 @@ impl<T> Page<T> {
 }
 
 /// Which page of a list: 1-based, 100 rows each.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub page: u32,
     pub page_size: u32,
+}
+
+/// How far a tenant's listed rows have changed (migration 0022): the database raises it with
+/// every change to a row a list page shows, in the change's transaction. A page read at one
+/// version is current while the tenant is still at that version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ListVersion(pub i64);
+
+/// One page of a list as read: its rows, how many rows match in all, and the tenant's
+/// [`ListVersion`] in the same snapshot.
+#[derive(Debug, Clone)]
+pub struct Listed<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+    pub version: ListVersion,
 }
 
 impl PageRequest {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{json_page, on, Assignment, CustomRole, GrantsColumn, PageRequest, Reader, Tx};
+use super::{json_page, on, Assignment, CustomRole, GrantsColumn, Listed, PageRequest, Reader, Tx};
 use crate::domain::{grants_to_text, AssignmentId, CustomRoleName, Grant, RoleName, TenantId, UserId};
 
 const SELECT: &str = "SELECT r.id, r.tenant_id, r.user_id, u.email AS user_email, r.role, r.assigned_by, r.created_at \
@@ -40,7 +40,7 @@ impl Reader {
     /// One page of a tenant's role assignments, oldest first, and how many match in all:
     /// one statement, one row (see [`json_page`]).
     #[tracing::instrument(skip_all)]
-    pub async fn assignments(&mut self, tenant: TenantId, user: Option<UserId>, role: Option<&str>, page: PageRequest) -> Result<(Vec<Assignment>, i64), sqlx::Error> {
+    pub async fn assignments(&mut self, tenant: TenantId, user: Option<UserId>, role: Option<&str>, page: PageRequest) -> Result<Listed<Assignment>, sqlx::Error> {
         const COLUMNS: [json_page::Column<'static>; 7] = [
             json_page::uuid("id", "r.id"),
             json_page::uuid("tenant_id", "r.tenant_id"),

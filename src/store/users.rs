@@ -1,7 +1,7 @@
 use crate::domain::TenantStatus;
 use chrono::{DateTime, Utc};
 
-use super::{json_page, on, Backend, PageRequest, Reader, Tx, User};
+use super::{json_page, on, Backend, Listed, PageRequest, Reader, Tx, User};
 use crate::domain::{Email, PersonName, RoleName, TenantId, UserId};
 
 const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, auth_version, platform_role, created_at";
@@ -138,7 +138,7 @@ impl Reader {
     /// read. E-mails sort by their bytes on both backends (PostgreSQL's locale-aware
     /// comparison cost a third of its time).
     #[tracing::instrument(skip_all)]
-    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<(Vec<(User, Vec<RoleName>)>, i64), sqlx::Error> {
+    pub async fn members(&mut self, tenant: TenantId, page: PageRequest) -> Result<Listed<(User, Vec<RoleName>)>, sqlx::Error> {
         let roles = format!("(SELECT {} FROM user_roles r WHERE r.tenant_id = $1 AND r.user_id = u.id)", self.aggregate("r.role", ","));
         let columns = [
             json_page::uuid("id", "u.id"),
@@ -168,8 +168,8 @@ impl Reader {
             "SELECT COUNT(*) FROM memberships WHERE tenant_id = $1",
         );
         let row = on!(self, c => json_page::bind_window(sqlx::query_as(&sql).bind(tenant), page).fetch_one(c).await)?;
-        let (members, total) = json_page::decode(row, |a: &MemberJson, b| a.email.cmp(&b.email))?;
-        Ok((members.into_iter().map(MemberJson::into_member).collect(), total))
+        let page = json_page::decode(row, |a: &MemberJson, b| a.email.cmp(&b.email))?;
+        Ok(Listed { rows: page.rows.into_iter().map(MemberJson::into_member).collect(), total: page.total, version: page.version })
     }
 }
 

@@ -29,7 +29,7 @@ async fn a_key_holds_exactly_its_scopes_and_names_itself_in_the_audit_trail() {
     let bob = member(&services, &key, "bob@acme.com").await;
     let mut tx = services.db().read().await.unwrap();
     let query = crate::store::AuditQuery { tenant: tenant.id, action: Some("user_created".into()), actor_id: None, actor_email: None, since: None, before: None };
-    let entry = tx.audit_page(&query, crate::store::PageRequest::first()).await.unwrap().0;
+    let entry = tx.audit_page(&query, crate::store::PageRequest::first()).await.unwrap().rows;
     drop(tx);
     let created = entry.iter().find(|e| e.action == "user_created" && e.resource_id == Some(bob.user_id.to_string())).unwrap();
     assert_eq!(created.actor_id, None, "a key is not a person");

@@ -6,6 +6,7 @@ mod auth;
 mod custom_roles;
 mod imports;
 mod invitations;
+mod list_pages;
 mod members;
 mod passkeys;
 mod password_reset;

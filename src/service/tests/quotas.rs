@@ -626,8 +626,8 @@ async fn the_kept_seat_count_agrees_with_counting_through_every_change() {
         let services = services.clone();
         async move {
             let mut tx = services.db().read().await.unwrap();
-            let (_, members) = tx.members(tenant.id, crate::store::PageRequest::first()).await.unwrap();
-            let (_, pending) = tx.invitations(tenant.id, Some(crate::store::InvitationState::Pending), None, at, crate::store::PageRequest::first()).await.unwrap();
+            let members = tx.members(tenant.id, crate::store::PageRequest::first()).await.unwrap().total;
+            let pending = tx.invitations(tenant.id, Some(crate::store::InvitationState::Pending), None, at, crate::store::PageRequest::first()).await.unwrap().total;
             let kept = tx.seats_used(tenant.id, at).await.unwrap();
             assert_eq!((kept, members + pending), (expected, expected), "{step}: kept count, then counted");
         }

@@ -54,7 +54,7 @@ async fn another_tenants_ids_find_nothing_and_change_nothing_through_the_store()
     assert!(tx.api_key(acme.id, key.id).await.unwrap().is_none());
     assert!(tx.webhook(Some(acme.id), hook.id).await.unwrap().is_none());
     assert!(tx.webhook(None, hook.id).await.unwrap().is_none(), "a tenant's endpoint is not the platform's either");
-    let (listed, count) = tx.invitations(acme.id, None, None, at, PageRequest::first()).await.unwrap();
+    let crate::store::Listed { rows: listed, total: count, .. } = tx.invitations(acme.id, None, None, at, PageRequest::first()).await.unwrap();
     assert!(listed.iter().all(|i| i.tenant_id == acme.id) && count == listed.len() as i64);
     // …and writes with Acme's id change none of them.
     assert!(!tx.revoke_invitation(acme.id, invited.id, at).await.unwrap());
@@ -72,7 +72,7 @@ async fn another_tenants_ids_find_nothing_and_change_nothing_through_the_store()
     let mut tx = services.db().write().await.unwrap();
     let still = tx.invitation(globex.id, invited.id).await.unwrap().expect("Globex reaches its invitation");
     assert_eq!((still.failed_attempts, still.revoked_at, still.accepted_at, still.expires_at), (0, None, None, invited.expires_at));
-    let (pending, _) = tx.invitations(globex.id, Some(InvitationState::Pending), None, at, PageRequest::first()).await.unwrap();
+    let pending = tx.invitations(globex.id, Some(InvitationState::Pending), None, at, PageRequest::first()).await.unwrap().rows;
     assert_eq!(pending.iter().map(|i| i.id).collect::<Vec<_>>(), vec![invited.id]);
     assert!(tx.assignment(globex.id, assignment.id).await.unwrap().is_some());
     assert!(tx.custom_role(globex.id, role_id).await.unwrap().is_some());

@@ -427,7 +427,7 @@ async fn a_test_pings_one_endpoint_and_an_expired_invitation_is_announced_once()
     // The audit trail has it too, by nobody.
     let mut tx = services.db().read().await.unwrap();
     let query = crate::store::AuditQuery { tenant: admin.tenant_id.unwrap(), action: Some("invitation_expired".into()), actor_id: None, actor_email: None, since: None, before: None };
-    assert_eq!(tx.audit_page(&query, crate::store::PageRequest::first()).await.unwrap().0.len(), 1);
+    assert_eq!(tx.audit_page(&query, crate::store::PageRequest::first()).await.unwrap().rows.len(), 1);
     drop(tx);
     // An invitation expired by hand is announced by that, not again by the worker.
     let other = invite(&services, &admin, "early@acme.com").await;

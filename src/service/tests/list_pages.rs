@@ -1,0 +1,182 @@
+//! Kept list pages (service::page_cache) and the list versions that say when they are current.
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
+use super::{member, meta, tenant_with_admin};
+use crate::{
+    domain::TenantId,
+    service::{page_cache::PageCache, AssignRoleInput, AssignmentFilter, AuditFilter, InvitationFilter, InviteInput, Raw, Services, TenantSettingsInput},
+    store::{ListVersion, PageRequest},
+    testing,
+};
+
+async fn version(services: &Services, tenant: TenantId) -> ListVersion {
+    services.db().read_in(tenant).await.unwrap().list_version(tenant).await.unwrap()
+}
+
+fn invite(email: &str) -> InviteInput {
+    InviteInput { email: Raw::text(email), role: Raw::Missing }
+}
+
+/// Every page is read through one replica and kept there; every change is made through
+/// another. The next read through the first shows the change, for each of the four lists.
+#[tokio::test]
+async fn a_page_kept_by_one_replica_shows_a_change_made_through_another_on_the_next_request() {
+    let one = testing::services().await;
+    let two = testing::replica_of(&one).await;
+    let (_, admin) = tenant_with_admin(&one, "Acme").await;
+    let first = PageRequest::first();
+    let emails = |s: &Services| {
+        let (s, admin) = (s.clone(), admin.clone());
+        async move { s.list_users(&admin, first).await.unwrap().items.into_iter().map(|p| p.user.email).collect::<Vec<_>>() }
+    };
+    let roles = |s: &Services| {
+        let (s, admin) = (s.clone(), admin.clone());
+        async move { s.list_assignments(&admin, AssignmentFilter::default(), first).await.unwrap().count }
+    };
+    let invited = |s: &Services| {
+        let (s, admin) = (s.clone(), admin.clone());
+        async move { s.list_invitations(&admin, InvitationFilter::default(), first).await.unwrap().items.into_iter().map(|i| (i.email, i.revoked_at.is_some())).collect::<Vec<_>>() }
+    };
+    let events = |s: &Services| {
+        let (s, admin) = (s.clone(), admin.clone());
+        async move { s.list_audit_log(&admin, AuditFilter::default(), first).await.unwrap().count }
+    };
+
+    // Read (and keep) each page twice through the first replica.
+    for _ in 0..2 {
+        assert_eq!(emails(&one).await, vec!["admin@acme.example.com"]);
+        assert_eq!(roles(&one).await, 1);
+        assert!(invited(&one).await.is_empty());
+    }
+    let events_before = events(&one).await;
+    assert_eq!(events(&one).await, events_before);
+
+    // A member added through the other replica.
+    let admin_two = two.actor_for(admin.user_id, admin.tenant_id).await.unwrap().unwrap();
+    let bob = member(&two, &admin_two, "bob@acme.example.com").await;
+    assert_eq!(emails(&one).await, vec!["admin@acme.example.com", "bob@acme.example.com"]);
+    assert!(events(&one).await > events_before, "the new member's event is listed");
+
+    // A role given and taken away.
+    let input = AssignRoleInput { user: Raw::text(bob.user_id.to_string()), role: Raw::text("VIEWER") };
+    let (assignment, _) = two.assign_role(&admin_two, input, &meta()).await.unwrap();
+    assert_eq!(roles(&one).await, 2);
+    two.revoke_role(&admin_two, &assignment.id.to_string(), &meta()).await.unwrap();
+    assert_eq!(roles(&one).await, 1);
+
+    // An invitation sent, then revoked.
+    let issued = two.invite(&admin_two, None, invite("carol@acme.example.com"), &meta()).await.unwrap();
+    assert_eq!(invited(&one).await, vec![("carol@acme.example.com".to_string(), false)]);
+    two.revoke_invitation(&admin_two, issued.invitation.id, &meta()).await.unwrap();
+    assert_eq!(invited(&one).await, vec![("carol@acme.example.com".to_string(), true)]);
+
+    // A change to the account alone (no row of the tenant's own): the member's new password
+    // moves the credentials version the page carries.
+    let auth_version = |s: &Services| {
+        let (s, admin) = (s.clone(), admin.clone());
+        async move { s.list_users(&admin, first).await.unwrap().items.into_iter().find(|p| p.user.email.starts_with("bob@")).unwrap().user.auth_version }
+    };
+    let before = auth_version(&one).await;
+    two.change_password(&bob, Raw::text(super::PASSWORD), Raw::text("a quite different passphrase"), &meta()).await.unwrap();
+    assert_eq!(auth_version(&one).await, before + 1);
+}
+
+/// The version rises with every change to a row a list shows, in that tenant only; a change
+/// to an account (shown in every tenant it belongs to) raises every tenant's.
+#[tokio::test]
+async fn every_change_a_list_shows_raises_its_tenants_list_version_and_no_other() {
+    let services = testing::services().await;
+    let (acme, admin) = tenant_with_admin(&services, "Acme").await;
+    let (globex, _) = tenant_with_admin(&services, "Globex").await;
+    let other = version(&services, globex.id).await;
+    let mut last = version(&services, acme.id).await;
+    let mut rose = async |step: &str| {
+        let now = version(&services, acme.id).await;
+        assert!(now > last, "{step}: {now:?} after {last:?}");
+        last = now;
+    };
+
+    let bob = member(&services, &admin, "bob@acme.example.com").await;
+    rose("a new member").await;
+    let input = AssignRoleInput { user: Raw::text(bob.user_id.to_string()), role: Raw::text("ANALYST") };
+    let (assignment, _) = services.assign_role(&admin, input, &meta()).await.unwrap();
+    rose("a role given").await;
+    services.revoke_role(&admin, &assignment.id.to_string(), &meta()).await.unwrap();
+    rose("a role taken").await;
+    let issued = services.invite(&admin, None, invite("carol@acme.example.com"), &meta()).await.unwrap();
+    rose("an invitation").await;
+    services.revoke_invitation(&admin, issued.invitation.id, &meta()).await.unwrap();
+    rose("an invitation revoked").await;
+    let settings = TenantSettingsInput { display_name: Raw::text("Acme Corporation"), ..Default::default() };
+    services.update_tenant_settings(&admin, acme.id, settings, &meta()).await.unwrap();
+    rose("the tenant renamed").await;
+    assert_eq!(version(&services, globex.id).await, other, "nothing of Globex changed");
+
+    services.change_password(&bob, Raw::text(super::PASSWORD), Raw::text("a quite different passphrase"), &meta()).await.unwrap();
+    rose("a member's account").await;
+    assert!(version(&services, globex.id).await > other, "an account change may show in any tenant");
+}
+
+/// A kept page is served while its tenant's version stands, and read again once it moves.
+#[tokio::test]
+async fn a_kept_page_is_read_again_only_when_its_tenant_changed() {
+    let services = testing::services().await;
+    let (acme, admin) = tenant_with_admin(&services, "Acme").await;
+    let cache = PageCache::new(4);
+    let reads = AtomicUsize::new(0);
+    let page = async || {
+        let mut tx = services.db().read_in(acme.id).await.unwrap();
+        let listed = cache
+            .page(&mut tx, acme.id, (acme.id, PageRequest::first()), async |tx| {
+                reads.fetch_add(1, Ordering::SeqCst);
+                tx.members(acme.id, PageRequest::first()).await
+            })
+            .await
+            .unwrap();
+        listed.total
+    };
+    assert_eq!((page().await, page().await), (1, 1));
+    assert_eq!(reads.load(Ordering::SeqCst), 1, "the second request is served the kept page");
+    member(&services, &admin, "bob@acme.example.com").await;
+    assert_eq!(page().await, 2);
+    assert_eq!(page().await, 2);
+    assert_eq!(reads.load(Ordering::SeqCst), 2, "read again once, after the change");
+}
+
+/// However many pages are asked for, a list keeps at most its capacity, and an older read
+/// finishing late does not replace a newer one.
+#[tokio::test]
+async fn a_list_keeps_at_most_its_capacity_and_never_an_older_page_over_a_newer() {
+    let services = testing::services().await;
+    let (acme, admin) = tenant_with_admin(&services, "Acme").await;
+    let cache = PageCache::new(3);
+    let mut tx = services.db().read_in(acme.id).await.unwrap();
+    for number in 1..=10 {
+        let page = PageRequest::number(number);
+        cache.page(&mut tx, acme.id, (acme.id, page), async |tx| tx.members(acme.id, page).await).await.unwrap();
+        assert!(cache.len() <= 3, "{} pages kept", cache.len());
+    }
+    assert_eq!(cache.len(), 3);
+
+    // A read that began before a change and finished after the read that followed it.
+    let key = (acme.id, PageRequest::first());
+    let old = tx.members(acme.id, key.1).await.unwrap();
+    drop(tx);
+    member(&services, &admin, "bob@acme.example.com").await;
+    let mut tx = services.db().read_in(acme.id).await.unwrap();
+    cache.keep(key, Arc::new(tx.members(acme.id, key.1).await.unwrap()));
+    cache.keep(key, Arc::new(old));
+    let reads = AtomicUsize::new(0);
+    let served = cache
+        .page(&mut tx, acme.id, key, async |tx| {
+            reads.fetch_add(1, Ordering::SeqCst);
+            tx.members(acme.id, key.1).await
+        })
+        .await
+        .unwrap();
+    assert_eq!((served.total, reads.load(Ordering::SeqCst)), (2, 0), "the newer page stayed, and is current");
+}
