@@ -50,13 +50,15 @@ pub(crate) const fn json<'a>(name: &'static str, expr: &'a str) -> Column<'a> {
 
 /// The tenant's [`ListVersion`] where `tenant` (SQL) names it: its own number plus the nil
 /// tenant's, which account changes raise. Both only ever rise, so the sum changes whenever
-/// either does.
+/// either does. Two primary-key reads: SQLite ran `tenant_id IN ($1, nil)` as a scan of the
+/// whole table (half a millisecond with 10,000 tenants, more than the rest of a request).
 pub(crate) fn version_sql(backend: Backend, tenant: &str) -> String {
     let accounts = match backend {
         Backend::Postgres => "'00000000-0000-0000-0000-000000000000'",
         Backend::Sqlite => "X'00000000000000000000000000000000'",
     };
-    format!("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM tenant_list_versions WHERE tenant_id IN ({tenant}, {accounts})")
+    let of = |id: &str| format!("COALESCE((SELECT version FROM tenant_list_versions WHERE tenant_id = {id}), 0)");
+    format!("SELECT CAST({} + {} AS BIGINT)", of(tenant), of(accounts))
 }
 
 /// The statement: `SELECT version, total, page` where `version` is the [`ListVersion`] of the
