@@ -22,10 +22,18 @@ fn step_now() -> i64 {
 
 /// Turns TOTP on for `actor`; returns the secret and the recovery codes.
 async fn enrol(services: &Services, actor: &Actor) -> (TotpSecret, Vec<String>) {
+    let (secret, codes, _) = enrol_at_step(services, actor).await;
+    (secret, codes)
+}
+
+/// [`enrol`], also returning the time step whose code confirmed it (which may be a step
+/// before the current one by the time the caller looks).
+async fn enrol_at_step(services: &Services, actor: &Actor) -> (TotpSecret, Vec<String>, i64) {
     let enrolment = services.start_totp(actor).await.unwrap();
     let secret = TotpSecret::from_base32(&enrolment.secret).unwrap();
-    let codes = services.confirm_totp(actor, Raw::text(secret.code_at_step(step_now())), &meta()).await.unwrap();
-    (secret, codes)
+    let step = step_now();
+    let codes = services.confirm_totp(actor, Raw::text(secret.code_at_step(step)), &meta()).await.unwrap();
+    (secret, codes, step)
 }
 
 async fn pending(services: &Services, email: &str) -> MfaPending {
@@ -74,16 +82,18 @@ async fn enrolment_needs_a_right_first_code_and_gives_ten_recovery_codes_once() 
 async fn sign_in_asks_for_a_code_that_works_once_and_recovery_codes_work_once() {
     let services = testing::services().await;
     let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
-    let (secret, codes) = enrol(&services, &admin).await;
+    let (secret, codes, confirmed_at) = enrol_at_step(&services, &admin).await;
     assert!(matches!(services.login(login_input("admin@acme.example.com", PASSWORD), &meta()).await, Err(ServiceError::Forbidden(_))));
 
     let first = pending(&services, "admin@acme.example.com").await;
     assert_eq!(first.methods, vec!["totp", "recovery_code"]);
     // The code used to confirm cannot be used again; the next step's code can (drift of one).
-    let used = secret.code_at_step(step_now());
+    // Both by the step that confirmed, not the clock now: a 30 s boundary passing since then
+    // made "the code used" a fresh one and failed the test.
+    let used = secret.code_at_step(confirmed_at);
     let replay = services.complete_sign_in(Raw::text(&first.mfa_token), Raw::text(&used), Raw::Missing, &meta(), true).await;
     assert!(is_field(&replay, "code"), "{replay:?}");
-    let next = secret.code_at_step(step_now() + 1);
+    let next = secret.code_at_step(confirmed_at + 1);
     let (profile, pair) = services.complete_sign_in(Raw::text(&first.mfa_token), Raw::text(&next), Raw::Missing, &meta(), true).await.unwrap();
     assert_eq!(profile.tenant_id, Some(tenant.id));
     assert!(services.actor_from_access_token(&pair.unwrap().access, &meta()).await.is_ok());
