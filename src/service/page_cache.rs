@@ -3,19 +3,19 @@
 //! Why: a full page of a large tenant's members, role assignments, invitations or events cost
 //! the database most of a millisecond (joins, a count, the page rendered as JSON), and admins'
 //! screens and scripts read the same first pages over and over. The database keeps a
-//! [`ListVersion`](crate::store::ListVersion) per tenant, raised in the same transaction as every change to a row those
-//! pages show (migration 0022). A kept page read at version n is served while the tenant is
-//! still at n, which costs one primary-key read, and read afresh otherwise. So a change made
-//! through any replica still shows on the very next request, on every replica.
+//! [`ListVersion`](crate::store::ListVersion) per tenant, raised in the same transaction as
+//! every change to a row those pages show (migration 0022). A kept page read at version n is
+//! served while the tenant is still at n, which costs two primary-key reads, and read afresh
+//! otherwise. So a change made through any replica still shows on the very next request, on
+//! every replica.
 //!
 //! Pages are checked, never trusted: a page whose version was not read in the same statement as
 //! its rows is never kept (`Listed` carries both from one snapshot).
 
 use std::{collections::HashMap, hash::Hash, sync::Arc, sync::Mutex};
 
-use crate::domain::{TenantId, UserId};
+use crate::domain::{RoleName, TenantId, UserId};
 use crate::store::{Assignment, AuditEntry, AuditQuery, Invitation, InvitationState, Listed, PageRequest, Reader, User};
-use crate::domain::RoleName;
 
 /// The kept pages of the four lists, keyed by everything their statements read: the tenant,
 /// the filters and the page number.
@@ -40,7 +40,8 @@ impl Default for Pages {
 }
 
 /// How many pages each list keeps: a full page is some tens of kilobytes, so the four lists
-/// hold a few megabytes at most. When full, an arbitrary page makes room.
+/// hold a few megabytes (tens at worst, for audit pages whose events carry large metadata).
+/// When full, an arbitrary page makes room.
 pub(crate) const PAGES_KEPT: usize = 64;
 
 /// The kept pages of one list, by what was asked for (tenant, filters, page number).
