@@ -3,11 +3,12 @@
 //! Why: a full page of a large tenant's members, role assignments, invitations or events cost
 //! the database most of a millisecond (joins, a count, the page rendered as JSON), and admins'
 //! screens and scripts read the same first pages over and over. The database keeps a
-//! [`ListVersion`](crate::store::ListVersion) per tenant, raised in the same transaction as
-//! every change to a row those pages show (migration 0022). A kept page read at version n is
-//! served while the tenant is still at n, which costs two primary-key reads, and read afresh
-//! otherwise. So a change made through any replica still shows on the very next request, on
-//! every replica.
+//! [`ListVersion`](crate::store::ListVersion) per tenant and [`List`], raised in the same
+//! transaction as every change to a row that list shows (migration 0023). A kept page read at
+//! version n is served while its list is still at n, which costs two primary-key reads, and
+//! read afresh otherwise. So a change made through any replica still shows on the very next
+//! request, on every replica, and a change a list does not show (an invitation, for the
+//! members page) leaves its kept pages current.
 //!
 //! Pages are checked, never trusted: a page whose version was not read in the same statement as
 //! its rows is never kept (`Listed` carries both from one snapshot).
@@ -15,7 +16,7 @@
 use std::{collections::HashMap, hash::Hash, sync::Arc, sync::Mutex};
 
 use crate::domain::{RoleName, TenantId, UserId};
-use crate::store::{Assignment, AuditEntry, AuditQuery, Invitation, InvitationState, Listed, PageRequest, Reader, User};
+use crate::store::{Assignment, AuditEntry, AuditQuery, Invitation, InvitationState, List, Listed, PageRequest, Reader, User};
 
 /// The kept pages of the four lists, keyed by everything their statements read: the tenant,
 /// the filters and the page number.
@@ -31,10 +32,10 @@ pub(crate) struct Pages {
 impl Default for Pages {
     fn default() -> Self {
         Self {
-            members: PageCache::new(PAGES_KEPT),
-            assignments: PageCache::new(PAGES_KEPT),
-            invitations: PageCache::new(PAGES_KEPT),
-            audit: PageCache::new(PAGES_KEPT),
+            members: PageCache::new(List::Members, PAGES_KEPT),
+            assignments: PageCache::new(List::Assignments, PAGES_KEPT),
+            invitations: PageCache::new(List::Invitations, PAGES_KEPT),
+            audit: PageCache::new(List::Audit, PAGES_KEPT),
         }
     }
 }
@@ -46,24 +47,26 @@ pub(crate) const PAGES_KEPT: usize = 64;
 
 /// The kept pages of one list, by what was asked for (tenant, filters, page number).
 pub(crate) struct PageCache<K, T> {
+    /// Which list's version says whether a kept page is current: the one its reads return.
+    list: List,
     pages: Mutex<HashMap<K, Arc<Listed<T>>>>,
     capacity: usize,
 }
 
 impl<K: Hash + Eq, T> PageCache<K, T> {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self { pages: Mutex::new(HashMap::new()), capacity }
+    pub(crate) fn new(list: List, capacity: usize) -> Self {
+        Self { list, pages: Mutex::new(HashMap::new()), capacity }
     }
 
-    /// The page for `key`: the kept one if the tenant is still at the version it was read at,
-    /// otherwise read afresh with `read` (which returns its rows with the version of the same
-    /// snapshot) and kept.
+    /// The page for `key`: the kept one if its list is still at the version it was read at,
+    /// otherwise read afresh with `read` (which returns its rows with the version of this list
+    /// in the same snapshot) and kept.
     pub(crate) async fn page<F>(&self, tx: &mut Reader, tenant: TenantId, key: K, read: F) -> Result<Arc<Listed<T>>, sqlx::Error>
     where
         F: AsyncFnOnce(&mut Reader) -> Result<Listed<T>, sqlx::Error>,
     {
         if let Some(kept) = self.kept(&key) {
-            if tx.list_version(tenant).await? == kept.version {
+            if tx.list_version(self.list, tenant).await? == kept.version {
                 return Ok(kept);
             }
         }

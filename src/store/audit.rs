@@ -3,7 +3,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{json_page, on, Listed, PageRequest, Reader, Tx};
+use super::{json_page, on, List, Listed, PageRequest, Reader, Tx};
 use crate::domain::{AuditAction, TenantId, UserId};
 
 /// Binds `args` in order to a `query_as`/`query_scalar` of either backend (a macro because
@@ -77,9 +77,14 @@ impl Reader {
         let n = args.len();
         let sql = json_page::sql(
             self.backend(),
+            List::Audit,
             &COLUMNS,
             &format!("FROM audit_log WHERE {filter} ORDER BY created_at DESC, id DESC {}", json_page::limit_offset(page, n + 1)),
-            &format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"),
+            &if query.is_whole_log() {
+                json_page::kept_total_sql("audit_log", "$1")
+            } else {
+                format!("SELECT COUNT(*) FROM audit_log WHERE {filter}")
+            },
         );
         args.push(Arg::Int(page.limit()));
         if json_page::offset_bound(page) {
@@ -200,6 +205,11 @@ pub struct AuditQuery {
 impl AuditQuery {
     pub fn tenant(tenant: TenantId) -> Self {
         Self { tenant, action: None, actor_id: None, actor_email: None, since: None, before: None }
+    }
+
+    /// Whether this asks for the tenant's whole log, whose size `list_stats` keeps.
+    fn is_whole_log(&self) -> bool {
+        *self == Self::tenant(self.tenant)
     }
 
     /// The WHERE clause with only the conditions that are set, so that each backend's planner

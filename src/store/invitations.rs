@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{json_page, on, Backend, Listed, PageRequest, Reader, Tx};
+use super::{json_page, on, Backend, List, Listed, PageRequest, Reader, Tx};
 use crate::domain::{Email, RoleName, TenantId, UserId};
 
 /// An invitation as stored (the token itself is never stored, only its hash).
@@ -129,9 +129,14 @@ impl Reader {
         let filter = format!("i.tenant_id = $1 AND ($2 IS NOT NULL) AND {by_email} AND {state_filter}");
         let sql = json_page::sql(
             self.backend(),
+            List::Invitations,
             &PAGE_COLUMNS,
             &format!("{FROM} WHERE {filter} ORDER BY i.created_at DESC, i.id {}", json_page::limit_offset(page, 4)),
-            &format!("SELECT COUNT(*) FROM invitations i WHERE {filter}"),
+            &if state.is_none() && email.is_none() {
+                json_page::kept_total_sql("invitations", "$1")
+            } else {
+                format!("SELECT COUNT(*) FROM invitations i WHERE {filter}")
+            },
         );
         let row = on!(self, c => json_page::bind_window(sqlx::query_as(&sql).bind(tenant).bind(now).bind(email), page).fetch_one(c).await)?;
         json_page::decode(row, |a: &Invitation, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)))

@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Deserializer};
 
-use super::{on, Backend, ListVersion, Listed, PageRequest, Reader};
+use super::{on, Backend, List, ListVersion, Listed, PageRequest, Reader};
 use crate::domain::{AuditAction, RoleName, TenantId};
 
 /// How a column of a page is carried into JSON where the backends differ.
@@ -48,28 +48,43 @@ pub(crate) const fn json<'a>(name: &'static str, expr: &'a str) -> Column<'a> {
     Column { name, expr, kind: Kind::Json }
 }
 
-/// The tenant's [`ListVersion`] where `tenant` (SQL) names it: its own number plus the nil
-/// tenant's, which account changes raise. Both only ever rise, so the sum changes whenever
-/// either does. Two primary-key reads: SQLite ran `tenant_id IN ($1, nil)` as a scan of the
-/// whole table (half a millisecond with 10,000 tenants, more than the rest of a request).
-pub(crate) fn version_sql(backend: Backend, tenant: &str) -> String {
-    let accounts = match backend {
+/// The [`ListVersion`] of `list` in the tenant `tenant` (SQL) names: the sum of the changes
+/// its tables have seen in the tenant's row of `list_stats`, plus the nil tenant's
+/// `users_changes` for a list that shows accounts. Every number only ever rises, so the sum
+/// changes whenever one of them does. Each row is a primary-key read of its own: SQLite ran
+/// `tenant_id IN ($1, nil)` as a scan of the whole table (half a millisecond with 10,000
+/// tenants, more than the rest of a request).
+pub(crate) fn version_sql(backend: Backend, list: List, tenant: &str) -> String {
+    let (tables, accounts) = list.sources();
+    let of = |id: &str, sum: &str| format!("COALESCE((SELECT {sum} FROM list_stats WHERE tenant_id = {id}), 0)");
+    let own = of(tenant, &tables.iter().map(|t| format!("{t}_changes")).collect::<Vec<_>>().join(" + "));
+    if !accounts {
+        return format!("SELECT CAST({own} AS BIGINT)");
+    }
+    let nil = match backend {
         Backend::Postgres => "'00000000-0000-0000-0000-000000000000'",
         Backend::Sqlite => "X'00000000000000000000000000000000'",
     };
-    let of = |id: &str| format!("COALESCE((SELECT version FROM tenant_list_versions WHERE tenant_id = {id}), 0)");
-    format!("SELECT CAST({} + {} AS BIGINT)", of(tenant), of(accounts))
+    format!("SELECT CAST({own} + {} AS BIGINT)", of(nil, "users_changes"))
 }
 
-/// The statement: `SELECT version, total, page` where `version` is the [`ListVersion`] of the
-/// tenant bound as `$1`, `total` the single value of `count` and `page` a JSON array of
+/// How many rows of `table` the tenant `tenant` (SQL) names has, as `list_stats` keeps it
+/// (migration 0023): the total of an unfiltered list in one primary-key read, where counting
+/// grew with the list (a tenant's 100,000 invitations were most of the cost of its first page).
+/// `table` is one of those `list_stats` counts: memberships, user_roles, invitations, audit_log.
+pub(crate) fn kept_total_sql(table: &str, tenant: &str) -> String {
+    format!("SELECT COALESCE((SELECT {table}_rows FROM list_stats WHERE tenant_id = {tenant}), 0)")
+}
+
+/// The statement: `SELECT version, total, page` where `version` is the [`ListVersion`] of
+/// `list` in the tenant bound as `$1`, `total` the single value of `count` and `page` a JSON array of
 /// `columns` over `rows` (the `FROM … WHERE … ORDER BY … LIMIT …` of the page). One statement
 /// reads all three from one snapshot, so the page is exactly what that version shows. The
 /// halves may use the same bind parameters. Every piece is spliced, so each is SQL of ours,
 /// never input.
-pub(crate) fn sql(backend: Backend, columns: &[Column<'_>], rows: &str, count: &str) -> String {
+pub(crate) fn sql(backend: Backend, list: List, columns: &[Column<'_>], rows: &str, count: &str) -> String {
     let select = columns.iter().map(|c| format!("{} AS {}", c.expr, c.name)).collect::<Vec<_>>().join(", ");
-    let version = version_sql(backend, "$1");
+    let version = version_sql(backend, list, "$1");
     match backend {
         // PostgreSQL renders a row of a subquery as an object by itself, with uuid, bool,
         // timestamptz and jsonb in their JSON forms.
@@ -123,12 +138,21 @@ pub(crate) fn offset_bound(page: PageRequest) -> bool {
 }
 
 impl Reader {
-    /// The tenant's [`ListVersion`] now: one primary-key read, so that a page kept from an
-    /// earlier read can be checked for being current without reading it again.
+    /// The [`ListVersion`] of `list` in the tenant now, in a primary-key read or two, so that a
+    /// page kept from an earlier read can be checked for being current without reading it again.
     #[tracing::instrument(skip_all)]
-    pub async fn list_version(&mut self, tenant: TenantId) -> Result<ListVersion, sqlx::Error> {
-        let sql = version_sql(self.backend(), "$1");
+    pub async fn list_version(&mut self, list: List, tenant: TenantId) -> Result<ListVersion, sqlx::Error> {
+        let sql = version_sql(self.backend(), list, "$1");
         on!(self, c => sqlx::query_scalar(&sql).bind(tenant).fetch_one(c).await).map(ListVersion)
+    }
+}
+
+#[cfg(test)]
+impl Reader {
+    /// The tenant's rows of `table` as `list_stats` keeps them, and as counted.
+    pub(crate) async fn kept_and_counted(&mut self, table: &str, tenant: TenantId) -> Result<(i64, i64), sqlx::Error> {
+        let sql = format!("SELECT ({}), (SELECT COUNT(*) FROM {table} WHERE tenant_id = $1)", kept_total_sql(table, "$1"));
+        on!(self, c => sqlx::query_as(&sql).bind(tenant).fetch_one(c).await)
     }
 }
 
@@ -259,12 +283,28 @@ mod tests {
     #[test]
     fn the_sqlite_statement_converts_what_sqlite_cannot_render() {
         let columns = [uuid("id", "r.id"), plain("email", "u.email"), json("metadata", "r.metadata")];
-        let sql = sql(Backend::Sqlite, &columns, "FROM r WHERE r.t = $1 LIMIT $2", "SELECT COUNT(*) FROM r WHERE r.t = $1");
+        let sql = sql(Backend::Sqlite, List::Audit, &columns, "FROM r WHERE r.t = $1 LIMIT $2", "SELECT COUNT(*) FROM r WHERE r.t = $1");
         assert!(sql.contains("'id', nullif(lower(hex(p.id)), '')"), "{sql}");
         assert!(sql.contains("'email', p.email"), "{sql}");
         assert!(sql.contains("'metadata', json(p.metadata)"), "{sql}");
         assert!(sql.contains("SELECT r.id AS id, u.email AS email, r.metadata AS metadata FROM r WHERE r.t = $1 LIMIT $2"), "{sql}");
-        let pg = super::sql(Backend::Postgres, &columns, "FROM r LIMIT $2", "SELECT 1");
+        let pg = super::sql(Backend::Postgres, List::Audit, &columns, "FROM r LIMIT $2", "SELECT 1");
         assert!(pg.contains(") AS version, (SELECT 1) AS total, (SELECT json_agg(p) FROM (SELECT r.id AS id"), "{pg}");
+    }
+
+    /// Each list adds up the numbers of the tables it reads, and only those: an invitation
+    /// sent (`invitations_changes` and `audit_log_changes`) leaves the members page current.
+    #[test]
+    fn a_lists_version_adds_up_the_tables_it_reads_and_accounts_where_it_shows_them() {
+        let members = version_sql(Backend::Postgres, List::Members, "$1");
+        assert_eq!(
+            members,
+            "SELECT CAST(COALESCE((SELECT memberships_changes + user_roles_changes FROM list_stats WHERE tenant_id = $1), 0) + \
+             COALESCE((SELECT users_changes FROM list_stats WHERE tenant_id = '00000000-0000-0000-0000-000000000000'), 0) AS BIGINT)"
+        );
+        let audit = version_sql(Backend::Sqlite, List::Audit, "$1");
+        assert_eq!(audit, "SELECT CAST(COALESCE((SELECT audit_log_changes FROM list_stats WHERE tenant_id = $1), 0) AS BIGINT)");
+        let invitations = version_sql(Backend::Sqlite, List::Invitations, "$1");
+        assert!(invitations.contains("SELECT invitations_changes + tenants_changes FROM") && invitations.contains("X'00000000000000000000000000000000'"), "{invitations}");
     }
 }

@@ -190,11 +190,39 @@ pub struct PageRequest {
     pub page_size: u32,
 }
 
-/// How far a tenant's listed rows have changed (migration 0022): the database raises it with
-/// every change to a row a list page shows, in the change's transaction. A page read at one
-/// version is current while the tenant is still at that version.
+/// How far the rows one of a tenant's lists shows have changed (migration 0023): the sum of
+/// the numbers of changes the database counts for each table the list reads, in the change's
+/// transaction. A page read at one version is current while its list is still
+/// at that version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ListVersion(pub i64);
+
+/// The lists whose pages are kept while current (service::page_cache), each with the tables
+/// whose changes it shows. An invitation sent leaves the members page current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum List {
+    /// Memberships, each member's roles, their accounts.
+    Members,
+    /// Role assignments and the accounts holding them.
+    Assignments,
+    /// Invitations, their tenant's name and state, their inviters' accounts.
+    Invitations,
+    /// Audit entries, which carry their actor's e-mail as it was.
+    Audit,
+}
+
+impl List {
+    /// The tables whose changes this list's version adds up from the tenant's row of
+    /// `list_stats`, and whether it adds in account changes (the nil tenant's `users`).
+    pub(crate) fn sources(self) -> (&'static [&'static str], bool) {
+        match self {
+            List::Members => (&["memberships", "user_roles"], true),
+            List::Assignments => (&["user_roles"], true),
+            List::Invitations => (&["invitations", "tenants"], true),
+            List::Audit => (&["audit_log"], false),
+        }
+    }
+}
 
 /// One page of a list as read: its rows, how many rows match in all, and the tenant's
 /// [`ListVersion`] in the same snapshot.

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{json_page, on, Assignment, CustomRole, GrantsColumn, Listed, PageRequest, Reader, Tx};
+use super::{json_page, on, Assignment, CustomRole, GrantsColumn, List, Listed, PageRequest, Reader, Tx};
 use crate::domain::{grants_to_text, AssignmentId, CustomRoleName, Grant, RoleName, TenantId, UserId};
 
 const SELECT: &str = "SELECT r.id, r.tenant_id, r.user_id, u.email AS user_email, r.role, r.assigned_by, r.created_at \
@@ -59,9 +59,14 @@ impl Reader {
         let filter = format!("r.tenant_id = $1 AND {by_user} AND {by_role}");
         let sql = json_page::sql(
             self.backend(),
+            List::Assignments,
             &COLUMNS,
             &format!("FROM user_roles r JOIN users u ON u.id = r.user_id WHERE {filter} ORDER BY r.created_at, r.id {}", json_page::limit_offset(page, 4)),
-            &format!("SELECT COUNT(*) FROM user_roles r WHERE {filter}"),
+            &if user.is_none() && role.is_none() {
+                json_page::kept_total_sql("user_roles", "$1")
+            } else {
+                format!("SELECT COUNT(*) FROM user_roles r WHERE {filter}")
+            },
         );
         let row = on!(self, c => json_page::bind_window(sqlx::query_as(&sql).bind(tenant).bind(user).bind(role), page).fetch_one(c).await)?;
         json_page::decode(row, |a: &Assignment, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)))

@@ -1,7 +1,7 @@
 use crate::domain::TenantStatus;
 use chrono::{DateTime, Utc};
 
-use super::{json_page, on, Backend, Listed, PageRequest, Reader, Tx, User};
+use super::{json_page, on, Backend, List, Listed, PageRequest, Reader, Tx, User};
 use crate::domain::{Email, PersonName, RoleName, TenantId, UserId};
 
 const COLUMNS: &str = "id, email, password_hash, first_name, last_name, is_superuser, is_active, timezone, auth_version, platform_role, created_at";
@@ -160,12 +160,13 @@ impl Reader {
         let window = json_page::limit_offset(page, 2);
         let sql = json_page::sql(
             self.backend(),
+            List::Members,
             &columns,
             &format!(
                 "FROM (SELECT user_id FROM memberships WHERE tenant_id = $1 ORDER BY email{collate} {window}) m \
                  JOIN users u ON u.id = m.user_id"
             ),
-            "SELECT COUNT(*) FROM memberships WHERE tenant_id = $1",
+            &json_page::kept_total_sql("memberships", "$1"),
         );
         let row = on!(self, c => json_page::bind_window(sqlx::query_as(&sql).bind(tenant), page).fetch_one(c).await)?;
         let page = json_page::decode(row, |a: &MemberJson, b| a.email.cmp(&b.email))?;
