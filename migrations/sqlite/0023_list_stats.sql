@@ -12,7 +12,7 @@
 -- invitations or audit entries on every read of a page was most of its cost once they grew.
 -- A new table, so that a process still running the old code fails to read it instead of
 -- seeing numbers that started again. No foreign key (a tenant being deleted still counts its
--- rows out as they go) and nothing to protect (the numbers reveal nothing).
+-- rows out as they go).
 
 DROP TRIGGER memberships_list_version_insert;
 DROP TRIGGER memberships_list_version_update;

@@ -5,7 +5,7 @@
 //! screens and scripts read the same first pages over and over. The database keeps a
 //! [`ListVersion`](crate::store::ListVersion) per tenant and [`List`], raised in the same
 //! transaction as every change to a row that list shows (migration 0023). A kept page read at
-//! version n is served while its list is still at n, which costs two primary-key reads, and
+//! version n is served while its list is still at n, which costs one or two primary-key reads, and
 //! read afresh otherwise. So a change made through any replica still shows on the very next
 //! request, on every replica, and a change a list does not show (an invitation, for the
 //! members page) leaves its kept pages current.

@@ -213,7 +213,7 @@ pub enum List {
 
 impl List {
     /// The tables whose changes this list's version adds up from the tenant's row of
-    /// `list_stats`, and whether it adds in account changes (the nil tenant's `users`).
+    /// `list_stats`, and whether it adds in account changes (the nil tenant's `users_changes`).
     pub(crate) fn sources(self) -> (&'static [&'static str], bool) {
         match self {
             List::Members => (&["memberships", "user_roles"], true),

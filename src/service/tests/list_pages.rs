@@ -319,13 +319,12 @@ async fn the_kept_row_counts_agree_with_counting_after_rows_come_and_go() {
             assert_eq!(kept, counted, "{table} of {tenant:?}");
         }
     }
-    let acme_admin = admin;
-    let listed = services.list_users(&acme_admin, PageRequest::first()).await.unwrap();
+    let listed = services.list_users(&admin, PageRequest::first()).await.unwrap();
     assert_eq!((listed.count, listed.items.len()), (3, 3), "admin, bob and grace; carol left");
-    let invitations = services.list_invitations(&acme_admin, InvitationFilter::default(), PageRequest::first()).await.unwrap();
+    let invitations = services.list_invitations(&admin, InvitationFilter::default(), PageRequest::first()).await.unwrap();
     assert_eq!(invitations.count, 3);
-    let assignments = services.list_assignments(&acme_admin, AssignmentFilter::default(), PageRequest::first()).await.unwrap();
+    let assignments = services.list_assignments(&admin, AssignmentFilter::default(), PageRequest::first()).await.unwrap();
     assert_eq!(assignments.count as usize, assignments.items.len());
-    let events = services.list_audit_log(&acme_admin, AuditFilter::default(), PageRequest::first()).await.unwrap();
+    let events = services.list_audit_log(&admin, AuditFilter::default(), PageRequest::first()).await.unwrap();
     assert_eq!(events.count as usize, events.items.len());
 }
