@@ -12,10 +12,8 @@
 -- invitations or audit entries on every read of a page was most of its cost once they grew.
 -- A new table, so that a process still running the old code fails to read it instead of
 -- seeing numbers that started again. No foreign key (a tenant being deleted still counts its
--- rows out as they go). No row-level security yet: every tenant's statements must read the nil
--- tenant's row too, which the one policy of store::rls would hide. So a statement that forgot
--- its tenant could read how many members, invitations or audit entries another tenant has
--- (never the rows themselves); every statement that reads this table names its tenant.
+-- rows out as they go). Row-level security (`enable-rls`, store::rls) gives it the tenants'
+-- policy with the nil tenant's row let through, which every tenant reads and writes.
 
 DROP TRIGGER memberships_list_version ON memberships;
 DROP TRIGGER user_roles_list_version ON user_roles;

@@ -155,7 +155,7 @@ async fn enable_rls(config: Config, enabled: bool) -> anyhow::Result<()> {
         println!("-- Row-level security is off.");
         return Ok(());
     }
-    println!("-- Row-level security is on for {} tables.", tenantry::store::rls::TENANT_TABLES.len());
+    println!("-- Row-level security is on for {} tables.", tenantry::store::rls::TENANT_TABLES.len() + tenantry::store::rls::TENANT_TABLES_WITH_SHARED_ROW.len());
     if let Some((role, true)) = db.role_bypasses_rls().await? {
         eprintln!(
             "warning: this connection's role {role:?} is a superuser or has BYPASSRLS, so the policies do not bind it. \

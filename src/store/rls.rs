@@ -45,6 +45,24 @@ pub const TENANT_TABLES: &[(&str, &str)] = &[
     ("tenant_active_users_daily", "tenant_id"),
 ];
 
+/// Tenant-owned tables that also hold one row of the nil tenant, which every tenant reads and
+/// writes: `list_stats` (migration 0023), whose nil row counts the changes to accounts that the
+/// lists of every tenant show. Their policy is the tenant one with that row let through in
+/// every scope, even none: it holds nothing of any tenant.
+pub const TENANT_TABLES_WITH_SHARED_ROW: &[(&str, &str)] = &[("list_stats", "tenant_id")];
+
+/// The tenant id of the shared row of [`TENANT_TABLES_WITH_SHARED_ROW`].
+pub const SHARED_ROW_TENANT: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Every table [`enable_sql`] puts a policy on, with the condition a row must meet.
+fn policies() -> impl Iterator<Item = (&'static str, String)> {
+    let own = TENANT_TABLES.iter().map(|(table, column)| (*table, format!("tenantry_in_scope({column})")));
+    let shared = TENANT_TABLES_WITH_SHARED_ROW
+        .iter()
+        .map(|(table, column)| (*table, format!("tenantry_in_scope({column}) OR {column} = '{SHARED_ROW_TENANT}'")));
+    own.chain(shared)
+}
+
 /// The SQL that `enable-rls` prints and runs. Idempotent: running it again replaces the
 /// policies with the same ones.
 pub fn enable_sql() -> String {
@@ -56,14 +74,14 @@ pub fn enable_sql() -> String {
          SELECT current_setting('{SCOPE_SETTING}', true) = '{ALL_TENANTS}'\n            \
          OR row_tenant::text = current_setting('{SCOPE_SETTING}', true)\n    $$;\n"
     );
-    for (table, column) in TENANT_TABLES {
+    for (table, condition) in policies() {
         sql.push_str(&format!(
             "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n\
              ALTER TABLE {table} FORCE ROW LEVEL SECURITY;\n\
              DROP POLICY IF EXISTS tenant_isolation ON {table};\n\
              CREATE POLICY tenant_isolation ON {table}\n    \
-             USING (tenantry_in_scope({column}))\n    \
-             WITH CHECK (tenantry_in_scope({column}));\n"
+             USING ({condition})\n    \
+             WITH CHECK ({condition});\n"
         ));
     }
     sql
@@ -72,7 +90,7 @@ pub fn enable_sql() -> String {
 /// The SQL that turns the policies off again (`enable-rls --disable`).
 pub fn disable_sql() -> String {
     let mut sql = String::from("-- Turns Tenantry's row-level security off.\n");
-    for (table, _) in TENANT_TABLES {
+    for (table, _) in policies() {
         sql.push_str(&format!(
             "DROP POLICY IF EXISTS tenant_isolation ON {table};\n\
              ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;\n\

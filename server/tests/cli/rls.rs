@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use tenantry::{store::rls::TENANT_TABLES, testing};
+use tenantry::{store::rls::{TENANT_TABLES, TENANT_TABLES_WITH_SHARED_ROW}, testing};
 
 fn tenantry(database_url: &str, args: &[&str]) -> (Output, String, String) {
     let dir = std::env::temp_dir().join("tenantry-tests").join(format!("rls-{}", uuid::Uuid::new_v4().simple()));
@@ -48,7 +48,7 @@ async fn enable_rls_prints_and_applies_a_forced_policy_per_tenant_table_and_disa
 
     let (output, stdout, stderr) = run(&["enable-rls"]).await.unwrap();
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    let mut expected: Vec<String> = TENANT_TABLES.iter().map(|(t, _)| t.to_string()).collect();
+    let mut expected: Vec<String> = TENANT_TABLES.iter().chain(TENANT_TABLES_WITH_SHARED_ROW).map(|(t, _)| t.to_string()).collect();
     expected.sort();
     for table in &expected {
         assert!(stdout.contains(&format!("CREATE POLICY tenant_isolation ON {table}")), "{table} missing from:\n{stdout}");

@@ -138,6 +138,44 @@ async fn a_query_without_a_tenant_filter_sees_only_the_callers_tenant() {
     }
 }
 
+/// `list_stats` keeps a row per tenant and one of the nil tenant (account changes, shown in
+/// every tenant's lists): in a tenant's scope only its own row and the shared one are there,
+/// and a connection with no scope sees the shared one alone, which holds nothing of any tenant.
+#[tokio::test]
+async fn list_stats_shows_a_tenant_its_own_row_and_the_shared_one_only() {
+    if testing::backend() != "postgres" {
+        return;
+    }
+    let services = testing::rls_services().await;
+    let db = services.db();
+    let (a, b) = two_populated_tenants(&services).await;
+    let shared: Uuid = crate::store::rls::SHARED_ROW_TENANT.parse().unwrap();
+    // An account change made in A's scope counts in the shared row: the policy lets it write.
+    let mut tx = db.write_in(crate::domain::TenantId(a)).await.unwrap();
+    sqlx::query("UPDATE users SET first_name = 'Renamed' WHERE email = 'member@alpha.example.com'")
+        .execute(postgres(&mut tx))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let sorted = |mut ids: Vec<Uuid>| {
+        ids.sort();
+        ids
+    };
+    let mut tx = db.read().await.unwrap();
+    assert_eq!(tenants_in(postgres(&mut tx), "list_stats", "tenant_id").await, sorted(vec![a, b, shared]), "unscoped");
+    drop(tx);
+    for tenant in [a, b] {
+        let mut tx = db.read_in(crate::domain::TenantId(tenant)).await.unwrap();
+        assert_eq!(tenants_in(postgres(&mut tx), "list_stats", "tenant_id").await, sorted(vec![tenant, shared]), "read in one tenant");
+        drop(tx);
+        let mut tx = db.write_in(crate::domain::TenantId(tenant)).await.unwrap();
+        assert_eq!(tenants_in(postgres(&mut tx), "list_stats", "tenant_id").await, sorted(vec![tenant, shared]), "write in one tenant");
+    }
+    let url = services.config().database_url.clone();
+    let mut conn = <PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    assert_eq!(tenants_in(&mut conn, "list_stats", "tenant_id").await, vec![shared], "without a scope: the shared row alone");
+}
+
 #[tokio::test]
 async fn a_transaction_scoped_to_one_tenant_cannot_change_another_tenants_rows() {
     if testing::backend() != "postgres" {
