@@ -47,6 +47,32 @@ fn events_text(events: &EventSelection) -> String {
     serde_json::Value::from(events.to_list()).to_string()
 }
 
+/// Rows per multi-row statement: SQLite takes at most 32,766 bound values in one.
+const BATCH_ROWS: usize = 500;
+
+/// `($1, $2, …), ($k+1, …)`: `rows` groups of `columns` placeholders.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", (1..=columns).map(|column| format!("${}", row * columns + column)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A delivery's attempt log with `attempt` added, the oldest falling off past
+/// [`ATTEMPT_LOG_SIZE`], as stored.
+fn log_with(delivery: &DeliveryToSend, attempt: &AttemptRecord) -> String {
+    let mut log = delivery.attempt_log.0.clone();
+    log.push(attempt.clone());
+    if log.len() > ATTEMPT_LOG_SIZE {
+        log.drain(..log.len() - ATTEMPT_LOG_SIZE);
+    }
+    serde_json::to_string(&log).unwrap_or_else(|_| "[]".into())
+}
+
+fn duration_ms(attempt: &AttemptRecord) -> i32 {
+    attempt.duration_ms.min(i64::from(i32::MAX)) as i32
+}
+
 /// The advisory lock that makes one fan-out at a time on PostgreSQL (an arbitrary constant).
 const FAN_OUT_LOCK: i64 = 0x7465_6e61_6e74;
 
@@ -309,6 +335,28 @@ impl Tx {
         Ok(id)
     }
 
+    /// Makes the deliveries of a fan-out, `(endpoint, its owner, event)` each, in as few
+    /// statements as the bind limits allow. One statement per delivery kept SQLite's single
+    /// writer busy a round trip each, away from the changes that write the events.
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_deliveries(&mut self, rows: &[(Uuid, Option<TenantId>, &PendingEvent)], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        const COLUMNS: usize = 7;
+        for chunk in rows.chunks(BATCH_ROWS) {
+            let sql = format!(
+                "INSERT INTO webhook_deliveries (id, webhook_id, tenant_id, event_seq, event_id, event_type, created_at) VALUES {}",
+                placeholders(chunk.len(), COLUMNS)
+            );
+            on!(self, c => {
+                let mut query = sqlx::query(&sql);
+                for (webhook, owner, event) in chunk {
+                    query = query.bind(Uuid::new_v4()).bind(*webhook).bind(*owner).bind(event.seq).bind(event.id).bind(&event.event_type).bind(now);
+                }
+                query.execute(c).await.map(drop)
+            })?;
+        }
+        Ok(())
+    }
+
     /// Takes the fan-out lock for this transaction on PostgreSQL (`false`: another worker holds
     /// it); SQLite's single writer needs none.
     #[tracing::instrument(skip_all)]
@@ -366,12 +414,7 @@ impl Tx {
     /// Records an attempt of a delivery.
     #[tracing::instrument(skip_all)]
     pub async fn record_attempt(&mut self, delivery: &DeliveryToSend, attempt: &AttemptRecord, outcome: &Outcome) -> Result<(), sqlx::Error> {
-        let mut log = delivery.attempt_log.0.clone();
-        log.push(attempt.clone());
-        if log.len() > ATTEMPT_LOG_SIZE {
-            log.drain(..log.len() - ATTEMPT_LOG_SIZE);
-        }
-        let log = serde_json::to_string(&log).unwrap_or_else(|_| "[]".into());
+        let log = log_with(delivery, attempt);
         let (status, completed) = match outcome {
             Outcome::Succeeded => ("succeeded", Some(attempt.at)),
             Outcome::WillRetry => ("pending", None),
@@ -381,8 +424,34 @@ impl Tx {
             "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, attempt_log = $3, last_status = $4, last_error = $5, \
              last_duration_ms = $6, first_attempt_at = COALESCE(first_attempt_at, $7), completed_at = $8 WHERE id = $1")
             .bind(delivery.id).bind(status).bind(log).bind(attempt.status).bind(attempt.error.as_deref())
-            .bind(attempt.duration_ms.min(i64::from(i32::MAX)) as i32).bind(attempt.at).bind(completed)
+            .bind(duration_ms(attempt)).bind(attempt.at).bind(completed)
             .execute(c).await.map(drop))
+    }
+
+    /// Records deliveries that succeeded, one attempt each, in as few statements as the bind
+    /// limits allow (see [`Tx::insert_deliveries`]); the same columns as [`Tx::record_attempt`]
+    /// with [`Outcome::Succeeded`] writes.
+    #[tracing::instrument(skip_all)]
+    pub async fn record_successes(&mut self, sent: &[(&DeliveryToSend, AttemptRecord)]) -> Result<(), sqlx::Error> {
+        const COLUMNS: usize = 5;
+        for chunk in sent.chunks(BATCH_ROWS) {
+            let sql = format!(
+                "WITH sent (id, attempt_log, last_status, last_duration_ms, at) AS (VALUES {}) \
+                 UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1, attempt_log = sent.attempt_log, \
+                 last_status = sent.last_status, last_error = NULL, last_duration_ms = sent.last_duration_ms, \
+                 first_attempt_at = COALESCE(first_attempt_at, sent.at), completed_at = sent.at \
+                 FROM sent WHERE webhook_deliveries.id = sent.id",
+                placeholders(chunk.len(), COLUMNS)
+            );
+            on!(self, c => {
+                let mut query = sqlx::query(&sql);
+                for (delivery, attempt) in chunk {
+                    query = query.bind(delivery.id).bind(log_with(delivery, attempt)).bind(attempt.status).bind(duration_ms(attempt)).bind(attempt.at);
+                }
+                query.execute(c).await.map(drop)
+            })?;
+        }
+        Ok(())
     }
 
     /// Ends a worker's turn with an endpoint: it is next due at `retry_at` after a failure,

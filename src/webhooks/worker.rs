@@ -135,7 +135,7 @@ pub async fn fan_out(services: &Services, options: &WebhookWorkerOptions, now: D
         return Ok((0, 0));
     }
     let subscribers = tx.active_subscribers().await?;
-    let mut made = 0;
+    let mut deliveries = Vec::new();
     let mut touched = std::collections::BTreeSet::new();
     for event in &events {
         let Some(kind) = EventType::parse(&event.event_type) else { continue };
@@ -147,19 +147,19 @@ pub async fn fan_out(services: &Services, options: &WebhookWorkerOptions, now: D
                 None => kind.group() == "tenant" && subscriber.events.0.matches(kind),
             };
             if receives {
-                tx.insert_delivery(subscriber.id, subscriber.tenant_id, event, now).await?;
+                deliveries.push((subscriber.id, subscriber.tenant_id, event));
                 touched.insert(subscriber.id);
-                made += 1;
             }
         }
     }
+    tx.insert_deliveries(&deliveries, now).await?;
     for id in touched {
         tx.make_webhook_due(id, now).await?;
     }
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     tx.finish_fan_out(&seqs).await?;
     tx.commit().await?;
-    Ok((events.len(), made))
+    Ok((events.len(), deliveries.len()))
 }
 
 /// Announces invitations that expired unaccepted since the last look: an audit row each, which
@@ -255,9 +255,7 @@ async fn deliver_to(services: &Services, sender: &Sender, options: &WebhookWorke
             }
         }
         let mut tx = services.db().write().await?;
-        for (delivery, attempt) in &sent {
-            tx.record_attempt(delivery, attempt, &Outcome::Succeeded).await?;
-        }
+        tx.record_successes(&sent).await?;
         pass.sent += sent.len();
         match failed {
             Some((delivery, attempt)) => {

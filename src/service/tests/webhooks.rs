@@ -2,7 +2,7 @@
 //! in order to a real receiver that checks signatures with the Standard Webhooks reference
 //! implementation, retried, given up, and kept to their owners.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::{json, Value};
 
 use super::*;
@@ -196,6 +196,21 @@ async fn a_receiver_down_for_a_while_gets_every_event_in_order_exactly_as_signed
     receiver.up();
     let back = run(&services, t0 + Duration::minutes(10)).await;
     assert_eq!(back.sent, 5);
+    // The five were recorded together: each row has its own attempt, not its neighbour's.
+    let recorded = services.webhook_deliveries(&admin, &hook.webhook.id.to_string(), crate::store::PageRequest::first()).await.unwrap().items;
+    assert_eq!(recorded.len(), 5);
+    for delivery in &recorded {
+        let statuses: Vec<_> = delivery.attempt_log.0.iter().map(|a| a.status).collect();
+        let expected = if delivery.id == failing.id { vec![None, None, Some(204)] } else { vec![Some(204)] };
+        assert_eq!((delivery.status.as_str(), delivery.attempts as usize, statuses), ("succeeded", expected.len(), expected));
+        assert_eq!((delivery.last_status, delivery.last_error.as_deref()), (Some(204), None));
+        let last = delivery.attempt_log.0.last().unwrap();
+        // (PostgreSQL keeps microseconds.)
+        let micros = |at: Option<DateTime<Utc>>| at.map(|at| at.trunc_subsecs(6));
+        assert_eq!(micros(delivery.completed_at), Some(last.at.trunc_subsecs(6)));
+        assert_eq!(delivery.last_duration_ms, Some(last.duration_ms as i32));
+        assert_eq!(micros(delivery.first_attempt_at), Some(delivery.attempt_log.0[0].at.trunc_subsecs(6)), "the first attempt's time is kept");
+    }
     let accepted = receiver.accepted();
     assert_eq!(accepted.iter().map(|r| r.json()["data"]["email"].as_str().unwrap().to_owned()).collect::<Vec<_>>(), emails, "in event order");
     let mut ids: Vec<_> = accepted.iter().map(|r| r.id.clone()).collect();
