@@ -518,3 +518,31 @@ impl Tx {
         Ok(purged)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_log_keeps_the_latest_attempts_up_to_its_size() {
+        let attempt = |n: i64| AttemptRecord { at: DateTime::from_timestamp(n, 0).unwrap(), status: Some(500), duration_ms: n, error: None };
+        let kept = |before: i64| {
+            let delivery = DeliveryToSend {
+                id: Uuid::nil(),
+                event_id: Uuid::nil(),
+                event_seq: 1,
+                attempts: before as i32,
+                attempt_log: super::super::JsonColumn((0..before).map(attempt).collect()),
+                first_attempt_at: None,
+                payload: String::new(),
+            };
+            let log: Vec<AttemptRecord> = serde_json::from_str(&log_with(&delivery, &attempt(99))).unwrap();
+            log.iter().map(|a| a.duration_ms).collect::<Vec<_>>()
+        };
+        assert_eq!(ATTEMPT_LOG_SIZE, 20);
+        assert_eq!(kept(0), [99]);
+        assert_eq!(kept(19), (0..19).chain([99]).collect::<Vec<_>>(), "twenty in all: nothing falls off");
+        assert_eq!(kept(20), (1..20).chain([99]).collect::<Vec<_>>(), "the oldest falls off");
+        assert_eq!(kept(25), (6..25).chain([99]).collect::<Vec<_>>(), "a longer log is cut to the size");
+    }
+}

@@ -317,8 +317,12 @@ async fn endpoints_and_deliveries_stay_with_their_tenant_and_need_tenant_write()
     let (_, alice) = tenant_with_admin(&services, "Acme").await;
     let (_, mallory) = tenant_with_admin(&services, "Evil").await;
     let hook = services.create_webhook(&alice, hook_input(&receiver.url("/in"), &["*"]), &meta()).await.unwrap();
+    let evil = services.create_webhook(&mallory, hook_input(&receiver.url("/evil"), &["*"]), &meta()).await.unwrap();
     invite(&services, &alice, "bob@acme.com").await;
     run(&services, Utc::now()).await;
+    // Another tenant's endpoint taking every event hears nothing of this one's.
+    assert_eq!(receiver.received().iter().map(|r| r.path.as_str()).collect::<Vec<_>>(), ["/in"]);
+    assert!(services.webhook_deliveries(&mallory, &evil.webhook.id.to_string(), crate::store::PageRequest::first()).await.unwrap().items.is_empty());
     let delivery = services.webhook_deliveries(&alice, &hook.webhook.id.to_string(), crate::store::PageRequest::first()).await.unwrap().items[0].id.to_string();
     let id = hook.webhook.id.to_string();
     // Another tenant's admin: not found, whatever the call.
@@ -329,7 +333,7 @@ async fn endpoints_and_deliveries_stay_with_their_tenant_and_need_tenant_write()
     assert!(matches!(services.rotate_webhook_secret(&mallory, &id, &meta()).await, Err(ServiceError::NotFound)));
     assert!(matches!(services.webhook_deliveries(&mallory, &id, crate::store::PageRequest::first()).await, Err(ServiceError::NotFound)));
     assert!(matches!(services.retry_webhook_delivery(&mallory, &id, &delivery, &meta()).await, Err(ServiceError::NotFound)));
-    assert!(services.list_webhooks(&mallory, false).await.unwrap().is_empty());
+    assert_eq!(services.list_webhooks(&mallory, false).await.unwrap().iter().map(|w| w.id).collect::<Vec<_>>(), [evil.webhook.id], "its own only");
     // Its own delivery id under another endpoint is not found either.
     let other = services.create_webhook(&alice, hook_input(&receiver.url("/other"), &["*"]), &meta()).await.unwrap();
     assert!(matches!(services.retry_webhook_delivery(&alice, &other.webhook.id.to_string(), &delivery, &meta()).await, Err(ServiceError::NotFound)));
