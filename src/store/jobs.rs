@@ -147,14 +147,10 @@ impl Tx {
     #[tracing::instrument(skip_all)]
     pub async fn insert_job_rows(&mut self, job: Uuid, tenant: TenantId, rows: &[NewJobRow<'_>]) -> Result<(), sqlx::Error> {
         for chunk in rows.chunks(200) {
-            let mut sql = String::from("INSERT INTO job_rows (job_id, tenant_id, row_number, input, email, status, planned, errors) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("($1, $2, ${}, ${}, ${}, ${}, ${}, ${})", b + 3, b + 4, b + 5, b + 6, b + 7, b + 8));
-            }
+            let sql = format!(
+                "INSERT INTO job_rows (job_id, tenant_id, row_number, input, email, status, planned, errors) VALUES {}",
+                super::value_groups(chunk.len(), 6, "$1, $2, ", 3)
+            );
             on!(self, c => {
                 let mut query = sqlx::query(&sql).bind(job).bind(tenant);
                 for row in chunk {

@@ -143,6 +143,19 @@ pub struct PgDb {
 /// The advisory lock key sqlx's PostgreSQL migrator takes for `database` (sqlx-postgres'
 /// `generate_lock_id`), so a pooled migration holding it as a transaction-level lock and a
 /// direct one holding it as a session-level lock exclude each other.
+/// The `VALUES` groups of a multi-row statement: `rows` groups of `columns` numbered
+/// placeholders counting from `$first`, each group opening with `shared` (placeholders every
+/// row repeats, such as `"$1, $2, "`, or `""`). Both backends read `$n`.
+pub(crate) fn value_groups(rows: usize, columns: usize, shared: &str, first: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let own = (0..columns).map(|column| format!("${}", first + row * columns + column)).collect::<Vec<_>>().join(", ");
+            format!("({shared}{own})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn sqlx_migration_lock(database: &str) -> i64 {
     const CRC_IEEE: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
     0x3d32ad9e * i64::from(CRC_IEEE.checksum(database.as_bytes()))
@@ -709,6 +722,13 @@ mod tests {
 
     use super::*;
     use crate::testing;
+
+    #[test]
+    fn value_groups_number_each_rows_placeholders_after_the_shared_ones() {
+        assert_eq!(value_groups(2, 3, "", 1), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_groups(2, 2, "$1, $2, ", 3), "($1, $2, $3, $4), ($1, $2, $5, $6)");
+        assert_eq!(value_groups(0, 3, "", 1), "");
+    }
 
     /// Behind a pooler the migration holds sqlx's lock key as a transaction-level lock: a
     /// direct `migrate` (sqlx's session-level lock on the same key) and a pooled one exclude

@@ -50,14 +50,6 @@ fn events_text(events: &EventSelection) -> String {
 /// Rows per multi-row statement: SQLite takes at most 32,766 bound values in one.
 const BATCH_ROWS: usize = 500;
 
-/// `($1, $2, …), ($k+1, …)`: `rows` groups of `columns` placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| format!("({})", (1..=columns).map(|column| format!("${}", row * columns + column)).collect::<Vec<_>>().join(", ")))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A delivery's attempt log with `attempt` added, the oldest falling off past
 /// [`ATTEMPT_LOG_SIZE`], as stored.
 fn log_with(delivery: &DeliveryToSend, attempt: &AttemptRecord) -> String {
@@ -344,7 +336,7 @@ impl Tx {
         for chunk in rows.chunks(BATCH_ROWS) {
             let sql = format!(
                 "INSERT INTO webhook_deliveries (id, webhook_id, tenant_id, event_seq, event_id, event_type, created_at) VALUES {}",
-                placeholders(chunk.len(), COLUMNS)
+                super::value_groups(chunk.len(), COLUMNS, "", 1)
             );
             on!(self, c => {
                 let mut query = sqlx::query(&sql);
@@ -374,7 +366,7 @@ impl Tx {
     /// number may commit later, and it must still be fanned out.
     #[tracing::instrument(skip_all)]
     pub async fn finish_fan_out(&mut self, seqs: &[i64]) -> Result<(), sqlx::Error> {
-        for chunk in seqs.chunks(500) {
+        for chunk in seqs.chunks(BATCH_ROWS) {
             // Integers of ours: safe to splice.
             let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
             let delete = format!(
@@ -441,7 +433,7 @@ impl Tx {
                  last_status = sent.last_status, last_error = NULL, last_duration_ms = sent.last_duration_ms, \
                  first_attempt_at = COALESCE(first_attempt_at, sent.at), completed_at = sent.at \
                  FROM sent WHERE webhook_deliveries.id = sent.id",
-                placeholders(chunk.len(), COLUMNS)
+                super::value_groups(chunk.len(), COLUMNS, "", 1)
             );
             on!(self, c => {
                 let mut query = sqlx::query(&sql);
