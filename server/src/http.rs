@@ -7,7 +7,7 @@ use axum::{
     Router,
 };
 use leptos::prelude::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tenantry::service::Services;
 use tower::ServiceBuilder;
 use tower_http::{
@@ -22,6 +22,17 @@ use crate::{api, edge::{self, Edge}, sessions::DbSessionStore};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The pages' routes, listed once per process. Listing them renders the app with resource loads
+/// switched off by a process-wide flag (leptos_router's `generate_route_list` holds
+/// leptos_server's `SuppressResourceLoad` meanwhile), so a page rendering at that moment in the
+/// same process leaves its resources pending for ever and its response never comes. A server
+/// builds its router once, before serving; the tests build one per test, in parallel, and hung
+/// about one page in a few hundred before the list was kept here.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow::Result<Router> {
     let config = services.config().clone();
     let store = DbSessionStore::new(services.db());
@@ -35,7 +46,7 @@ pub async fn build(services: Services, leptos_options: LeptosOptions) -> anyhow:
     let edge = Edge::new(&config);
     let state = AppState { leptos_options: leptos_options.clone(), services };
 
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, || (), {
             let options = leptos_options.clone();

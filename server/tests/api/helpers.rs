@@ -34,9 +34,9 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         .gzip(true)
         .brotli(true)
         .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36 tenantry-tests")
-        // No request here takes more than seconds. A rare hang (a page response that never
-        // ends; see the notes on issue 16) then fails its test, named, instead of holding the
-        // whole run until CI's time limit.
+        // No request here takes more than seconds: one that hangs fails its test, named,
+        // instead of holding the whole run until CI's time limit (see `http::page_routes` for
+        // the hang this once caught).
         .timeout(std::time::Duration::from_secs(120))
         .build()
         .unwrap();

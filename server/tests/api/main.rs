@@ -9,6 +9,7 @@ mod auth;
 mod fuzz;
 mod invitations;
 mod members;
+mod pages;
 mod passkeys;
 mod plans;
 mod provisioning;
