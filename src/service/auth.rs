@@ -28,9 +28,44 @@ pub struct TokenPair {
     pub refresh: String,
 }
 
+/// Where a password sign-in lands, as far as the statement read before the hash tells.
+#[derive(Debug)]
+enum Landing {
+    /// The tenant (`None`: outside any) and the account's standing there.
+    Settled(Option<TenantId>, Box<crate::store::UserInTenant>),
+    /// The account has several active tenants and the oldest refuses this client's network:
+    /// the others are read ([`Services::landing_for`]).
+    Open(User),
+}
+
+/// The tenant a password sign-in lands in from its [`crate::store::SignInStanding`], by the
+/// same rules as [`Services::landing_for`]: the one asked for if the account is an active
+/// member there (or a superuser), else the oldest active membership, unless its network rule
+/// refuses the client and there are others to try.
+fn settled_landing(standing: crate::store::SignInStanding, wanted: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<Landing> {
+    let found = standing.found;
+    let superuser = found.user.is_superuser;
+    if wanted.is_some() {
+        let active_member = found.is_member && found.tenant_status.is_some_and(TenantStatus::is_active);
+        if !superuser && !active_member {
+            return Err(ServiceError::forbidden(NOT_A_MEMBER_HERE));
+        }
+        return Ok(Landing::Settled(wanted, Box::new(found)));
+    }
+    if standing.landing.is_none() && standing.has_tenants && !superuser {
+        return Err(ServiceError::unauthenticated(SUSPENDED));
+    }
+    if standing.active_tenants > 1 && !found.security_policy.as_deref().map(crate::store::decode_policy).is_none_or(|policy| policy.allows(meta.ip)) {
+        return Ok(Landing::Open(found.user));
+    }
+    Ok(Landing::Settled(standing.landing, Box::new(found)))
+}
+
 /// The Django service's (simplejwt's) wording; clients show it.
 const BAD_CREDENTIALS: &str = "No active account found with the given credentials";
 const BAD_TOKEN: &str = "Token is invalid or expired";
+const NOT_A_MEMBER_HERE: &str = "This account is not a member of this organisation. Sign in on the main site, or ask its administrators for an invitation.";
+const SUSPENDED: &str = "Your organisation's account is suspended.";
 const SECOND_STEP_OWED: &str = "This account signs in with a second factor: use the sign-in step that asks for the code.";
 pub(crate) const SESSION_EXPIRED: &str = "Your session ended after a period of inactivity; sign in again.";
 
@@ -81,41 +116,56 @@ impl Services {
         let (email, password) = (email.flatten(), password.unwrap());
 
         let account_key = email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default();
+        // The account and where it would land, in one statement before the hash (whether or
+        // not the address is known): the common sign-in then needs no further read.
         let mut tx = self.db().read().await?;
-        let user = match &email {
-            Some(email) => tx.user_by_email(email).await?,
+        let standing = match &email {
+            Some(email) => tx.sign_in_standing(email, input.tenant).await?,
             None => None,
         };
         drop(tx);
-        let verified = self.check_password(&account_key, user.as_ref(), password.expose(), meta, AuditAction::LoginFailed, json!({})).await?;
-        let user = match user {
-            Some(user) if verified && user.is_active => user,
+        let user = standing.as_ref().map(|s| &s.found.user);
+        let verified = self.check_password(&account_key, user, password.expose(), meta, AuditAction::LoginFailed, json!({})).await?;
+        let standing = match standing {
+            Some(standing) if verified && standing.found.user.is_active => standing,
             _ => return Err(ServiceError::unauthenticated(BAD_CREDENTIALS)),
         };
-
+        let (tenant, found) = match settled_landing(standing, input.tenant, meta)? {
+            Landing::Settled(tenant, found) => (tenant, *found),
+            // Several active tenants and the oldest refuses this network: try the others.
+            Landing::Open(user) => self.landing_for(&mut self.db().read().await?, &user, None, meta).await?,
+        };
         let tx = self.db().write().await?;
-        self.land(tx, user, input.tenant, meta, with_tokens, None).await
+        self.land(tx, tenant, found, meta, with_tokens, None).await
     }
 
-    /// Where a sign-in goes once the account proved who it is (a password, or a passkey when
-    /// `passkey_details` says which): picks the tenant (`wanted`, the host's, or the oldest
-    /// open one), applies its network rule, then asks for the second factor (after a password,
-    /// when the account has one) or signs in, audited and with tokens when asked, in `tx`.
-    pub(super) async fn land(&self, mut tx: Tx, user: User, wanted: Option<TenantId>, meta: &RequestMeta, with_tokens: bool, passkey_details: Option<serde_json::Value>) -> ServiceResult<SignInStep> {
+    /// Picks the tenant a sign-in of `user` lands in (`wanted`, the host's; else the oldest
+    /// active membership whose network rule lets this client in) and reads the account's
+    /// standing there.
+    pub(super) async fn landing_for(&self, tx: &mut Reader, user: &User, wanted: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<(Option<TenantId>, crate::store::UserInTenant)> {
         let tenants = tx.tenants_of_user(user.id).await?;
         let tenant = match wanted {
             Some(wanted) if user.is_superuser || tenants.iter().any(|t| t.id == wanted && t.status.is_active()) => Some(wanted),
-            Some(_) => return Err(ServiceError::forbidden("This account is not a member of this organisation. Sign in on the main site, or ask its administrators for an invitation.")),
-            None => self.first_tenant_open_to(&mut tx, &tenants, meta).await?,
+            Some(_) => return Err(ServiceError::forbidden(NOT_A_MEMBER_HERE)),
+            None => self.first_tenant_open_to(tx, &tenants, meta).await?,
         };
         if tenant.is_none() && !tenants.is_empty() && !user.is_superuser {
-            return Err(ServiceError::unauthenticated("Your organisation's account is suspended."));
+            return Err(ServiceError::unauthenticated(SUSPENDED));
         }
-        let Some(found) = tx.user_in_tenant(user.id, tenant).await? else { return Err(ServiceError::unauthenticated(BAD_CREDENTIALS)) };
+        let found = tx.user_in_tenant(user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
+        Ok((tenant, found))
+    }
+
+    /// Where a sign-in goes once the account proved who it is (a password, or a passkey when
+    /// `passkey_details` says which) and its tenant is picked (`found`: its standing there):
+    /// applies the tenant's network rule, then asks for the second factor (after a password,
+    /// when the account has one) or signs in, audited and with tokens when asked, in `tx`.
+    pub(super) async fn land(&self, mut tx: Tx, tenant: Option<TenantId>, found: crate::store::UserInTenant, meta: &RequestMeta, with_tokens: bool, passkey_details: Option<serde_json::Value>) -> ServiceResult<SignInStep> {
         let factors = (found.has_totp, found.has_passkey);
         let policy = found.security_policy.as_deref().map(crate::store::decode_policy);
         let member = member_of(found, tenant).ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
+        let user = &member.user;
         if passkey_details.is_none() {
             if let Some(pending) = self.second_factor_owed(&mut tx, user.id, tenant, factors).await? {
                 tx.commit().await?;
@@ -126,7 +176,7 @@ impl Services {
             .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.id.to_string()), passkey_details.unwrap_or_else(|| json!({})))
             .await?;
         let pair = match with_tokens {
-            true => Some(self.issue_tokens_under(&mut tx, &member.user, tenant, Uuid::new_v4(), policy.as_ref()).await?),
+            true => Some(self.issue_tokens_under(&mut tx, user, tenant, Uuid::new_v4(), policy.as_ref()).await?),
             false => None,
         };
         tx.commit().await?;
@@ -357,4 +407,86 @@ fn member_of(found: crate::store::UserInTenant, tenant: Option<TenantId>) -> Opt
 /// counts when that step ends).
 pub(crate) fn count_login(succeeded: bool) {
     metrics::counter!("tenantry_logins_total", "outcome" => if succeeded { "success" } else { "failure" }).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{domain::TenantStatus, store::{SignInStanding, UserInTenant}};
+
+    fn standing(landing: Option<TenantId>, active_tenants: i64, superuser: bool, policy: Option<&str>) -> SignInStanding {
+        let user = User {
+            id: UserId(Uuid::new_v4()),
+            email: "ada@acme.test".into(),
+            password_hash: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            is_superuser: superuser,
+            is_active: true,
+            timezone: None,
+            auth_version: 0,
+            platform_role: None,
+            created_at: chrono::Utc::now(),
+        };
+        let found = UserInTenant {
+            user,
+            is_member: landing.is_some(),
+            tenant_status: landing.map(|_| TenantStatus::Active),
+            roles: None,
+            grants: None,
+            security_policy: policy.map(str::to_owned),
+            has_totp: false,
+            has_passkey: false,
+        };
+        SignInStanding { found, landing, active_tenants, has_tenants: true }
+    }
+
+    fn from(ip: &str) -> RequestMeta {
+        RequestMeta { ip: Some(ip.parse().unwrap()), user_agent: None }
+    }
+
+    const OFFICE_ONLY: &str = r#"{"allowed_ip_ranges": ["10.0.0.0/8"]}"#;
+
+    fn settled(landing: Result<Landing, ServiceError>) -> Option<TenantId> {
+        match landing {
+            Ok(Landing::Settled(tenant, _)) => tenant,
+            Ok(Landing::Open(_)) => panic!("open, not settled"),
+            Err(error) => panic!("{error:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sign_in_settles_on_its_oldest_active_tenant_unless_that_refuses_the_network_and_others_remain() {
+        let acme = Some(TenantId(Uuid::new_v4()));
+        assert_eq!(settled(settled_landing(standing(acme, 1, false, None), None, &from("192.0.2.1"))), acme);
+        // Its only active tenant is the answer, whatever its rule says (which then refuses).
+        assert_eq!(settled(settled_landing(standing(acme, 1, false, Some(OFFICE_ONLY)), None, &from("192.0.2.1"))), acme);
+        assert_eq!(settled(settled_landing(standing(acme, 2, false, Some(OFFICE_ONLY)), None, &from("10.1.2.3"))), acme);
+        assert!(matches!(settled_landing(standing(acme, 2, false, Some(OFFICE_ONLY)), None, &from("192.0.2.1")), Ok(Landing::Open(_))));
+    }
+
+    #[test]
+    fn a_sign_in_without_an_active_tenant_is_refused_unless_it_has_none_at_all_or_is_a_superuser() {
+        let suspended = settled_landing(standing(None, 0, false, None), None, &from("192.0.2.1"));
+        assert!(matches!(&suspended, Err(ServiceError::Unauthenticated(m)) if m.contains("suspended")), "{suspended:?}");
+        let mut loner = standing(None, 0, false, None);
+        loner.has_tenants = false;
+        assert_eq!(settled(settled_landing(loner, None, &from("192.0.2.1"))), None);
+        assert_eq!(settled(settled_landing(standing(None, 0, true, None), None, &from("192.0.2.1"))), None);
+    }
+
+    #[test]
+    fn a_sign_in_on_a_tenants_host_lands_there_for_its_active_members_and_superusers_only() {
+        let acme = TenantId(Uuid::new_v4());
+        assert_eq!(settled(settled_landing(standing(Some(acme), 1, false, None), Some(acme), &from("192.0.2.1"))), Some(acme));
+        let mut stranger = standing(Some(acme), 1, false, None);
+        stranger.found.is_member = false;
+        assert!(matches!(settled_landing(stranger, Some(acme), &from("192.0.2.1")), Err(ServiceError::Forbidden(_))));
+        let mut suspended = standing(Some(acme), 0, false, None);
+        suspended.found.tenant_status = Some(TenantStatus::Suspended);
+        assert!(matches!(settled_landing(suspended, Some(acme), &from("192.0.2.1")), Err(ServiceError::Forbidden(_))));
+        let mut root = standing(Some(acme), 0, true, None);
+        root.found.is_member = false;
+        assert_eq!(settled(settled_landing(root, Some(acme), &from("192.0.2.1"))), Some(acme));
+    }
 }

@@ -46,7 +46,7 @@ pub use tenants::TenantSettingsRow;
 pub use two_factor::{MfaChallenge, TotpFactor};
 pub use refresh_tokens::RefreshTokenRecord;
 pub use roles::Holding;
-pub use users::{NewUser, UserInTenant};
+pub use users::{NewUser, SignInStanding, UserInTenant};
 pub(crate) use users::split_roles;
 pub(crate) use security::decode_policy;
 pub use models::*;

@@ -43,6 +43,23 @@ impl UserInTenant {
     }
 }
 
+/// An account found by its e-mail address for a password sign-in, with its standing in the
+/// tenant the sign-in lands in ([`Reader::sign_in_standing`]).
+#[derive(Debug, sqlx::FromRow)]
+pub struct SignInStanding {
+    /// The account, and its standing in `landing`.
+    #[sqlx(flatten)]
+    pub found: UserInTenant,
+    /// The tenant asked for, else the oldest active membership (`None`: neither).
+    pub landing: Option<TenantId>,
+    /// How many of the account's tenants are active. With more than one, a sign-in that named
+    /// none lands in the oldest whose network rule lets the client in, which may not be
+    /// `landing`.
+    pub active_tenants: i64,
+    /// Whether the account belongs to any tenant.
+    pub has_tenants: bool,
+}
+
 /// Role names from an aggregated column, sorted (role names have no commas).
 pub(crate) fn split_roles(names: Option<&str>) -> Vec<RoleName> {
     let mut roles: Vec<RoleName> = names.unwrap_or("").split(',').filter(|n| !n.is_empty()).map(RoleName::from_stored).collect();
@@ -91,23 +108,46 @@ impl MemberJson {
 }
 
 impl Reader {
+    /// The columns of a [`UserInTenant`] for the account `u` in the tenant `tenant` (an SQL
+    /// expression of ours: a placeholder or a column).
+    fn standing_columns(&self, tenant: &str) -> String {
+        format!(
+            "u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.platform_role, u.created_at, \
+             EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = {tenant} AND m.user_id = u.id) AS is_member, \
+             (SELECT t.status FROM tenants t WHERE t.id = {tenant}) AS tenant_status, \
+             (SELECT {roles} FROM user_roles r WHERE r.tenant_id = {tenant} AND r.user_id = u.id) AS roles, \
+             (SELECT {grants} FROM user_roles r JOIN roles cr ON cr.tenant_id = r.tenant_id AND cr.name = r.role \
+              WHERE r.tenant_id = {tenant} AND r.user_id = u.id) AS grants, \
+             (SELECT p.policy FROM tenant_security_policies p WHERE p.tenant_id = {tenant}) AS security_policy, \
+             EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_totp, \
+             EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = u.id) AS has_passkey",
+            roles = self.aggregate("r.role", ","),
+            grants = self.aggregate("cr.permissions", " "),
+        )
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn user_in_tenant(&mut self, id: UserId, tenant: Option<TenantId>) -> Result<Option<UserInTenant>, sqlx::Error> {
-        let sql = format!(
-            "SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.platform_role, u.created_at, \
-             EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id) AS is_member, \
-             (SELECT t.status FROM tenants t WHERE t.id = $2) AS tenant_status, \
-             (SELECT {} FROM user_roles r WHERE r.tenant_id = $2 AND r.user_id = u.id) AS roles, \
-             (SELECT {} FROM user_roles r JOIN roles cr ON cr.tenant_id = r.tenant_id AND cr.name = r.role \
-              WHERE r.tenant_id = $2 AND r.user_id = u.id) AS grants, \
-             (SELECT p.policy FROM tenant_security_policies p WHERE p.tenant_id = $2) AS security_policy, \
-             EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) AS has_totp, \
-             EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = u.id) AS has_passkey \
-             FROM users u WHERE u.id = $1",
-            self.aggregate("r.role", ","),
-            self.aggregate("cr.permissions", " "),
-        );
+        let sql = format!("SELECT {} FROM users u WHERE u.id = $1", self.standing_columns("$2"));
         on!(self, c => sqlx::query_as(&sql).bind(id).bind(tenant).fetch_optional(c).await)
+    }
+
+    /// The account with this e-mail address and its standing in the tenant a password sign-in
+    /// would land in (`wanted`, else its oldest active membership), in one statement: the
+    /// sign-in reads it before checking the password, for unknown addresses alike.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in_standing(&mut self, email: &Email, wanted: Option<TenantId>) -> Result<Option<SignInStanding>, sqlx::Error> {
+        let sql = format!(
+            "WITH x AS (SELECT u.id AS user_id, COALESCE($2, (SELECT m.tenant_id FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
+                 WHERE m.user_id = u.id AND t.status = 'active' ORDER BY m.created_at, t.id LIMIT 1)) AS landing \
+               FROM users u WHERE u.email = $1) \
+             SELECT {}, x.landing, \
+             (SELECT COUNT(*) FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = u.id AND t.status = 'active') AS active_tenants, \
+             EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id) AS has_tenants \
+             FROM x JOIN users u ON u.id = x.user_id",
+            self.standing_columns("x.landing"),
+        );
+        on!(self, c => sqlx::query_as(&sql).bind(email.as_str()).bind(wanted).fetch_optional(c).await)
     }
 
     #[tracing::instrument(skip_all)]

@@ -134,6 +134,30 @@ async fn a_member_of_only_suspended_tenants_cannot_sign_in_but_a_superuser_can()
 }
 
 #[tokio::test]
+async fn a_sign_in_passes_over_a_suspended_older_tenant_and_carries_the_roles_of_the_one_it_lands_in() {
+    let services = testing::services().await;
+    let (acme, acme_admin) = tenant_with_admin(&services, "Acme").await;
+    let (globex, globex_admin) = tenant_with_admin(&services, "Globex").await;
+    // Ada: in Acme (her oldest tenant) without a role, an analyst in Globex.
+    member(&services, &acme_admin, "ada@acme.example.com").await;
+    let invite = services.invite(&globex_admin, None, crate::service::InviteInput { email: Raw::text("ada@acme.example.com"), role: Raw::text("ANALYST") }, &meta()).await.unwrap();
+    let accept = crate::service::AcceptInvitationInput { token: Raw::text(&invite.token), password: Raw::text(PASSWORD), ..Default::default() };
+    services.accept_invitation(accept, &meta()).await.unwrap();
+    let (_, profile) = services.login(login_input("ada@acme.example.com", PASSWORD), &meta()).await.unwrap();
+    assert_eq!((profile.tenant_id, profile.roles), (Some(acme.id), vec![]));
+
+    let (root, _) = services.create_superuser("root@platform.test", Some(PASSWORD)).await.unwrap();
+    let root = services.actor_for(root.id, None).await.unwrap().unwrap();
+    services.set_tenant_suspended(&root, acme.id, true, &meta()).await.unwrap();
+    let (_, profile) = services.login(login_input("ada@acme.example.com", PASSWORD), &meta()).await.unwrap();
+    assert_eq!((profile.tenant_id, profile.roles), (Some(globex.id), vec![Role::Analyst.into()]), "the oldest active tenant");
+    // Asking for the suspended one by its host is refused, not sent elsewhere.
+    let mut on_acme = login_input("ada@acme.example.com", PASSWORD);
+    on_acme.tenant = Some(acme.id);
+    assert!(matches!(services.login(on_acme, &meta()).await, Err(ServiceError::Forbidden(_))));
+}
+
+#[tokio::test]
 async fn an_access_token_lives_its_configured_time_capped_by_the_tenants_idle_timeout() {
     let services = testing::services().await;
     let (acme, admin) = tenant_with_admin(&services, "Acme").await;
