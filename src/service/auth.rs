@@ -34,14 +34,14 @@ enum Landing {
     /// The tenant (`None`: outside any) and the account's standing there.
     Settled(Option<TenantId>, Box<crate::store::UserInTenant>),
     /// The account has several active tenants and the oldest refuses this client's network:
-    /// the others are read ([`Services::landing_for`]).
+    /// the others are read ([`Services::open_landing`]).
     Open(User),
 }
 
-/// The tenant a password sign-in lands in from its [`crate::store::SignInStanding`], by the
-/// same rules as [`Services::landing_for`]: the one asked for if the account is an active
-/// member there (or a superuser), else the oldest active membership, unless its network rule
-/// refuses the client and there are others to try.
+/// The tenant a sign-in lands in, from its [`crate::store::SignInStanding`]: the one asked for
+/// if the account is an active member there (or a superuser), else the oldest active
+/// membership, unless its network rule refuses the client and there are others to try. The
+/// one place these rules live, for password and passkey sign-ins alike.
 fn settled_landing(standing: crate::store::SignInStanding, wanted: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<Landing> {
     let found = standing.found;
     let superuser = found.user.is_superuser;
@@ -133,7 +133,7 @@ impl Services {
         let (tenant, found) = match settled_landing(standing, input.tenant, meta)? {
             Landing::Settled(tenant, found) => (tenant, *found),
             // Several active tenants and the oldest refuses this network: try the others.
-            Landing::Open(user) => self.landing_for(&mut self.db().read().await?, &user, None, meta).await?,
+            Landing::Open(user) => self.open_landing(&mut self.db().read().await?, &user, meta).await?,
         };
         let tx = self.db().write().await?;
         self.land(tx, tenant, found, meta, with_tokens, None).await
@@ -141,17 +141,22 @@ impl Services {
 
     /// Picks the tenant a sign-in of `user` lands in (`wanted`, the host's; else the oldest
     /// active membership whose network rule lets this client in) and reads the account's
-    /// standing there.
-    pub(super) async fn landing_for(&self, tx: &mut Reader, user: &User, wanted: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<(Option<TenantId>, crate::store::UserInTenant)> {
-        let tenants = tx.tenants_of_user(user.id).await?;
-        let tenant = match wanted {
-            Some(wanted) if user.is_superuser || tenants.iter().any(|t| t.id == wanted && t.status.is_active()) => Some(wanted),
-            Some(_) => return Err(ServiceError::forbidden(NOT_A_MEMBER_HERE)),
-            None => self.first_tenant_open_to(tx, &tenants, meta).await?,
-        };
-        if tenant.is_none() && !tenants.is_empty() && !user.is_superuser {
-            return Err(ServiceError::unauthenticated(SUSPENDED));
+    /// standing there: the rules of [`settled_landing`], from one statement unless the
+    /// account's other tenants must be tried.
+    pub(super) async fn landing_for(&self, tx: &mut Reader, user: UserId, wanted: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<(Option<TenantId>, crate::store::UserInTenant)> {
+        let standing = tx.sign_in_standing_of(user, wanted).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
+        match settled_landing(standing, wanted, meta)? {
+            Landing::Settled(tenant, found) => Ok((tenant, *found)),
+            Landing::Open(user) => self.open_landing(tx, &user, meta).await,
         }
+    }
+
+    /// The sign-in of an account with several active tenants, the oldest of which refuses this
+    /// client's network: the first whose rule lets it in, else the first (whose rule then
+    /// answers 403 `ip_not_allowed`).
+    async fn open_landing(&self, tx: &mut Reader, user: &User, meta: &RequestMeta) -> ServiceResult<(Option<TenantId>, crate::store::UserInTenant)> {
+        let tenants = tx.tenants_of_user(user.id).await?;
+        let tenant = self.first_tenant_open_to(tx, &tenants, meta).await?;
         let found = tx.user_in_tenant(user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
         Ok((tenant, found))
     }

@@ -137,17 +137,30 @@ impl Reader {
     /// sign-in reads it before checking the password, for unknown addresses alike.
     #[tracing::instrument(skip_all)]
     pub async fn sign_in_standing(&mut self, email: &Email, wanted: Option<TenantId>) -> Result<Option<SignInStanding>, sqlx::Error> {
-        let sql = format!(
+        let sql = self.standing_sql("u.email = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(email.as_str()).bind(wanted).fetch_optional(c).await)
+    }
+
+    /// [`Reader::sign_in_standing`] of the account `id` (a sign-in by passkey).
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in_standing_of(&mut self, id: UserId, wanted: Option<TenantId>) -> Result<Option<SignInStanding>, sqlx::Error> {
+        let sql = self.standing_sql("u.id = $1");
+        on!(self, c => sqlx::query_as(&sql).bind(id).bind(wanted).fetch_optional(c).await)
+    }
+
+    /// The statement of a [`SignInStanding`] of the account `u` picked by `which` (`$1`), with
+    /// `$2` the tenant asked for.
+    fn standing_sql(&self, which: &str) -> String {
+        format!(
             "WITH x AS (SELECT u.id AS user_id, COALESCE($2, (SELECT m.tenant_id FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
                  WHERE m.user_id = u.id AND t.status = 'active' ORDER BY m.created_at, t.id LIMIT 1)) AS landing \
-               FROM users u WHERE u.email = $1) \
+               FROM users u WHERE {which}) \
              SELECT {}, x.landing, \
              (SELECT COUNT(*) FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = u.id AND t.status = 'active') AS active_tenants, \
              EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id) AS has_tenants \
              FROM x JOIN users u ON u.id = x.user_id",
             self.standing_columns("x.landing"),
-        );
-        on!(self, c => sqlx::query_as(&sql).bind(email.as_str()).bind(wanted).fetch_optional(c).await)
+        )
     }
 
     #[tracing::instrument(skip_all)]
