@@ -139,12 +139,9 @@ impl Services {
         self.land(tx, tenant, found, meta, with_tokens, None).await
     }
 
-    /// Picks the tenant a sign-in of `user` lands in (`wanted`, the host's; else the oldest
-    /// active membership whose network rule lets this client in) and reads the account's
-    /// standing there: the rules of [`settled_landing`], from one statement unless the
-    /// account's other tenants must be tried.
-    pub(super) async fn landing_for(&self, tx: &mut Reader, user: UserId, wanted: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<(Option<TenantId>, crate::store::UserInTenant)> {
-        let standing = tx.sign_in_standing_of(user, wanted).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
+    /// The tenant a sign-in lands in by the rules of [`settled_landing`], and the account's
+    /// standing there: from `standing` alone unless the account's other tenants must be tried.
+    pub(super) async fn landing_for(&self, tx: &mut Reader, standing: crate::store::SignInStanding, wanted: Option<TenantId>, meta: &RequestMeta) -> ServiceResult<(Option<TenantId>, crate::store::UserInTenant)> {
         match settled_landing(standing, wanted, meta)? {
             Landing::Settled(tenant, found) => Ok((tenant, *found)),
             Landing::Open(user) => self.open_landing(tx, &user, meta).await,
@@ -152,11 +149,17 @@ impl Services {
     }
 
     /// The sign-in of an account with several active tenants, the oldest of which refuses this
-    /// client's network: the first whose rule lets it in, else the first (whose rule then
-    /// answers 403 `ip_not_allowed`).
+    /// client's network: the oldest active one whose rule lets it in, else the oldest (whose
+    /// rule then answers 403 `ip_not_allowed`).
     async fn open_landing(&self, tx: &mut Reader, user: &User, meta: &RequestMeta) -> ServiceResult<(Option<TenantId>, crate::store::UserInTenant)> {
-        let tenants = tx.tenants_of_user(user.id).await?;
-        let tenant = self.first_tenant_open_to(tx, &tenants, meta).await?;
+        let active: Vec<TenantId> = tx.tenants_of_user(user.id).await?.iter().filter(|t| t.status.is_active()).map(|t| t.id).collect();
+        let mut tenant = active.first().copied();
+        for candidate in &active {
+            if tx.security_policy(*candidate).await?.allows(meta.ip) {
+                tenant = Some(*candidate);
+                break;
+            }
+        }
         let found = tx.user_in_tenant(user.id, tenant).await?.ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
         Ok((tenant, found))
     }
@@ -186,24 +189,6 @@ impl Services {
         };
         tx.commit().await?;
         Ok(SignInStep::Done(self.profile_of(member), pair))
-    }
-
-    /// The tenant a sign-in without one lands in: the oldest active membership whose network
-    /// rule lets this client in. When every one refuses it, the first active one (whose rule
-    /// then answers 403 `ip_not_allowed`).
-    async fn first_tenant_open_to(&self, tx: &mut Reader, tenants: &[crate::store::Tenant], meta: &RequestMeta) -> ServiceResult<Option<TenantId>> {
-        let active: Vec<TenantId> = tenants.iter().filter(|t| t.status.is_active()).map(|t| t.id).collect();
-        // One tenant (most people): it is the answer whatever its rule says, and the sign-in
-        // reads that rule next anyway.
-        if active.len() == 1 {
-            return Ok(active.first().copied());
-        }
-        for tenant in &active {
-            if tx.security_policy(*tenant).await?.allows(meta.ip) {
-                return Ok(Some(*tenant));
-            }
-        }
-        Ok(active.first().copied())
     }
 
     /// Every check of an account's password, whatever path makes it (sign-in, accepting an

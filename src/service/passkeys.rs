@@ -265,8 +265,8 @@ impl Services {
         passkey.update_credential(&result);
         let stored = serde_json::to_string(&passkey).map_err(|e| internal("encoding a passkey", e))?;
         tx.record_passkey_use(row.id, &stored, at).await?;
-        let user = tx.user(row.user_id).await?.filter(|u| u.is_active).ok_or_else(refused)?;
-        let (tenant, found) = self.landing_for(&mut tx, user.id, tenant, meta).await?;
+        let standing = tx.sign_in_standing_of(row.user_id, tenant).await?.filter(|s| s.found.user.is_active).ok_or_else(refused)?;
+        let (tenant, found) = self.landing_for(&mut tx, standing, tenant, meta).await?;
         match self.land(tx, tenant, found, meta, with_tokens, Some(json!({"method": "passkey", "passkey_id": row.id}))).await? {
             SignInStep::Done(profile, pair) => Ok((profile, pair)),
             SignInStep::SecondFactor(_) => unreachable!("a passkey sign-in owes no second factor"),

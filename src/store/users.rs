@@ -153,13 +153,14 @@ impl Reader {
     fn standing_sql(&self, which: &str) -> String {
         format!(
             "WITH x AS (SELECT u.id AS user_id, COALESCE($2, (SELECT m.tenant_id FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
-                 WHERE m.user_id = u.id AND t.status = 'active' ORDER BY m.created_at, t.id LIMIT 1)) AS landing \
+                 WHERE m.user_id = u.id AND t.status = '{active}' ORDER BY m.created_at, t.id LIMIT 1)) AS landing \
                FROM users u WHERE {which}) \
              SELECT {}, x.landing, \
-             (SELECT COUNT(*) FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = u.id AND t.status = 'active') AS active_tenants, \
+             (SELECT COUNT(*) FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = u.id AND t.status = '{active}') AS active_tenants, \
              EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id) AS has_tenants \
              FROM x JOIN users u ON u.id = x.user_id",
             self.standing_columns("x.landing"),
+            active = TenantStatus::Active.as_str(),
         )
     }
 
