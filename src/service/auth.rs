@@ -135,8 +135,7 @@ impl Services {
             // Several active tenants and the oldest refuses this network: try the others.
             Landing::Open(user) => self.open_landing(&mut self.db().read().await?, &user, meta).await?,
         };
-        let tx = self.db().write().await?;
-        self.land(tx, tenant, found, meta, with_tokens, None).await
+        self.land(None, tenant, found, meta, with_tokens, None).await
     }
 
     /// The tenant a sign-in lands in by the rules of [`settled_landing`], and the account's
@@ -167,19 +166,23 @@ impl Services {
     /// Where a sign-in goes once the account proved who it is (a password, or a passkey when
     /// `passkey_details` says which) and its tenant is picked (`found`: its standing there):
     /// applies the tenant's network rule, then asks for the second factor (after a password,
-    /// when the account has one) or signs in, audited and with tokens when asked, in `tx`.
-    pub(super) async fn land(&self, mut tx: Tx, tenant: Option<TenantId>, found: crate::store::UserInTenant, meta: &RequestMeta, with_tokens: bool, passkey_details: Option<serde_json::Value>) -> ServiceResult<SignInStep> {
+    /// when the account has one: nothing is written for that) or signs in, audited and with
+    /// tokens when asked, in `tx` (the passkey sign-in's own), else in a transaction opened here.
+    pub(super) async fn land(&self, tx: Option<Tx>, tenant: Option<TenantId>, found: crate::store::UserInTenant, meta: &RequestMeta, with_tokens: bool, passkey_details: Option<serde_json::Value>) -> ServiceResult<SignInStep> {
         let factors = (found.has_totp, found.has_passkey);
         let policy = found.security_policy.as_deref().map(crate::store::decode_policy);
         let member = member_of(found, tenant).ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
         let user = &member.user;
         if passkey_details.is_none() {
-            if let Some(pending) = self.second_factor_owed(&mut tx, user.id, tenant, factors).await? {
-                tx.commit().await?;
+            if let Some(pending) = self.second_factor_owed(user.id, tenant, factors) {
                 return Ok(SignInStep::SecondFactor(pending));
             }
         }
+        let mut tx = match tx {
+            Some(tx) => tx,
+            None => self.db().write().await?,
+        };
         Audit { meta, actor: Some((&user.id, &user.email)), key: None }
             .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.id.to_string()), passkey_details.unwrap_or_else(|| json!({})))
             .await?;

@@ -267,7 +267,7 @@ impl Services {
         tx.record_passkey_use(row.id, &stored, at).await?;
         let standing = tx.sign_in_standing_of(row.user_id, tenant).await?.filter(|s| s.found.user.is_active).ok_or_else(refused)?;
         let (tenant, found) = self.landing_for(&mut tx, standing, tenant, meta).await?;
-        match self.land(tx, tenant, found, meta, with_tokens, Some(json!({"method": "passkey", "passkey_id": row.id}))).await? {
+        match self.land(Some(tx), tenant, found, meta, with_tokens, Some(json!({"method": "passkey", "passkey_id": row.id}))).await? {
             SignInStep::Done(profile, pair) => Ok((profile, pair)),
             SignInStep::SecondFactor(_) => unreachable!("a passkey sign-in owes no second factor"),
         }
@@ -279,23 +279,23 @@ impl Services {
     pub async fn passkey_second_factor_options(&self, mfa_token: Raw, meta: &RequestMeta) -> ServiceResult<Value> {
         self.limits().client_attempt(meta.ip).await?;
         let mut errors = FieldErrors::new();
-        let token = mfa_token.required(&mut errors, "mfa_token", |raw| OneTimeToken::parse(raw).map_err(|_| super::two_factor::BAD_MFA_TOKEN.to_owned()));
+        let token = super::two_factor::parse_mfa_token(&mfa_token, &mut errors);
         errors.into_result()?;
-        let hash = token.unwrap().hash();
+        let at = now();
+        let (step, hash) = self.pending_step(&token.unwrap(), at)?;
         let webauthn = self.webauthn()?;
         let mut tx = self.db().write().await?;
-        let expired = || ServiceError::unauthenticated(super::two_factor::BAD_MFA_TOKEN);
-        let challenge = tx.mfa_challenge(&hash).await?.ok_or_else(expired)?;
-        if !challenge.is_live(now(), super::two_factor::MFA_MAX_ATTEMPTS) {
-            return Err(expired());
+        // A step nobody answered yet has no row; one answered must have been handed back.
+        if tx.mfa_challenge(&hash).await?.is_some_and(|answered| !answered.is_live(at, super::two_factor::MFA_MAX_ATTEMPTS)) {
+            return Err(ServiceError::unauthenticated(super::two_factor::BAD_MFA_TOKEN));
         }
-        let passkeys = tx.passkeys_of(challenge.user_id).await?.iter().map(Self::open_passkey).collect::<ServiceResult<Vec<_>>>()?;
+        let passkeys = tx.passkeys_of(step.user).await?.iter().map(Self::open_passkey).collect::<ServiceResult<Vec<_>>>()?;
         if passkeys.is_empty() {
             return Err(ServiceError::field("mfa_token", "This account has no passkey; use a code."));
         }
         let (options, state) = webauthn.start_passkey_authentication(&passkeys).map_err(|e| internal("starting a passkey check", e))?;
         let state = serde_json::to_string(&state).map_err(|e| internal("encoding a passkey check", e))?;
-        tx.set_mfa_webauthn_state(&hash, &state).await?;
+        tx.set_mfa_webauthn_state(&hash, (step.user, step.tenant, step.expires_at), &state, at).await?;
         tx.commit().await?;
         serde_json::to_value(options).map_err(|e| internal("encoding passkey options", e))
     }

@@ -2,13 +2,13 @@
 //! recovery codes shown once), the second step of sign-in (a single-use `mfa_token` that lives
 //! five minutes and is spent by five wrong codes), removal, and the `require_2fa` gate.
 
-use chrono::Duration as ChronoDuration;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::json;
 
 use super::{auth::load_member_with_policy, now, Actor, Audit, Profile, Raw, RequestMeta, Services, TokenPair};
 use crate::{
-    auth::{random_token, token_hash},
-    domain::{AuditAction, OneTimeToken, PlainPassword, TotpSecret, UserId},
+    auth::{token_hash, Sealer},
+    domain::{AuditAction, PlainPassword, TenantId, TotpSecret, UserId},
     FieldErrors, Refusal, ServiceError, ServiceResult,
 };
 
@@ -51,6 +51,45 @@ pub struct TwoFactorStatus {
     pub totp: bool,
     pub recovery_codes_left: i64,
     pub passkeys: usize,
+}
+
+/// A pending sign-in's second step, carried in its `mfa_token` instead of stored: the account,
+/// the tenant the sign-in lands in, and when the step expires, sealed (AES-256-GCM, under a key
+/// derived from `SECRET_KEY` for this purpose alone), so nobody can make or alter one and the
+/// password step writes nothing. Answers to it are what is stored: the first answer writes a
+/// row under the token's hash ([`crate::store::Tx::claim_mfa_challenge`]), and that row makes
+/// the token single-use and counts its wrong codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PendingStep {
+    pub user: UserId,
+    pub tenant: Option<TenantId>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl PendingStep {
+    fn sealer(secret: &[u8]) -> Sealer {
+        Sealer::derive(secret, "mfa-tokens")
+    }
+
+    /// The `mfa_token` for this step. Each sealing draws a fresh nonce, so two steps for the
+    /// same account never share a token (nor the row its hash keys).
+    pub(crate) fn seal(&self, secret: &[u8]) -> String {
+        let tenant = self.tenant.map_or_else(|| "-".to_owned(), |t| t.0.simple().to_string());
+        Self::sealer(secret).seal(&format!("{}|{tenant}|{}", self.user.0.simple(), self.expires_at.timestamp()))
+    }
+
+    /// The step an `mfa_token` carries; `None` when this server's key did not seal it.
+    pub(crate) fn open(secret: &[u8], token: &str) -> Option<Self> {
+        let plain = Self::sealer(secret).open(token)?;
+        let mut parts = plain.split('|');
+        let user = UserId(uuid::Uuid::try_parse(parts.next()?).ok()?);
+        let tenant = match parts.next()? {
+            "-" => None,
+            id => Some(TenantId(uuid::Uuid::try_parse(id).ok()?)),
+        };
+        let expires_at = DateTime::from_timestamp(parts.next()?.parse().ok()?, 0)?;
+        parts.next().is_none().then_some(Self { user, tenant, expires_at })
+    }
 }
 
 /// What answers the second step of a sign-in.
@@ -176,9 +215,9 @@ impl Services {
     }
 
     /// The second step is owed when the account has a confirmed factor (`(totp, passkey)`, as
-    /// the account was just read): a challenge for `tenant` is written and its token returned,
+    /// the account was just read): its token (a [`PendingStep`] for `tenant`, nothing written)
     /// with the methods that can answer it.
-    pub(crate) async fn second_factor_owed(&self, tx: &mut crate::store::Tx, user: UserId, tenant: Option<crate::domain::TenantId>, (totp, passkeys): (bool, bool)) -> ServiceResult<Option<MfaPending>> {
+    pub(crate) fn second_factor_owed(&self, user: UserId, tenant: Option<TenantId>, (totp, passkeys): (bool, bool)) -> Option<MfaPending> {
         let mut methods = Vec::new();
         if totp {
             methods.extend(["totp", "recovery_code"]);
@@ -187,12 +226,26 @@ impl Services {
             methods.push("webauthn");
         }
         if methods.is_empty() {
-            return Ok(None);
+            return None;
         }
-        let token = random_token();
-        let at = now();
-        tx.insert_mfa_challenge(&token_hash(&token), user, tenant, at + ChronoDuration::minutes(MFA_TOKEN_TTL_MINUTES), at).await?;
-        Ok(Some(MfaPending { mfa_token: token, methods }))
+        let step = PendingStep { user, tenant, expires_at: now() + ChronoDuration::minutes(MFA_TOKEN_TTL_MINUTES) };
+        Some(MfaPending { mfa_token: step.seal(self.config().secret_key()), methods })
+    }
+
+    /// The same pending step as `token`, already expired (tests).
+    #[cfg(test)]
+    pub(crate) fn expired_copy_of_mfa_token(&self, token: &str) -> String {
+        let step = PendingStep::open(self.config().secret_key(), token).expect("a token this server sealed");
+        PendingStep { expires_at: now() - ChronoDuration::seconds(1), ..step }.seal(self.config().secret_key())
+    }
+
+    /// The live step an `mfa_token` (as [`parse_mfa_token`] passed it) carries, with the hash
+    /// its answers are recorded under; 401 when it is not one of ours or has expired.
+    pub(super) fn pending_step(&self, token: &str, at: DateTime<Utc>) -> ServiceResult<(PendingStep, String)> {
+        match PendingStep::open(self.config().secret_key(), token) {
+            Some(step) if step.expires_at > at => Ok((step, token_hash(token))),
+            _ => Err(ServiceError::unauthenticated(BAD_MFA_TOKEN)),
+        }
     }
 
     /// `POST /api/auth/login/mfa/` and the page's second step: `code` (TOTP) or
@@ -203,7 +256,7 @@ impl Services {
         let done = async {
             self.limits().client_attempt(meta.ip).await?;
             let mut errors = FieldErrors::new();
-            let hash = parse_mfa_token(&mfa_token, &mut errors);
+            let token = parse_mfa_token(&mfa_token, &mut errors);
             let (code, recovery) = (code.as_text().filter(|c| !c.trim().is_empty()), recovery_code.as_text().filter(|c| !c.trim().is_empty()));
             if code.is_none() && recovery.is_none() {
                 errors.add("code", crate::domain::REQUIRED);
@@ -214,7 +267,7 @@ impl Services {
                 (None, Some(recovery)) => Proof::Recovery(recovery.to_owned()),
                 (None, None) => unreachable!("checked above"),
             };
-            self.second_step(hash.unwrap(), proof, meta, with_tokens).await
+            self.second_step(&token.unwrap(), proof, meta, with_tokens).await
         }
         .await;
         super::auth::count_login(done.is_ok());
@@ -229,22 +282,23 @@ impl Services {
         let done = async {
             self.limits().client_attempt(meta.ip).await?;
             let mut errors = FieldErrors::new();
-            let hash = parse_mfa_token(&mfa_token, &mut errors);
+            let token = parse_mfa_token(&mfa_token, &mut errors);
             let credential = webauthn.required(&mut errors, "webauthn", super::passkeys::parse_assertion);
             errors.into_result()?;
-            self.second_step(hash.unwrap(), Proof::Passkey(Box::new(credential.unwrap())), meta, with_tokens).await
+            self.second_step(&token.unwrap(), Proof::Passkey(Box::new(credential.unwrap())), meta, with_tokens).await
         }
         .await;
         super::auth::count_login(done.is_ok());
         done
     }
 
-    async fn second_step(&self, hash: String, proof: Proof, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
+    async fn second_step(&self, token: &str, proof: Proof, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
         let expired = || ServiceError::unauthenticated(BAD_MFA_TOKEN);
-        let mut tx = self.db().write().await?;
         let at = now();
+        let (step, hash) = self.pending_step(token, at)?;
+        let mut tx = self.db().write().await?;
         // Claimed (marked used) before the answer is checked: a wrong answer hands it back.
-        let challenge = tx.claim_mfa_challenge(&hash, MFA_MAX_ATTEMPTS, at).await?.ok_or_else(expired)?;
+        let challenge = tx.claim_mfa_challenge(&hash, (step.user, step.tenant, step.expires_at), MFA_MAX_ATTEMPTS, at).await?.ok_or_else(expired)?;
         let user = challenge.user_id;
         let (ok, field, method) = match proof {
             Proof::Code(code) => {
@@ -303,14 +357,64 @@ impl Services {
     }
 }
 
-/// The `mfa_token` of a second step, as the hash its challenge is stored under.
-fn parse_mfa_token(raw: &Raw, errors: &mut FieldErrors) -> Option<String> {
-    raw.required(errors, "mfa_token", |raw| OneTimeToken::parse(raw).map(|t| t.hash()).map_err(|_| BAD_MFA_TOKEN.to_owned()))
+/// The `mfa_token` of a second step, trimmed, when it has the shape of a token (URL-safe
+/// characters and dots, at most 512 of them: ours, or the 43-character ones earlier versions
+/// issued): a 400 on the field otherwise. Whether it is one of ours is [`Services::pending_step`]'s
+/// question (401 when not).
+pub(super) fn parse_mfa_token(raw: &Raw, errors: &mut FieldErrors) -> Option<String> {
+    raw.required(errors, "mfa_token", |raw| {
+        let token = raw.trim();
+        let shaped = !token.is_empty() && token.len() <= 512 && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if shaped { Ok(token.to_owned()) } else { Err(BAD_MFA_TOKEN.to_owned()) }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY: &[u8] = b"the server's secret key, long enough";
+
+    #[test]
+    fn a_pending_step_opens_only_as_sealed_under_its_own_key() {
+        let step = PendingStep { user: UserId::new(), tenant: Some(TenantId::new()), expires_at: DateTime::from_timestamp(1_900_000_000, 0).unwrap() };
+        let token = step.seal(KEY);
+        assert_eq!(PendingStep::open(KEY, &token), Some(step));
+        assert_ne!(step.seal(KEY), token, "a fresh nonce each time: two steps never share a token");
+        let platform = PendingStep { tenant: None, ..step };
+        assert_eq!(PendingStep::open(KEY, &platform.seal(KEY)), Some(platform));
+
+        assert_eq!(PendingStep::open(b"another server's secret key", &token), None);
+        for at in [3, token.len() / 2, token.len() - 1] {
+            let mut altered = token.clone().into_bytes();
+            altered[at] = if altered[at] == b'A' { b'B' } else { b'A' };
+            assert_eq!(PendingStep::open(KEY, &String::from_utf8(altered).unwrap()), None, "altered at {at}");
+        }
+        // The same secret's key for another purpose does not make steps, even of the right shape.
+        let plain = format!("{}|-|1900000000", step.user.0.simple());
+        assert_eq!(PendingStep::open(KEY, &Sealer::derive(KEY, "totp-secrets").seal(&plain)), None);
+        assert_eq!(PendingStep::open(KEY, &PendingStep::sealer(KEY).seal(&plain)), Some(PendingStep { tenant: None, ..step }));
+        for bad in [format!("{plain}|more"), format!("{}|-", step.user.0.simple()), "x|-|1900000000".into(), format!("{}|x|1900000000", step.user.0.simple()), format!("{}|-|soon", step.user.0.simple())] {
+            assert_eq!(PendingStep::open(KEY, &PendingStep::sealer(KEY).seal(&bad)), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_mfa_token_is_refused_on_its_field_only_when_it_cannot_be_a_token() {
+        let parse = |raw: &str| {
+            let mut errors = FieldErrors::new();
+            let token = parse_mfa_token(&Raw::text(raw), &mut errors);
+            (token, errors.into_result().is_err())
+        };
+        let sealed = PendingStep { user: UserId::new(), tenant: None, expires_at: Utc::now() }.seal(KEY);
+        assert_eq!(parse(&format!(" {sealed} ")), (Some(sealed), false));
+        let old_style = crate::auth::random_token();
+        assert_eq!(parse(&old_style), (Some(old_style.clone()), false), "an earlier version's token is asked about (and is 401)");
+        for bad in ["", "   ", "not a token", "v1.abc/def", &"a".repeat(513)] {
+            assert!(parse(bad).1, "{bad:?}");
+        }
+        assert_eq!(parse(&"a".repeat(512)).1, false);
+    }
 
     #[test]
     fn recovery_codes_are_distinct_and_match_however_typed() {

@@ -114,11 +114,15 @@ impl Tx {
     }
 
     /// Keeps the passkey challenge sent for a pending sign-in's second step (a new one
-    /// replaces the last: only the latest can answer).
+    /// replaces the last: only the latest can answer). The step's row is written here when
+    /// this is its first use (see [`Tx::claim_mfa_challenge`] for the step's parts).
     #[tracing::instrument(skip_all)]
-    pub async fn set_mfa_webauthn_state(&mut self, hash: &str, state: &str) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query("UPDATE mfa_challenges SET webauthn_state = $2 WHERE token_hash = $1")
-            .bind(hash).bind(state).execute(c).await.map(|r| r.rows_affected()))?;
+    pub async fn set_mfa_webauthn_state(&mut self, hash: &str, (user, tenant, expires_at): (UserId, Option<crate::domain::TenantId>, DateTime<Utc>), state: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        on!(self, c => sqlx::query(
+            "INSERT INTO mfa_challenges (token_hash, user_id, tenant_id, expires_at, created_at, webauthn_state) \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2) \
+             ON CONFLICT (token_hash) DO UPDATE SET webauthn_state = excluded.webauthn_state")
+            .bind(hash).bind(user).bind(tenant).bind(expires_at).bind(now).bind(state).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

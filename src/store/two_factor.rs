@@ -111,13 +111,6 @@ impl Tx {
         Ok(rows >= 1)
     }
 
-    #[tracing::instrument(skip_all)]
-    pub async fn insert_mfa_challenge(&mut self, hash: &str, user: UserId, tenant: Option<TenantId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query("INSERT INTO mfa_challenges (token_hash, user_id, tenant_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(hash).bind(user).bind(tenant).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
     /// Counts a wrong answer to a challenge this transaction claimed
     /// ([`Tx::claim_mfa_challenge`]): it is open again for the next answer, unless that was
     /// the `max`th wrong one, which spends it. Returns the count.
@@ -130,27 +123,25 @@ impl Tx {
         Ok(count.unwrap_or(max))
     }
 
-    /// Claims a live challenge (unused, unexpired, fewer than `max` wrong answers) for this
-    /// transaction's answer by marking it used, and reads it with the account's confirmed
-    /// authenticator: one statement where reading, then spending, took two. A concurrent
-    /// answer waits for this transaction and then finds it used; a wrong answer hands it back
-    /// ([`Tx::count_mfa_failure`]).
+    /// Claims the pending step of `user`'s sign-in into `tenant` that expires at `expires_at`
+    /// (as its token says; `hash`: the token's hash) for this transaction's answer,
+    /// and reads it with the account's confirmed authenticator, in one statement. The first
+    /// answer writes the step's row, already used; a later one finds the row and takes it only
+    /// if it was handed back (a wrong answer: [`Tx::count_mfa_failure`]) with fewer than `max`
+    /// wrong answers. `None`: used, spent, or its account is gone. The caller checked that the
+    /// step has not expired (the token says when). A concurrent answer waits for this
+    /// transaction and then finds the row used.
     #[tracing::instrument(skip_all)]
-    pub async fn claim_mfa_challenge(&mut self, hash: &str, max: i32, now: DateTime<Utc>) -> Result<Option<MfaChallenge>, sqlx::Error> {
+    pub async fn claim_mfa_challenge(&mut self, hash: &str, (user, tenant, expires_at): (UserId, Option<TenantId>, DateTime<Utc>), max: i32, now: DateTime<Utc>) -> Result<Option<MfaChallenge>, sqlx::Error> {
+        // `WHERE EXISTS`: an account deleted since the password step has no row to point at.
         on!(self, c => sqlx::query_as(
-            "UPDATE mfa_challenges SET used_at = $3 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $3 AND attempts < $2 \
+            "INSERT INTO mfa_challenges (token_hash, user_id, tenant_id, expires_at, created_at, used_at) \
+             SELECT $1, $2, $3, $4, $5, $5 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2) \
+             ON CONFLICT (token_hash) DO UPDATE SET used_at = excluded.used_at WHERE mfa_challenges.used_at IS NULL AND mfa_challenges.attempts < $6 \
              RETURNING user_id, tenant_id, attempts, expires_at, used_at, \
-             (SELECT f.secret_sealed FROM totp_factors f WHERE f.user_id = mfa_challenges.user_id AND f.confirmed_at IS NOT NULL) AS totp_secret_sealed, \
-             (SELECT f.last_used_step FROM totp_factors f WHERE f.user_id = mfa_challenges.user_id AND f.confirmed_at IS NOT NULL) AS totp_last_used_step")
-            .bind(hash).bind(max).bind(now).fetch_optional(c).await)
-    }
-
-    /// Makes a challenge look expired (tests).
-    #[cfg(test)]
-    pub async fn expire_mfa_challenge_for_tests(&mut self, hash: &str) -> Result<(), sqlx::Error> {
-        on!(self, c => sqlx::query("UPDATE mfa_challenges SET expires_at = $2 WHERE token_hash = $1")
-            .bind(hash).bind(chrono::Utc::now() - chrono::Duration::seconds(1)).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(())
+             (SELECT f.secret_sealed FROM totp_factors f WHERE f.user_id = $2 AND f.confirmed_at IS NOT NULL) AS totp_secret_sealed, \
+             (SELECT f.last_used_step FROM totp_factors f WHERE f.user_id = $2 AND f.confirmed_at IS NOT NULL) AS totp_last_used_step")
+            .bind(hash).bind(user).bind(tenant).bind(expires_at).bind(now).bind(max).fetch_optional(c).await)
     }
 }
 

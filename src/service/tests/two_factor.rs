@@ -136,11 +136,8 @@ async fn an_mfa_token_expires_and_five_wrong_codes_spend_it() {
     let after = services.complete_sign_in(Raw::text(&spent.mfa_token), Raw::text(good()), Raw::Missing, &meta(), true).await;
     assert!(matches!(after, Err(ServiceError::Unauthenticated(_))), "spent, even with the right code");
 
-    let expired = pending(&services, "admin@acme.example.com").await;
-    let mut tx = services.db().write().await.unwrap();
-    tx.expire_mfa_challenge_for_tests(&crate::auth::token_hash(&expired.mfa_token)).await.unwrap();
-    tx.commit().await.unwrap();
-    let late = services.complete_sign_in(Raw::text(&expired.mfa_token), Raw::text(good()), Raw::Missing, &meta(), true).await;
+    let expired = services.expired_copy_of_mfa_token(&pending(&services, "admin@acme.example.com").await.mfa_token);
+    let late = services.complete_sign_in(Raw::text(&expired), Raw::text(good()), Raw::Missing, &meta(), true).await;
     assert!(matches!(late, Err(ServiceError::Unauthenticated(_))), "{late:?}");
 }
 
