@@ -78,6 +78,12 @@ impl PendingStep {
         Self::sealer(secret).seal(&format!("{}|{tenant}|{}", self.user.0.simple(), self.expires_at.timestamp()))
     }
 
+    /// The step an `mfa_token` carries while it can be answered (`at`: now); `None` when it
+    /// has expired or this server's key did not seal it.
+    pub(crate) fn live(secret: &[u8], token: &str, at: DateTime<Utc>) -> Option<Self> {
+        Self::open(secret, token).filter(|step| step.expires_at > at)
+    }
+
     /// The step an `mfa_token` carries; `None` when this server's key did not seal it.
     pub(crate) fn open(secret: &[u8], token: &str) -> Option<Self> {
         let plain = Self::sealer(secret).open(token)?;
@@ -242,10 +248,8 @@ impl Services {
     /// The live step an `mfa_token` (as [`parse_mfa_token`] passed it) carries, with the hash
     /// its answers are recorded under; 401 when it is not one of ours or has expired.
     pub(super) fn pending_step(&self, token: &str, at: DateTime<Utc>) -> ServiceResult<(PendingStep, String)> {
-        match PendingStep::open(self.config().secret_key(), token) {
-            Some(step) if step.expires_at > at => Ok((step, token_hash(token))),
-            _ => Err(ServiceError::unauthenticated(BAD_MFA_TOKEN)),
-        }
+        let step = PendingStep::live(self.config().secret_key(), token, at).ok_or_else(|| ServiceError::unauthenticated(BAD_MFA_TOKEN))?;
+        Ok((step, token_hash(token)))
     }
 
     /// `POST /api/auth/login/mfa/` and the page's second step: `code` (TOTP) or
@@ -383,6 +387,10 @@ mod tests {
         assert_ne!(step.seal(KEY), token, "a fresh nonce each time: two steps never share a token");
         let platform = PendingStep { tenant: None, ..step };
         assert_eq!(PendingStep::open(KEY, &platform.seal(KEY)), Some(platform));
+
+        let expiry = step.expires_at;
+        assert_eq!(PendingStep::live(KEY, &token, expiry - chrono::Duration::seconds(1)), Some(step));
+        assert_eq!(PendingStep::live(KEY, &token, expiry), None, "expires at its expiry");
 
         assert_eq!(PendingStep::open(b"another server's secret key", &token), None);
         for at in [3, token.len() / 2, token.len() - 1] {

@@ -141,6 +141,40 @@ async fn an_mfa_token_expires_and_five_wrong_codes_spend_it() {
     assert!(matches!(late, Err(ServiceError::Unauthenticated(_))), "{late:?}");
 }
 
+/// The password step writes nothing: its token carries the pending step. The first answer
+/// writes the step's row (a wrong one hands it back with one attempt counted); a token sealed
+/// for another server's key, or altered, is refused without a row.
+#[tokio::test]
+async fn the_password_step_writes_nothing_and_the_first_answer_records_the_step() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let (secret, _) = enrol(&services, &admin).await;
+    let step = pending(&services, "admin@acme.example.com").await;
+    let hash = crate::auth::token_hash(&step.mfa_token);
+    let row = || async { services.db().read().await.unwrap().mfa_challenge(&hash).await.unwrap() };
+    assert!(row().await.is_none(), "nothing written by the password step");
+
+    let wrong = services.complete_sign_in(Raw::text(&step.mfa_token), Raw::text(not_a_code(&secret, 0)), Raw::Missing, &meta(), true).await;
+    assert!(is_field(&wrong, "code"), "{wrong:?}");
+    let answered = row().await.expect("the first answer writes the step");
+    assert_eq!((answered.user_id, answered.tenant_id, answered.attempts, answered.used_at), (admin.user_id, Some(tenant.id), 1, None));
+
+    let (profile, _) = services.complete_sign_in(Raw::text(&step.mfa_token), Raw::text(secret.code_at_step(step_now() + 1)), Raw::Missing, &meta(), true).await.unwrap();
+    assert_eq!(profile.tenant_id, Some(tenant.id), "lands in the tenant the token carries");
+    assert!(row().await.unwrap().used_at.is_some());
+
+    let other_server = crate::service::PendingStep { user: admin.user_id, tenant: Some(tenant.id), expires_at: chrono::Utc::now() + chrono::Duration::minutes(5) }
+        .seal(b"another server's secret key, long enough");
+    let mut altered = pending(&services, "admin@acme.example.com").await.mfa_token.into_bytes();
+    let last = altered.len() - 1;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    for token in [other_server, String::from_utf8(altered).unwrap()] {
+        let refused = services.complete_sign_in(Raw::text(&token), Raw::text(secret.code_at_step(step_now() + 1)), Raw::Missing, &meta(), true).await;
+        assert!(matches!(refused, Err(ServiceError::Unauthenticated(_))), "{refused:?}");
+        assert!(services.db().read().await.unwrap().mfa_challenge(&crate::auth::token_hash(&token)).await.unwrap().is_none());
+    }
+}
+
 /// Two answers to one pending sign-in at once (two recovery codes, from two tabs): the
 /// challenge is claimed by one of them, so exactly one signs in, and the loser's recovery code
 /// is not spent.
