@@ -67,6 +67,7 @@ pub use settings::{parse_logo_url, Branding, TenantSettingsInput, SETTINGS_MAX_B
 pub use roles::{AssignRoleInput, AssignmentFilter, RoleInput, RoleView};
 pub use tenants::{SignUpInput, SignUpOutcome};
 pub use two_factor::{MfaPending, SignInStep, TotpEnrolment, TwoFactorStatus, MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MINUTES};
+#[cfg(test)]
 pub(crate) use two_factor::PendingStep;
 pub use users::{AddMemberInput, CreateUserInput, Profile};
 pub use webhooks::{IssuedWebhook, WebhookInput, MAX_WEBHOOKS, ROTATION_OVERLAP_HOURS};
