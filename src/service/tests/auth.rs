@@ -140,9 +140,7 @@ async fn a_sign_in_passes_over_a_suspended_older_tenant_and_carries_the_roles_of
     let (globex, globex_admin) = tenant_with_admin(&services, "Globex").await;
     // Ada: in Acme (her oldest tenant) without a role, an analyst in Globex.
     member(&services, &acme_admin, "ada@acme.example.com").await;
-    let invite = services.invite(&globex_admin, None, crate::service::InviteInput { email: Raw::text("ada@acme.example.com"), role: Raw::text("ANALYST") }, &meta()).await.unwrap();
-    let accept = crate::service::AcceptInvitationInput { token: Raw::text(&invite.token), password: Raw::text(PASSWORD), ..Default::default() };
-    services.accept_invitation(accept, &meta()).await.unwrap();
+    joins_by_invitation(&services, &globex_admin, "ada@acme.example.com", Some("ANALYST")).await;
     let (_, profile) = services.login(login_input("ada@acme.example.com", PASSWORD), &meta()).await.unwrap();
     assert_eq!((profile.tenant_id, profile.roles), (Some(acme.id), vec![]));
 

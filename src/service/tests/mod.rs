@@ -71,6 +71,15 @@ pub async fn member(services: &Services, admin: &Actor, email: &str) -> Actor {
     services.actor_for(profile.user.id, admin.tenant_id).await.unwrap().unwrap()
 }
 
+/// An account that already exists joins the admin's tenant by invitation (accepting with its
+/// password), with `role` (`None`: no role).
+pub async fn joins_by_invitation(services: &Services, admin: &Actor, email: &str, role: Option<&str>) {
+    let invite = crate::service::InviteInput { email: Raw::text(email), role: role.map_or(Raw::Missing, Raw::text) };
+    let invite = services.invite(admin, None, invite, &meta()).await.expect("invite");
+    let accept = crate::service::AcceptInvitationInput { token: Raw::text(&invite.token), password: Raw::text(PASSWORD), ..Default::default() };
+    services.accept_invitation(accept, &meta()).await.expect("accept");
+}
+
 pub fn login_input(email: &str, password: &str) -> LoginInput {
     LoginInput { email: Raw::text(email), password: Raw::text(password), tenant: None }
 }

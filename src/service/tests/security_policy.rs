@@ -138,8 +138,7 @@ async fn a_superuser_is_bound_inside_the_tenant_and_sign_in_lands_in_an_open_ten
     let (globex, globex_admin) = tenant_with_admin(&services, "Globex").await;
     // Ada joins Globex too; Acme (her first tenant) then limits networks.
     let ada = member(&services, &acme_admin, "ada@acme.example.com").await;
-    let invite = services.invite(&globex_admin, None, InviteInput { email: Raw::text("ada@acme.example.com"), role: Raw::text("VIEWER") }, &meta()).await.unwrap();
-    services.accept_invitation(AcceptInvitationInput { token: Raw::text(&invite.token), password: Raw::text(PASSWORD), ..Default::default() }, &meta()).await.unwrap();
+    joins_by_invitation(&services, &globex_admin, "ada@acme.example.com", Some("VIEWER")).await;
     only_ten(&services, &acme_admin).await;
 
     let outside = from("192.0.2.7");
@@ -167,8 +166,7 @@ async fn the_strictest_rule_of_all_tenants_applies_to_a_reset() {
     let (_, acme_admin) = tenant_with_admin(&services, "Acme").await;
     let (_, globex_admin) = tenant_with_admin(&services, "Globex").await;
     member(&services, &acme_admin, "ada@acme.example.com").await;
-    let invite = services.invite(&globex_admin, None, InviteInput { email: Raw::text("ada@acme.example.com"), role: Raw::Missing }, &meta()).await.unwrap();
-    services.accept_invitation(AcceptInvitationInput { token: Raw::text(&invite.token), password: Raw::text(PASSWORD), ..Default::default() }, &meta()).await.unwrap();
+    joins_by_invitation(&services, &globex_admin, "ada@acme.example.com", None).await;
     set(&services, &acme_admin, json!({"password_policy": {"min_length": 14}})).await;
     set(&services, &globex_admin, json!({"password_policy": {"require_numbers": true, "require_symbols": true}})).await;
 

@@ -230,10 +230,7 @@ async fn require_2fa_gates_members_without_a_factor_until_they_enrol() {
     assert!(matches!(services.security_policy(&bob, tenant.id).await, Err(ServiceError::Refused { .. })));
     // Acting from another tenant of his and naming this one by id changes nothing.
     let (other, other_admin) = tenant_with_admin(&services, "Globex").await;
-    let invite = crate::service::InviteInput { email: Raw::text("bob@acme.example.com"), role: Raw::Missing };
-    let invite = services.invite(&other_admin, None, invite, &meta()).await.unwrap();
-    let accept = crate::service::AcceptInvitationInput { token: Raw::text(&invite.token), password: Raw::text(PASSWORD), ..Default::default() };
-    services.accept_invitation(accept, &meta()).await.unwrap();
+    joins_by_invitation(&services, &other_admin, "bob@acme.example.com", None).await;
     let bob_elsewhere = services.actor_for(bob.user_id, Some(other.id)).await.unwrap().unwrap();
     let named = services.security_policy(&bob_elsewhere, tenant.id).await;
     assert!(matches!(named, Err(ServiceError::Refused { reason: Refusal::TwoFactorEnrollmentRequired, .. })), "{named:?}");
