@@ -175,6 +175,21 @@ async fn the_password_step_writes_nothing_and_the_first_answer_records_the_step(
     }
 }
 
+/// An account removed between the two steps (its only tenant purged): the answer is the
+/// token's 401, not an error from the row that can no longer name it.
+#[tokio::test]
+async fn a_step_whose_account_is_gone_is_refused() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let (secret, _) = enrol(&services, &admin).await;
+    let step = pending(&services, "admin@acme.example.com").await;
+    let mut tx = services.db().write().await.unwrap();
+    assert_eq!(tx.purge_tenant(tenant.id).await.unwrap(), 1, "the admin had no other tenant");
+    tx.commit().await.unwrap();
+    let late = services.complete_sign_in(Raw::text(&step.mfa_token), Raw::text(secret.code_at_step(step_now() + 1)), Raw::Missing, &meta(), true).await;
+    assert!(matches!(late, Err(ServiceError::Unauthenticated(_))), "{late:?}");
+}
+
 /// Two answers to one pending sign-in at once (two recovery codes, from two tabs): the
 /// challenge is claimed by one of them, so exactly one signs in, and the loser's recovery code
 /// is not spent.
