@@ -170,8 +170,7 @@ impl Services {
     /// tokens when asked, in `tx` (the passkey sign-in's own), else in a transaction opened here.
     pub(super) async fn land(&self, tx: Option<Tx>, tenant: Option<TenantId>, found: crate::store::UserInTenant, meta: &RequestMeta, with_tokens: bool, passkey_details: Option<serde_json::Value>) -> ServiceResult<SignInStep> {
         let factors = (found.has_totp, found.has_passkey);
-        let policy = found.security_policy.as_deref().map(crate::store::decode_policy);
-        let member = member_of(found, tenant).ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
+        let (member, policy) = member_with_policy(found, tenant).ok_or_else(|| ServiceError::unauthenticated(BAD_CREDENTIALS))?;
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
         let user = &member.user;
         if passkey_details.is_none() {
@@ -373,8 +372,14 @@ pub(crate) async fn load_member(tx: &mut Reader, user: UserId, tenant: Option<Te
 /// [`load_member`] and the tenant's security policy (`None`: the defaults), from the same query.
 pub(crate) async fn load_member_with_policy(tx: &mut Reader, user: UserId, tenant: Option<TenantId>) -> ServiceResult<Option<(Member, Option<SecurityPolicy>)>> {
     let Some(found) = tx.user_in_tenant(user, tenant).await? else { return Ok(None) };
+    Ok(member_with_policy(found, tenant))
+}
+
+/// The member a [`crate::store::UserInTenant`] row describes, if it may act there, and the
+/// tenant's security policy.
+pub(crate) fn member_with_policy(found: crate::store::UserInTenant, tenant: Option<TenantId>) -> Option<(Member, Option<SecurityPolicy>)> {
     let policy = found.security_policy.as_deref().map(crate::store::decode_policy);
-    Ok(member_of(found, tenant).map(|member| (member, policy)))
+    member_of(found, tenant).map(|member| (member, policy))
 }
 
 /// The member a [`crate::store::UserInTenant`] row describes, if it may act there.

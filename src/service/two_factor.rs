@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::json;
 
-use super::{auth::load_member_with_policy, now, Actor, Audit, Profile, Raw, RequestMeta, Services, TokenPair};
+use super::{auth::member_with_policy, now, Actor, Audit, Profile, Raw, RequestMeta, Services, TokenPair};
 use crate::{
     auth::{token_hash, Sealer},
     domain::{AuditAction, PlainPassword, TenantId, TotpSecret, UserId},
@@ -302,7 +302,8 @@ impl Services {
         let (step, hash) = self.pending_step(token, at)?;
         let mut tx = self.db().write().await?;
         // Claimed (marked used) before the answer is checked: a wrong answer hands it back.
-        let challenge = tx.claim_mfa_challenge(&hash, (step.user, step.tenant, step.expires_at), MFA_MAX_ATTEMPTS, at).await?.ok_or_else(expired)?;
+        let crate::store::ClaimedStep { challenge, standing } =
+            tx.claim_mfa_challenge(&hash, (step.user, step.tenant, step.expires_at), MFA_MAX_ATTEMPTS, at).await?.ok_or_else(expired)?;
         let user = challenge.user_id;
         let (ok, field, method) = match proof {
             Proof::Code(code) => {
@@ -331,7 +332,7 @@ impl Services {
             });
         }
         let tenant = challenge.tenant_id;
-        let (member, policy) = load_member_with_policy(&mut tx, user, tenant).await?.ok_or_else(expired)?;
+        let (member, policy) = member_with_policy(standing, tenant).ok_or_else(expired)?;
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
         Audit { meta, actor: Some((&user, &member.user.email)), key: None }
             .write(&mut tx, tenant, AuditAction::LoginSucceeded, "user", Some(user.to_string()), json!({"second_factor": method}))

@@ -43,7 +43,7 @@ pub use passkeys::{Ceremony, CeremonyPurpose, PasskeyRow};
 pub use plans::PlanRow;
 pub use rate_limits::WindowCheck;
 pub use tenants::TenantSettingsRow;
-pub use two_factor::{MfaChallenge, TotpFactor};
+pub use two_factor::{ClaimedStep, MfaChallenge, TotpFactor};
 pub use refresh_tokens::RefreshTokenRecord;
 pub use roles::Holding;
 pub use users::{NewUser, SignInStanding, UserInTenant};

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on, Reader, Tx};
+use super::{on, Backend, Reader, Tx, UserInTenant};
 use crate::domain::{TenantId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -22,6 +22,16 @@ pub struct MfaChallenge {
     /// The account's confirmed TOTP factor, read with the challenge (`None`: it has none).
     pub totp_secret_sealed: Option<String>,
     pub totp_last_used_step: Option<i64>,
+}
+
+/// A pending step claimed for an answer ([`Tx::claim_mfa_challenge`]), with the standing of
+/// its account in the tenant the sign-in lands in.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClaimedStep {
+    #[sqlx(flatten)]
+    pub challenge: MfaChallenge,
+    #[sqlx(flatten)]
+    pub standing: UserInTenant,
 }
 
 impl MfaChallenge {
@@ -124,24 +134,38 @@ impl Tx {
     }
 
     /// Claims the pending step of `user`'s sign-in into `tenant` that expires at `expires_at`
-    /// (as its token says; `hash`: the token's hash) for this transaction's answer,
-    /// and reads it with the account's confirmed authenticator, in one statement. The first
-    /// answer writes the step's row, already used; a later one finds the row and takes it only
-    /// if it was handed back (a wrong answer: [`Tx::count_mfa_failure`]) with fewer than `max`
-    /// wrong answers. `None`: used, spent, or its account is gone. The caller checked that the
-    /// step has not expired (the token says when). A concurrent answer waits for this
-    /// transaction and then finds the row used.
+    /// (as its token says; `hash`: the token's hash) for this transaction's answer, and reads
+    /// it with the account's confirmed authenticator and the account's standing in that tenant
+    /// (what a right answer signs in as). The first answer writes the step's row, already
+    /// used; a later one finds the row and takes it only if it was handed back (a wrong answer:
+    /// [`Tx::count_mfa_failure`]) with fewer than `max` wrong answers. `None`: used, spent, or
+    /// its account is gone. The caller checked that the step has not expired (the token says
+    /// when). A concurrent answer waits for this transaction and then finds the row used.
     #[tracing::instrument(skip_all)]
-    pub async fn claim_mfa_challenge(&mut self, hash: &str, (user, tenant, expires_at): (UserId, Option<TenantId>, DateTime<Utc>), max: i32, now: DateTime<Utc>) -> Result<Option<MfaChallenge>, sqlx::Error> {
+    pub async fn claim_mfa_challenge(&mut self, hash: &str, (user, tenant, expires_at): (UserId, Option<TenantId>, DateTime<Utc>), max: i32, now: DateTime<Utc>) -> Result<Option<ClaimedStep>, sqlx::Error> {
         // `WHERE EXISTS`: an account deleted since the password step has no row to point at.
-        on!(self, c => sqlx::query_as(
-            "INSERT INTO mfa_challenges (token_hash, user_id, tenant_id, expires_at, created_at, used_at) \
+        let claim = "INSERT INTO mfa_challenges (token_hash, user_id, tenant_id, expires_at, created_at, used_at) \
              SELECT $1, $2, $3, $4, $5, $5 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2) \
              ON CONFLICT (token_hash) DO UPDATE SET used_at = excluded.used_at WHERE mfa_challenges.used_at IS NULL AND mfa_challenges.attempts < $6 \
              RETURNING user_id, tenant_id, attempts, expires_at, used_at, \
              (SELECT f.secret_sealed FROM totp_factors f WHERE f.user_id = $2 AND f.confirmed_at IS NOT NULL) AS totp_secret_sealed, \
-             (SELECT f.last_used_step FROM totp_factors f WHERE f.user_id = $2 AND f.confirmed_at IS NOT NULL) AS totp_last_used_step")
-            .bind(hash).bind(user).bind(tenant).bind(expires_at).bind(now).bind(max).fetch_optional(c).await)
+             (SELECT f.last_used_step FROM totp_factors f WHERE f.user_id = $2 AND f.confirmed_at IS NOT NULL) AS totp_last_used_step";
+        match self.backend() {
+            // One round trip: the second step is on the hot path of every two-factor sign-in,
+            // and on PostgreSQL each statement is a trip over the network.
+            Backend::Postgres => {
+                let sql = format!("WITH c AS ({claim}) SELECT c.*, {} FROM c JOIN users u ON u.id = c.user_id", self.standing_columns("c.tenant_id"));
+                on!(self, c => sqlx::query_as(&sql).bind(hash).bind(user).bind(tenant).bind(expires_at).bind(now).bind(max).fetch_optional(c).await)
+            }
+            // SQLite cannot write in a `WITH`; its statements cost no trip, so it takes two.
+            Backend::Sqlite => {
+                let challenge: Option<MfaChallenge> =
+                    on!(self, c => sqlx::query_as(claim).bind(hash).bind(user).bind(tenant).bind(expires_at).bind(now).bind(max).fetch_optional(c).await)?;
+                let Some(challenge) = challenge else { return Ok(None) };
+                let standing = self.user_in_tenant(user, tenant).await?;
+                Ok(standing.map(|standing| ClaimedStep { challenge, standing }))
+            }
+        }
     }
 }
 

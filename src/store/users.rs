@@ -110,7 +110,7 @@ impl MemberJson {
 impl Reader {
     /// The columns of a [`UserInTenant`] for the account `u` in the tenant `tenant` (an SQL
     /// expression of ours: a placeholder or a column).
-    fn standing_columns(&self, tenant: &str) -> String {
+    pub(super) fn standing_columns(&self, tenant: &str) -> String {
         format!(
             "u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_superuser, u.is_active, u.timezone, u.auth_version, u.platform_role, u.created_at, \
              EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = {tenant} AND m.user_id = u.id) AS is_member, \

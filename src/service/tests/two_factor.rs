@@ -190,6 +190,29 @@ async fn a_step_whose_account_is_gone_is_refused() {
     assert!(matches!(late, Err(ServiceError::Unauthenticated(_))), "{late:?}");
 }
 
+/// The second step signs in as the account stands when it is answered, not as it stood at
+/// the password step: a role granted in between comes with it, and a tenant suspended in
+/// between lets nobody in.
+#[tokio::test]
+async fn the_second_step_signs_in_as_the_account_stands_when_answered() {
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    let (secret, codes) = enrol(&services, &admin).await;
+    let step = pending(&services, "admin@acme.example.com").await;
+    let grant = crate::service::AssignRoleInput { user: Raw::text(admin.user_id.to_string()), role: Raw::text("ANALYST") };
+    services.assign_role(&admin, grant, &meta()).await.unwrap();
+    let (profile, _) = services.complete_sign_in(Raw::text(&step.mfa_token), Raw::text(secret.code_at_step(step_now() + 1)), Raw::Missing, &meta(), true).await.unwrap();
+    let roles: Vec<&str> = profile.roles.iter().map(|r| r.as_str()).collect();
+    assert_eq!(roles, ["ADMIN", "ANALYST"]);
+
+    let step = pending(&services, "admin@acme.example.com").await;
+    let (root, _) = services.create_superuser("root@platform.test", Some(PASSWORD)).await.unwrap();
+    let root = services.actor_for(root.id, None).await.unwrap().unwrap();
+    services.set_tenant_suspended(&root, tenant.id, true, &meta()).await.unwrap();
+    let refused = services.complete_sign_in(Raw::text(&step.mfa_token), Raw::Missing, Raw::text(&codes[0]), &meta(), true).await;
+    assert!(matches!(refused, Err(ServiceError::Unauthenticated(_))), "a right answer, refused: {refused:?}");
+}
+
 /// Two answers to one pending sign-in at once (two recovery codes, from two tabs): the
 /// challenge is claimed by one of them, so exactly one signs in, and the loser's recovery code
 /// is not spent.
