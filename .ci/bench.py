@@ -1,9 +1,11 @@
 """Drives the benchmark: starts the release server per backend, seeds a tenant of 50 users,
 runs wrk against each route, and prints a Markdown table. Invoked by .ci/bench."""
 
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,32 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "tenantry-server")
 PASSWORD = "correct horse battery"
 DURATION = os.environ.get("BENCH_DURATION", "10s")
+
+# What a run made for itself, removed when it exits however it ends: a run of --large would
+# otherwise leave a database of a million audit rows behind on the PostgreSQL server each time.
+_scratch_databases = []
+
+
+def scratch_database(pg):
+    """A new, empty database on the PostgreSQL server of the URL `pg`, for this run: its URL."""
+    name = f"tenantry_bench_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", pg, "-qc", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+    _scratch_databases.append((pg, name))
+    return pg.rsplit("/", 1)[0] + "/" + name
+
+
+def scratch_dir(prefix):
+    """A new directory for this run's SQLite files and scripts."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+@atexit.register
+def _drop_scratch_databases():
+    for pg, name in _scratch_databases:
+        # FORCE: a server left running by a failed run still holds connections to it.
+        subprocess.run(["psql", pg, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], capture_output=True)
 
 
 def request(base, method, path, body=None, token=None):
@@ -414,13 +442,11 @@ def main():
     if "--fuzz" in sys.argv:
         fuzz()
         return
-    workdir = tempfile.mkdtemp(prefix="tenantry-bench-")
+    workdir = scratch_dir("tenantry-bench-")
     backends = [("SQLite", f"sqlite://{workdir}/bench.sqlite?mode=rwc", 3401)]
     pg = os.environ.get("TEST_POSTGRES_URL")
     if pg:
-        name = f"tenantry_bench_{uuid.uuid4().hex[:8]}"
-        subprocess.run(["psql", pg, "-qc", f"CREATE DATABASE {name}"], check=True)
-        backends.append(("PostgreSQL", pg.rsplit("/", 1)[0] + "/" + name, 3402))
+        backends.append(("PostgreSQL", scratch_database(pg), 3402))
     hash_ms = argon2_hash_ms()
     cores = os.cpu_count() or 1
     print(f"# Tenantry benchmark ({time.strftime('%Y-%m-%d %H:%M')} UTC, {cores} cores, wrk -t2 -c16 -d{DURATION})\n")
@@ -446,9 +472,7 @@ def main():
         print("|---|---|---:|---:|---:|---:|---:|")
         for label, url, port in backends:
             if label == "PostgreSQL":
-                name = f"tenantry_bench_{uuid.uuid4().hex[:8]}"
-                subprocess.run(["psql", pg, "-qc", f"CREATE DATABASE {name}"], check=True)
-                url = pg.rsplit("/", 1)[0] + "/" + name
+                url = scratch_database(pg)
             else:
                 url = f"sqlite://{workdir}/large.sqlite?mode=rwc"
             small, large, seeded = run_large(label, url, port + 10, workdir)

@@ -4,10 +4,8 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the main benchmark's helpers: start, stop, wrk, request, seed_tenant …)
@@ -159,13 +157,11 @@ def run_backend(label, database_url, port, workdir):
 
 
 def main():
-    workdir = tempfile.mkdtemp(prefix="tenantry-bench-events-")
+    workdir = bench.scratch_dir("tenantry-bench-events-")
     backends = [("SQLite", f"sqlite://{workdir}/events.sqlite?mode=rwc", 3501)]
     pg = os.environ.get("TEST_POSTGRES_URL")
     if pg:
-        name = f"tenantry_bench_{uuid.uuid4().hex[:8]}"
-        subprocess.run(["psql", pg, "-qc", f"CREATE DATABASE {name}"], check=True)
-        backends.append(("PostgreSQL", pg.rsplit("/", 1)[0] + "/" + name, 3502))
+        backends.append(("PostgreSQL", bench.scratch_database(pg), 3502))
     print(f"# Tenantry events benchmark ({time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, wrk -t2 -c16 -d{bench.DURATION})\n")
     for label, url, port in backends:
         rows, event_rate, _, delivered_during, imported_at, delivered_at, delivered, final, imports = run_backend(label, url, port, workdir)

@@ -2,8 +2,12 @@
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (scratch_database)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "tenantry-server")
@@ -34,9 +38,7 @@ def run(database_url, args, workdir):
 def fresh(backend, workdir):
     if backend == "sqlite":
         return f"sqlite://{workdir}/bench-{uuid.uuid4().hex[:8]}.sqlite?mode=rwc"
-    name = f"tenantry_bench_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", PG, "-qc", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
-    return PG.rsplit("/", 1)[0] + "/" + name
+    return bench.scratch_database(PG)
 
 
 def main():

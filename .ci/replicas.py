@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 import urllib.parse
-import uuid
 
 LB = int(os.environ["TENANTRY_LB_PORT"])
 REPLICAS = [int(os.environ[f"TENANTRY_R{n}_PORT"]) for n in (1, 2, 3)]

@@ -7,7 +7,6 @@ after the load stops. Run by `bash .ci/bench --soak`; prints a Markdown table.""
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
