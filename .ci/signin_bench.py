@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import resource
+import statistics
 import struct
 import threading
 import time
@@ -24,6 +25,8 @@ import bench
 
 SECONDS = float(os.environ.get("SIGNIN_SECONDS", "10"))
 CLIENTS = int(os.environ.get("SIGNIN_CLIENTS", "8"))
+# The TOTP row runs in this many slices, with an argon2 sample between each two (see `sliced`).
+SLICES = max(1, int(os.environ.get("SIGNIN_SLICES", "5")))
 
 
 def totp(secret, step):
@@ -100,6 +103,24 @@ def run_for(seconds, base, one):
     return done[0] / elapsed, errors[0], client_cpu
 
 
+def sliced(seconds, base, one):
+    """`run_for` in SLICES slices with an argon2 sample (every core hashing) before the first and
+    after each, so each slice is set against the machine's speed at its own moment. On a shared
+    host that speed drifts by several percent within a minute (measured: 119 to 132 hashes/s
+    between samples minutes apart) and by a third within seconds on a busy day (59 to 87).
+    Returns (sign-ins/s over all slices, errors, client CPU, mean argon2 hashes/s, each slice's
+    sign-ins/s as a share of the mean of its two samples)."""
+    samples = [bench.argon2_sample()[1]]
+    done = errors = cpu = 0.0
+    ratios = []
+    for _ in range(SLICES):
+        rate, slice_errors, slice_cpu = run_for(seconds / SLICES, base, one)
+        samples.append(bench.argon2_sample()[1])
+        ratios.append(rate / ((samples[-2] + samples[-1]) / 2))
+        done, errors, cpu = done + rate, errors + slice_errors, cpu + slice_cpu
+    return done / SLICES, int(errors), cpu / SLICES, sum(samples) / len(samples), ratios
+
+
 def signin(label, url, port, workdir, limit):
     proc, base = bench.start(url, port, workdir)
     try:
@@ -120,13 +141,8 @@ def signin(label, url, port, workdir, limit):
             _, second = client.post("/api/auth/login/mfa/", {"mfa_token": first["mfa_token"], "code": code})
             return "access" in second
 
-        # The machine's speed drifts by several percent over a minute (measured: 119 to 132
-        # hashes/s between samples a few minutes apart), so the row is set against the argon2
-        # limit sampled just before and just after it, not only the one at the start of the run.
-        before = bench.argon2_sample()[1]
-        with_totp, totp_errors, totp_cpu = run_for(SECONDS, base, two_steps)
-        around = (before + bench.argon2_sample()[1]) / 2
-        return label, plain, plain_errors, with_totp, totp_errors, len(accounts), plain_cpu, totp_cpu, around
+        with_totp, totp_errors, totp_cpu, around, slices = sliced(SECONDS, base, two_steps)
+        return label, plain, plain_errors, with_totp, totp_errors, len(accounts), plain_cpu, totp_cpu, around, slices
     finally:
         bench.stop(proc)
 
@@ -135,11 +151,12 @@ def report(results, limit, parallel):
     """`limit`: cores / one hash alone; `parallel`: hashes/s measured with every core at once."""
     print(f"## Sign-in with TOTP ({CLIENTS} clients with a keep-alive connection each, {SECONDS:.0f} s per row)\n")
     print("| backend | password only (sign-ins/s) | password + TOTP step (sign-ins/s) | TOTP / argon2 limit (cores / one hash) "
-          "| TOTP / argon2 measured with every core | TOTP / that measured just before and after the row | TOTP / password only "
-          "| errors | accounts enrolled | client CPU (password / TOTP) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for label, plain, plain_errors, with_totp, totp_errors, accounts, plain_cpu, totp_cpu, around in results:
+          "| TOTP / argon2 measured with every core | TOTP / that measured before, between and after its slices | TOTP / password only "
+          f"| TOTP / argon2 around each of {SLICES} slices: median (range) | errors | accounts enrolled | client CPU (password / TOTP) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, plain, plain_errors, with_totp, totp_errors, accounts, plain_cpu, totp_cpu, around, slices in results:
         print(f"| {label} | {plain:.0f} | {with_totp:.0f} | {100 * with_totp / limit:.0f}% | {100 * with_totp / parallel:.0f}% "
-              f"| {100 * with_totp / around:.0f}% ({around:.0f} hashes/s) | {100 * with_totp / plain:.0f}% | {plain_errors + totp_errors} | {accounts} "
+              f"| {100 * with_totp / around:.0f}% ({around:.0f} hashes/s) | {100 * with_totp / plain:.0f}% "
+              f"| {100 * statistics.median(slices):.0f}% ({100 * min(slices):.0f}–{100 * max(slices):.0f}%) | {plain_errors + totp_errors} | {accounts} "
               f"| {100 * plain_cpu:.0f}% / {100 * totp_cpu:.0f}% of a core |")
     print()
