@@ -19,8 +19,9 @@ BIN = os.path.join(ROOT, "target", "release", "tenantry-server")
 PASSWORD = "correct horse battery"
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 
-# What a run made for itself, removed when it exits however it ends: a run of --large would
-# otherwise leave a database of a million audit rows behind on the PostgreSQL server each time.
+# What a run made for itself, removed when it exits, after an error or Ctrl-C too (not when
+# killed by a signal, which skips atexit): a run of --large would otherwise leave a database of
+# a million audit rows behind on the PostgreSQL server each time.
 _scratch_databases = []
 
 
