@@ -11,13 +11,13 @@ import base64
 import concurrent.futures
 import hashlib
 import hmac
-import http.client
-import json
 import os
+import re
 import resource
 import statistics
 import struct
-import threading
+import subprocess
+import sys
 import time
 import uuid
 
@@ -55,55 +55,42 @@ def enrolled_accounts(base, token, count):
         return list(pool.map(make, range(count)))
 
 
-class Client:
-    """One keep-alive connection, as a browser or wrk holds it (a new connection per request
-    would measure the client more than the server)."""
-
-    def __init__(self, base):
-        host, port = base.removeprefix("http://").split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
-
-    def post(self, path, body):
-        self.conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
-        response = self.conn.getresponse()
-        return response.status, json.loads(response.read() or b"null")
+CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "signin_client.lua")
 
 
-def run_for(seconds, base, one):
-    """Calls `one(client)` from CLIENTS threads, each with its own connection, for `seconds`;
-    returns (completed per second, errors)."""
-    done, errors, lock = [0], [0], threading.Lock()
-    deadline = time.time() + seconds
-
-    def client():
-        connection = Client(base)
-        while time.time() < deadline:
-            try:
-                ok = one(connection)
-            except Exception:
-                ok = False
-                connection = Client(base)
-            with lock:
-                if ok is None:
-                    return
-                if ok:
-                    done[0] += 1
-                else:
-                    errors[0] += 1
-
-    started, cpu = time.time(), resource.getrusage(resource.RUSAGE_SELF)
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed, after = time.time() - started, resource.getrusage(resource.RUSAGE_SELF)
-    # The client runs on the server's cores: say how much of them it took.
-    client_cpu = (after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime) / elapsed
-    return done[0] / elapsed, errors[0], client_cpu
+def run_for(seconds, base, *args):
+    """Sign-ins by wrk (`signin_client.lua` with `args`) from CLIENTS threads, one keep-alive
+    connection each, as a browser holds one, for `seconds`; returns (sign-ins completed per
+    second, errors, the client's CPU in cores). wrk rather than Python threads: the client runs
+    on the server's cores, and a Python client took 11% of a core at this rate."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(["wrk", f"-t{CLIENTS}", f"-c{CLIENTS}", f"-d{max(1, round(seconds))}s", "-s", CLIENT, base, "--", *args],
+                         capture_output=True, text=True, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ok, errors, exhausted, micros = (int(n) for n in re.search(r"^signins (\d+) (\d+) (\d+) (\d+)$", out, re.M).groups())
+    if exhausted:
+        sys.stderr.write("the sign-in run used every enrolled account before its end; its rate counts the sign-ins made\n")
+    elapsed = micros / 1e6
+    client_cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / elapsed
+    return ok / elapsed, errors, client_cpu
 
 
-def sliced(seconds, base, one):
+def accounts_file(workdir, accounts, name):
+    """The accounts of one run of the TOTP client as a Lua table, each with its codes for the
+    steps the run can reach: from the step after its enrolment's (that code is spent) or the
+    current one, whichever is later, four steps (two minutes) on."""
+    path = os.path.join(workdir, name)
+    with open(path, "w") as out:
+        out.write(f"return {{ threads = {CLIENTS}, accounts = {{\n")
+        for email, secret, enrolled_at in accounts:
+            first = max(step_now(), enrolled_at + 1)
+            codes = ", ".join(f'"{totp(secret, first + k)}"' for k in range(4))
+            out.write(f'  {{ email = "{email}", first = {first}, codes = {{ {codes} }} }},\n')
+        out.write("} }\n")
+    return path
+
+
+def sliced(seconds, base, slice_args):
     """`run_for` in SLICES slices with an argon2 sample (every core hashing) before the first and
     after each, so each slice is set against the machine's speed at its own moment. On a shared
     host that speed drifts by several percent within a minute (measured: 119 to 132 hashes/s
@@ -114,7 +101,7 @@ def sliced(seconds, base, one):
     done = errors = cpu = 0.0
     ratios = []
     for _ in range(SLICES):
-        rate, slice_errors, slice_cpu = run_for(seconds / SLICES, base, one)
+        rate, slice_errors, slice_cpu = run_for(seconds / SLICES, base, *slice_args(len(ratios)))
         samples.append(bench.argon2_sample()[1])
         ratios.append(rate / ((samples[-2] + samples[-1]) / 2))
         done, errors, cpu = done + rate, errors + slice_errors, cpu + slice_cpu
@@ -126,22 +113,14 @@ def signin(label, url, port, workdir, limit):
     try:
         _, email, token = bench.seed_tenant(base)
         accounts = enrolled_accounts(base, token, int(limit * SECONDS * 1.3) + 50)
-        plain, plain_errors, plain_cpu = run_for(SECONDS, base, lambda c: "access" in c.post("/api/auth/login/", {"email": email, "password": bench.PASSWORD})[1])
-        queue = iter(accounts)
-        queue_lock = threading.Lock()
+        plain, plain_errors, plain_cpu = run_for(SECONDS, base, "password", email, bench.PASSWORD)
+        # Each slice gets accounts of its own: a TOTP code works once per step and account.
+        per_slice = len(accounts) // SLICES
+        def slice_args(n):
+            path = accounts_file(workdir, accounts[n * per_slice:(n + 1) * per_slice], f"accounts-{port}-{n}.lua")
+            return "totp", path, bench.PASSWORD
 
-        def two_steps(client):
-            with queue_lock:
-                account = next(queue, None)
-            if account is None:
-                return None  # every account used: the run ends early
-            who, secret, enrolled_at = account
-            _, first = client.post("/api/auth/login/", {"email": who, "password": bench.PASSWORD})
-            code = totp(secret, max(step_now(), enrolled_at + 1))
-            _, second = client.post("/api/auth/login/mfa/", {"mfa_token": first["mfa_token"], "code": code})
-            return "access" in second
-
-        with_totp, totp_errors, totp_cpu, around, slices = sliced(SECONDS, base, two_steps)
+        with_totp, totp_errors, totp_cpu, around, slices = sliced(SECONDS, base, slice_args)
         return label, plain, plain_errors, with_totp, totp_errors, len(accounts), plain_cpu, totp_cpu, around, slices
     finally:
         bench.stop(proc)
