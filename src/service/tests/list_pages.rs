@@ -328,3 +328,53 @@ async fn the_kept_row_counts_agree_with_counting_after_rows_come_and_go() {
     let events = services.list_audit_log(&admin, AuditFilter::default(), PageRequest::first()).await.unwrap();
     assert_eq!(events.count as usize, events.items.len());
 }
+
+/// PostgreSQL raises a tenant's list counters when a transaction commits (migration 0024), not
+/// as each row is written: a transaction writing in the tenant does not hold the tenant's row
+/// of `list_stats` while it runs, so a second writer in the same tenant commits without waiting
+/// for the first, and the counts agree with counting once both have. (SQLite has one writer at
+/// a time, so there the second would wait whatever the counters did.)
+#[tokio::test]
+async fn a_writer_in_a_tenant_does_not_wait_for_another_ones_list_counters_on_postgres() {
+    if testing::backend() != "postgres" {
+        return;
+    }
+    let services = testing::services().await;
+    let (acme, admin) = tenant_with_admin(&services, "Acme").await;
+    let entry = |n: u32| crate::store::NewAuditEntry {
+        tenant_id: Some(acme.id),
+        actor_id: None,
+        actor_email: None,
+        action: crate::domain::AuditAction::ReportViewed,
+        resource_type: "report",
+        resource_id: Some(format!("r-{n}")),
+        metadata: serde_json::json!({}),
+        ip_address: None,
+        user_agent: None,
+    };
+    let before = versions(&services, acme.id).await;
+    let mut first = services.db().write_in(acme.id).await.unwrap();
+    first.insert_audit(&entry(1), chrono::Utc::now()).await.unwrap();
+    // A row made and removed again in one transaction: its counter changes still run at the
+    // commit, each with the row as it was when it was queued.
+    let role = crate::domain::RoleName::parse("ANALYST").unwrap();
+    let (assignment, _) = first.assign_role(acme.id, admin.user_id, &role, None, chrono::Utc::now()).await.unwrap();
+    assert!(first.delete_assignment(acme.id, assignment.id).await.unwrap());
+    let second = async {
+        let mut tx = services.db().write_in(acme.id).await?;
+        tx.insert_audit(&entry(2), chrono::Utc::now()).await?;
+        tx.commit().await
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), second)
+        .await
+        .expect("the second writer waited for the first one's transaction to end")
+        .unwrap();
+    first.commit().await.unwrap();
+    let mut tx = services.db().read_in(acme.id).await.unwrap();
+    for table in ["audit_log", "user_roles"] {
+        let (kept, counted) = tx.kept_and_counted(table, acme.id).await.unwrap();
+        assert_eq!(kept, counted, "{table}");
+    }
+    drop(tx);
+    assert_ne!(versions(&services, acme.id).await[3], before[3], "the entries raised the audit list's version");
+}
