@@ -5,8 +5,9 @@
 --       two-step sign-ins: each takes an account of ACCOUNTS.lua (never one another thread
 --       uses), signs in with its password, then answers the mfa_token with the TOTP code of the
 --       current 30-second step, precomputed by the benchmark for the steps the run can reach.
--- Prints `signins OK ERRORS EXHAUSTED` at the end: sign-ins that got an access token, requests
--- answered otherwise, and whether a thread ran out of accounts (its sign-ins then stopped).
+-- Prints `signins OK ERRORS EXHAUSTED MICROSECONDS` at the end: sign-ins that got an access
+-- token, requests answered otherwise, whether a thread ran out of accounts (its sign-ins then
+-- stopped: 1), and how long the run took.
 -- wrk (C and LuaJIT) rather than Python threads: the client shares the server's cores, and
 -- Python's took 11% of a core at this rate, which the server's sign-in rate paid for.
 
