@@ -10,7 +10,7 @@ use super::{two_factor::SignInStep, now, Actor, Audit, Profile, Raw, RequestMeta
 use crate::{
     auth::{Claims, TokenKind},
     domain::{AuditAction, Email, PlainPassword, SecurityPolicy, TenantId, UserId},
-    store::{Member, Tx, User, Reader},
+    store::{Member, NewRefreshToken, Tx, User, Reader},
     FieldErrors, ServiceError, ServiceResult,
 };
 
@@ -251,6 +251,14 @@ impl Services {
     /// [`Services::issue_tokens_in`] for a caller that has just read the tenant's security
     /// policy (`None`: the defaults, or no tenant), which a sign-in has.
     pub(crate) async fn issue_tokens_under(&self, tx: &mut Tx, user: &User, tenant: Option<TenantId>, family: Uuid, policy: Option<&SecurityPolicy>) -> ServiceResult<TokenPair> {
+        let (pair, record) = self.sign_pair(user, tenant, family, policy)?;
+        tx.insert_refresh_token(&record).await?;
+        Ok(pair)
+    }
+
+    /// A new pair for `user` acting in `tenant` under its `policy`, and the refresh token's
+    /// record in `family`, which the caller writes with the sign-in it completes.
+    pub(crate) fn sign_pair(&self, user: &User, tenant: Option<TenantId>, family: Uuid, policy: Option<&SecurityPolicy>) -> ServiceResult<(TokenPair, NewRefreshToken)> {
         let at = now();
         let config = self.config();
         let (id, ver, tenant_uuid) = (user.id.0, user.auth_version, tenant.map(|t| t.0));
@@ -262,8 +270,8 @@ impl Services {
         let access = Claims::new(TokenKind::Access, id, tenant_uuid, ver, at, access_ttl);
         let refresh = Claims::new(TokenKind::Refresh, id, tenant_uuid, ver, at, config.refresh_token_ttl);
         let expires_at = at + ChronoDuration::seconds(config.refresh_token_ttl.as_secs() as i64);
-        tx.insert_refresh_token(refresh.jti, family, user.id, tenant, expires_at, at).await?;
-        Ok(TokenPair { access: self.jwt().sign(&access)?, refresh: self.jwt().sign(&refresh)? })
+        let record = NewRefreshToken { jti: refresh.jti, family_id: family, user_id: user.id, tenant_id: tenant, expires_at, created_at: at };
+        Ok((TokenPair { access: self.jwt().sign(&access)?, refresh: self.jwt().sign(&refresh)? }, record))
     }
 
     /// `POST /api/auth/refresh/`: trades a live refresh token for a new pair. A refresh token

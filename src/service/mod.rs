@@ -304,19 +304,20 @@ pub(crate) struct Audit<'a> {
 }
 
 impl Audit<'_> {
-    pub async fn write(
+    /// The row [`Audit::write`] records, for a caller that writes it in a statement of its
+    /// own (an action that announces no webhook event).
+    pub fn entry(
         &self,
-        tx: &mut Tx,
         tenant: Option<crate::domain::TenantId>,
         action: crate::domain::AuditAction,
         resource_type: &'static str,
         resource_id: Option<String>,
         mut metadata: serde_json::Value,
-    ) -> ServiceResult<()> {
+    ) -> NewAuditEntry {
         if let (Some(key), serde_json::Value::Object(map)) = (self.key, &mut metadata) {
             map.insert("api_key".into(), serde_json::json!({"id": key.id, "name": key.name}));
         }
-        let entry = NewAuditEntry {
+        NewAuditEntry {
             tenant_id: tenant,
             actor_id: self.actor.map(|(id, _)| *id),
             actor_email: self.actor.map(|(_, email)| email.to_owned()),
@@ -326,7 +327,19 @@ impl Audit<'_> {
             metadata,
             ip_address: self.meta.ip.map(|ip| ip.to_string()),
             user_agent: self.meta.user_agent.clone(),
-        };
+        }
+    }
+
+    pub async fn write(
+        &self,
+        tx: &mut Tx,
+        tenant: Option<crate::domain::TenantId>,
+        action: crate::domain::AuditAction,
+        resource_type: &'static str,
+        resource_id: Option<String>,
+        metadata: serde_json::Value,
+    ) -> ServiceResult<()> {
+        let entry = self.entry(tenant, action, resource_type, resource_id, metadata);
         tx.insert_audit(&entry, now()).await?;
         // The change's webhook events, in its transaction (see `events`).
         let (announced, event_tenant) = match tenant {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::json;
 
 use super::{auth::member_with_policy, now, Actor, Audit, Profile, Raw, RequestMeta, Services, TokenPair};
+use crate::store::CodeOutcome;
 use crate::{
     auth::{token_hash, Sealer},
     domain::{AuditAction, PlainPassword, TenantId, TotpSecret, UserId},
@@ -20,6 +21,7 @@ pub const RECOVERY_CODES: usize = 10;
 const ISSUER: &str = "Tenantry";
 pub(super) const BAD_MFA_TOKEN: &str = "This sign-in step is invalid or has expired; sign in again.";
 const WRONG_CODE: &str = "The code is not correct.";
+const TOO_MANY_WRONG: &str = "Too many wrong codes: sign in again.";
 const ENROL_FIRST: &str = "Your organisation requires two-factor sign-in: set up an authenticator app under Security first.";
 
 /// A TOTP enrolment just started: the secret to put in an authenticator app.
@@ -57,8 +59,8 @@ pub struct TwoFactorStatus {
 /// the tenant the sign-in lands in, and when the step expires, sealed (AES-256-GCM, under a key
 /// derived from `SECRET_KEY` for this purpose alone), so nobody can make or alter one and the
 /// password step writes nothing. Answers to it are what is stored: the first answer writes a
-/// row under the token's hash ([`crate::store::Tx::claim_mfa_challenge`]), and that row makes
-/// the token single-use and counts its wrong codes.
+/// row under the token's hash (claiming it for a right answer, counting a wrong one), and that
+/// row makes the token single-use and counts its wrong codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PendingStep {
     pub user: UserId,
@@ -98,9 +100,9 @@ impl PendingStep {
     }
 }
 
-/// What answers the second step of a sign-in.
+/// What answers the second step of a sign-in in the database (a TOTP code is checked before
+/// anything is written: [`Services::second_step_by_code`]).
 enum Proof {
-    Code(String),
     Recovery(String),
     Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
 }
@@ -266,12 +268,11 @@ impl Services {
                 errors.add("code", crate::domain::REQUIRED);
             }
             errors.into_result()?;
-            let proof = match (code, recovery) {
-                (Some(code), _) => Proof::Code(code.to_owned()),
-                (None, Some(recovery)) => Proof::Recovery(recovery.to_owned()),
+            match (code, recovery) {
+                (Some(code), _) => self.second_step_by_code(&token.unwrap(), code, meta, with_tokens).await,
+                (None, Some(recovery)) => self.second_step(&token.unwrap(), Proof::Recovery(recovery.to_owned()), meta, with_tokens).await,
                 (None, None) => unreachable!("checked above"),
-            };
-            self.second_step(&token.unwrap(), proof, meta, with_tokens).await
+            }
         }
         .await;
         super::auth::count_login(done.is_ok());
@@ -296,6 +297,75 @@ impl Services {
         done
     }
 
+    /// The second step answered with a TOTP code, the hot path of every two-factor sign-in:
+    /// nothing is written before the code is checked. The step, the account's authenticator
+    /// and its standing are read in one statement; the code is checked here; a right one is
+    /// then recorded all at once (its time step used, the step claimed, the audit row, the
+    /// refresh token: [`crate::store::Db::answer_with_code`]), and a wrong one is counted
+    /// against the step. On PostgreSQL that is two statements where the claim-first path of
+    /// [`Services::second_step`] takes six, and no row is locked while the code is checked.
+    async fn second_step_by_code(&self, token: &str, code: &str, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
+        let expired = || ServiceError::unauthenticated(BAD_MFA_TOKEN);
+        let at = now();
+        let (step, hash) = self.pending_step(token, at)?;
+        let state = self.db().read().await?.code_step(&hash, step.user, step.tenant).await?.ok_or_else(expired)?;
+        if !state.is_open(MFA_MAX_ATTEMPTS) {
+            return Err(expired());
+        }
+        let matched = match &state.totp_secret_sealed {
+            Some(sealed) => self.open_secret(sealed)?.verify(code, at.timestamp(), state.totp_last_used_step),
+            None => None,
+        };
+        let Some(time_step) = matched else { return Err(self.count_wrong_code(&step, &hash, at).await?) };
+        let (member, policy) = member_with_policy(state.standing, step.tenant).ok_or_else(expired)?;
+        super::security_policy::check_network(policy.as_ref(), meta.ip)?;
+        let user = member.user.id;
+        let audit = Audit { meta, actor: Some((&user, &member.user.email)), key: None }.entry(
+            step.tenant,
+            AuditAction::LoginSucceeded,
+            "user",
+            Some(user.to_string()),
+            json!({"second_factor": "totp"}),
+        );
+        let tokens = match with_tokens {
+            true => Some(self.sign_pair(&member.user, step.tenant, uuid::Uuid::new_v4(), policy.as_ref())?),
+            false => None,
+        };
+        let answer = crate::store::CodeAnswer {
+            hash: &hash,
+            user: step.user,
+            tenant: step.tenant,
+            expires_at: step.expires_at,
+            max_attempts: MFA_MAX_ATTEMPTS,
+            time_step,
+            audit: &audit,
+            refresh: tokens.as_ref().map(|(_, record)| record),
+            now: at,
+        };
+        match self.db().answer_with_code(answer).await? {
+            CodeOutcome::SignedIn => Ok((self.profile_of(member), tokens.map(|(pair, _)| pair))),
+            // The same code signed in elsewhere in the moment since it was checked.
+            CodeOutcome::StepUsed => Err(self.count_wrong_code(&step, &hash, at).await?),
+            CodeOutcome::Spent => Err(expired()),
+        }
+    }
+
+    /// Counts a wrong code against a pending step that no answer holds: the refusal to give
+    /// (a 400 on `code`, or 401 once it was the last allowed or the step was used meanwhile).
+    async fn count_wrong_code(&self, step: &PendingStep, hash: &str, at: DateTime<Utc>) -> ServiceResult<ServiceError> {
+        let mut tx = self.db().write().await?;
+        let count = tx.count_wrong_code(hash, (step.user, step.tenant, step.expires_at), MFA_MAX_ATTEMPTS, at).await?;
+        tx.commit().await?;
+        Ok(match count {
+            Some(count) if count < MFA_MAX_ATTEMPTS => ServiceError::field("code", WRONG_CODE),
+            Some(_) => ServiceError::unauthenticated(TOO_MANY_WRONG),
+            None => ServiceError::unauthenticated(BAD_MFA_TOKEN),
+        })
+    }
+
+    /// The second step answered with a recovery code or a passkey, both checked in the
+    /// database: the step is claimed first, in the transaction that checks the answer; a
+    /// wrong answer hands it back with one more attempt counted.
     async fn second_step(&self, token: &str, proof: Proof, meta: &RequestMeta, with_tokens: bool) -> ServiceResult<(Profile, Option<TokenPair>)> {
         let expired = || ServiceError::unauthenticated(BAD_MFA_TOKEN);
         let at = now();
@@ -306,17 +376,6 @@ impl Services {
             tx.claim_mfa_challenge(&hash, (step.user, step.tenant, step.expires_at), MFA_MAX_ATTEMPTS, at).await?.ok_or_else(expired)?;
         let user = challenge.user_id;
         let (ok, field, method) = match proof {
-            Proof::Code(code) => {
-                // The account's confirmed authenticator came with the challenge.
-                let ok = match &challenge.totp_secret_sealed {
-                    Some(sealed) => match self.open_secret(sealed)?.verify(&code, at.timestamp(), challenge.totp_last_used_step) {
-                        Some(step) => tx.use_totp_step(user, step).await?,
-                        None => false,
-                    },
-                    None => false,
-                };
-                (ok, "code", "totp")
-            }
             Proof::Recovery(recovery) => (tx.use_recovery_code(user, &recovery_hash(&recovery), at).await?, "recovery_code", "recovery_code"),
             Proof::Passkey(credential) => (self.verify_passkey_factor(&mut tx, &hash, user, &credential).await?, "webauthn", "webauthn"),
         };
@@ -324,7 +383,7 @@ impl Services {
             let count = tx.count_mfa_failure(&hash, MFA_MAX_ATTEMPTS, at).await?;
             tx.commit().await?;
             return Err(if count >= MFA_MAX_ATTEMPTS {
-                ServiceError::unauthenticated("Too many wrong codes: sign in again.")
+                ServiceError::unauthenticated(TOO_MANY_WRONG)
             } else if method == "webauthn" {
                 ServiceError::field(field, "The passkey could not be verified.")
             } else {

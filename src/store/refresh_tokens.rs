@@ -18,6 +18,18 @@ pub struct RefreshTokenRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// A refresh token about to be recorded: what [`Tx::insert_refresh_token`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRefreshToken {
+    pub jti: Uuid,
+    /// One family per sign-in: a reused token revokes all of it.
+    pub family_id: Uuid,
+    pub user_id: UserId,
+    pub tenant_id: Option<TenantId>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
 impl Reader {
 
     #[tracing::instrument(skip_all)]
@@ -30,10 +42,11 @@ impl Reader {
 
 impl Tx {
     #[tracing::instrument(skip_all)]
-    pub async fn insert_refresh_token(&mut self, jti: Uuid, family: Uuid, user: UserId, tenant: Option<TenantId>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    pub async fn insert_refresh_token(&mut self, token: &NewRefreshToken) -> Result<(), sqlx::Error> {
         on!(self, c => sqlx::query(
             "INSERT INTO refresh_tokens (jti, family_id, user_id, tenant_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(jti).bind(family).bind(user).bind(tenant).bind(expires_at).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(token.jti).bind(token.family_id).bind(token.user_id).bind(token.tenant_id).bind(token.expires_at).bind(token.created_at)
+            .execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -232,6 +232,118 @@ async fn two_answers_at_once_sign_in_once() {
     }
 }
 
+/// A right code is recorded all at once or not at all (`Db::answer_with_code`, one statement
+/// on PostgreSQL): its time step, the claim of the pending step, the audit row and the refresh
+/// token. A step claimed meanwhile still spends the code's time step but signs nobody in; a
+/// time step used meanwhile writes nothing.
+#[tokio::test]
+async fn a_right_code_is_recorded_all_at_once_or_not_at_all() {
+    use crate::store::{CodeAnswer, CodeOutcome, NewAuditEntry, NewRefreshToken};
+    let services = testing::services().await;
+    let (tenant, admin) = tenant_with_admin(&services, "Acme").await;
+    enrol(&services, &admin).await;
+    let db = services.db();
+    let logins = || async {
+        let actions = db.read().await.unwrap().audit_actions(tenant.id).await.unwrap();
+        actions.iter().filter(|a| **a == crate::domain::AuditAction::LoginSucceeded).count()
+    };
+    let audit = NewAuditEntry {
+        tenant_id: Some(tenant.id),
+        actor_id: Some(admin.user_id),
+        actor_email: Some(admin.email.clone()),
+        action: crate::domain::AuditAction::LoginSucceeded,
+        resource_type: "user",
+        resource_id: Some(admin.user_id.to_string()),
+        metadata: json!({"second_factor": "totp"}),
+        ip_address: None,
+        user_agent: None,
+    };
+    let at = chrono::Utc::now();
+    let refresh = |n: u128| NewRefreshToken {
+        jti: uuid::Uuid::from_u128(n),
+        family_id: uuid::Uuid::from_u128(n),
+        user_id: admin.user_id,
+        tenant_id: Some(tenant.id),
+        expires_at: at + chrono::Duration::days(1),
+        created_at: at,
+    };
+    let (first, second) = (refresh(1), refresh(2));
+    let token = pending(&services, "admin@acme.example.com").await.mfa_token;
+    let hash = crate::auth::token_hash(&token);
+    let answer = |hash: &'static str, time_step: i64, refresh: &'static NewRefreshToken, audit: &'static NewAuditEntry| CodeAnswer {
+        hash,
+        user: admin.user_id,
+        tenant: Some(tenant.id),
+        expires_at: at + chrono::Duration::minutes(5),
+        max_attempts: 5,
+        time_step,
+        audit,
+        refresh: Some(refresh),
+        now: at,
+    };
+    let (hash, audit, first, second): (&'static str, &'static NewAuditEntry, &'static NewRefreshToken, &'static NewRefreshToken) =
+        (Box::leak(hash.into_boxed_str()), Box::leak(Box::new(audit)), Box::leak(Box::new(first)), Box::leak(Box::new(second)));
+    let step = step_now() + 1;
+    let before = logins().await;
+
+    assert_eq!(db.answer_with_code(answer(hash, step, first, audit)).await.unwrap(), CodeOutcome::SignedIn);
+    assert_eq!(logins().await, before + 1);
+    let mut read = db.read().await.unwrap();
+    assert!(read.refresh_token(first.jti).await.unwrap().is_some(), "the refresh token is recorded");
+    assert!(read.mfa_challenge(hash).await.unwrap().unwrap().used_at.is_some(), "the step is claimed");
+    assert_eq!(read.totp_factor(admin.user_id).await.unwrap().unwrap().last_used_step, Some(step));
+    drop(read);
+
+    // The same pending step again, with a later time step: claimed already.
+    assert_eq!(db.answer_with_code(answer(hash, step + 1, second, audit)).await.unwrap(), CodeOutcome::Spent);
+    assert_eq!(logins().await, before + 1, "no audit row");
+    let mut read = db.read().await.unwrap();
+    assert!(read.refresh_token(second.jti).await.unwrap().is_none(), "no refresh token");
+    assert_eq!(read.totp_factor(admin.user_id).await.unwrap().unwrap().last_used_step, Some(step + 1), "the time step is spent");
+    drop(read);
+
+    // A new pending step with a time step already used: nothing is written, not even its row.
+    let other: &'static str = Box::leak(crate::auth::token_hash(&pending(&services, "admin@acme.example.com").await.mfa_token).into_boxed_str());
+    for used in [step, step + 1] {
+        assert_eq!(db.answer_with_code(answer(other, used, second, audit)).await.unwrap(), CodeOutcome::StepUsed);
+    }
+    let mut read = db.read().await.unwrap();
+    assert!(read.mfa_challenge(other).await.unwrap().is_none(), "the step is not claimed");
+    assert!(read.refresh_token(second.jti).await.unwrap().is_none());
+    drop(read);
+    assert_eq!(logins().await, before + 1);
+
+    // It can still be answered with a code of a later step.
+    assert_eq!(db.answer_with_code(answer(other, step + 2, second, audit)).await.unwrap(), CodeOutcome::SignedIn);
+    assert_eq!(logins().await, before + 2);
+}
+
+/// One right code answered twice at once (two tabs) signs in once. Answering two sign-ins
+/// of the account, the other is told the code is wrong (its own step stays open); answering
+/// one sign-in twice, the other finds the step used.
+#[tokio::test]
+async fn one_code_answered_twice_at_once_signs_in_once() {
+    let services = testing::services().await;
+    let (_, admin) = tenant_with_admin(&services, "Acme").await;
+    for (email, same_step) in [("two-steps@acme.example.com", false), ("one-step@acme.example.com", true)] {
+        let person = member(&services, &admin, email).await;
+        let (secret, _) = enrol(&services, &person).await;
+        // The step after the enrolment's: the one code that is sure to be accepted now.
+        let code = secret.code_at_step(step_now() + 1);
+        let (a, b) = (pending(&services, email).await, pending(&services, email).await);
+        let second_token = if same_step { &a.mfa_token } else { &b.mfa_token };
+        let meta = meta();
+        let answer = |token: &str| services.complete_sign_in(Raw::text(token), Raw::text(&code), Raw::Missing, &meta, true);
+        let (first, second) = tokio::join!(answer(&a.mfa_token), answer(second_token));
+        assert!(first.is_ok() != second.is_ok(), "{email}: exactly one wins: {first:?} / {second:?}");
+        let loser = if first.is_ok() { second } else { first };
+        match same_step {
+            false => assert!(is_field(&loser, "code"), "{email}: {loser:?}"),
+            true => assert!(matches!(loser, Err(ServiceError::Unauthenticated(_))), "{email}: {loser:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn removal_needs_the_password_and_a_code() {
     let services = testing::services().await;
