@@ -1,32 +1,45 @@
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use argon2::{
     password_hash::{rand_core::OsRng, Output, PasswordHash, SaltString},
     Algorithm, Argon2, Block, Params, Version,
 };
+use tokio::sync::oneshot;
 
-/// argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1). Hashing runs on a blocking
-/// thread so it never stalls the async workers.
+/// argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1). Hashing runs on threads of
+/// its own so it never stalls the async workers: one per core, each taking the next hash from
+/// a shared queue as soon as it finishes one. (Handing each hash to tokio's blocking pool
+/// behind a semaphore left a core idle between two hashes while the async side woke up to
+/// pass the permit on; on two cores that idle was 2–3% of the machine under a sign-in load.)
 ///
 /// Memory: each hash needs 19 MiB of working memory. Allocating it per hash makes glibc keep
 /// a freed 19 MiB heap per thread that ever hashed (measured: ~1 GB RSS after a login burst),
-/// and forcing mmap for it costs a fifth of the throughput in page faults. So the working
-/// memory is a small pool of buffers, at most one per core, reused for every hash.
+/// and forcing mmap for it costs a fifth of the throughput in page faults. So each hashing
+/// thread keeps one buffer, allocated on its first hash and reused for every one after.
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    argon: Argon2<'static>,
-    params: Params,
-    /// One hash at a time per core: more would only queue on the CPU while each holds its
-    /// 19 MiB.
-    permits: tokio::sync::Semaphore,
-    buffers: Mutex<Vec<Vec<Block>>>,
+    /// The hashing threads' queue; they stop when the last handle drops it.
+    jobs: Mutex<mpsc::Sender<Job>>,
     /// A real hash of a random password, verified against when the account does not exist so
     /// the response takes as long as for a real account.
     dummy_hash: String,
+}
+
+/// What the hashing threads share: the parameters new hashes are made with.
+struct Core {
+    argon: Argon2<'static>,
+    params: Params,
+}
+
+/// One hash for a hashing thread, and where its answer goes.
+enum Job {
+    Hash { password: String, reply: oneshot::Sender<anyhow::Result<String>> },
+    /// Verifies against `stored`, or against the dummy hash when it is `None`.
+    Verify { password: String, stored: String, reply: oneshot::Sender<bool> },
 }
 
 const M_COST: u32 = 19_456;
@@ -36,66 +49,82 @@ const P_COST: u32 = 1;
 impl PasswordHasher {
     pub fn new() -> Self {
         let params = Params::new(M_COST, T_COST, P_COST, None).expect("static argon2 parameters are valid");
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let core = Arc::new(Core { argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()), params });
+        // An idle server need not hold 19 MiB: this buffer goes, and each thread allocates
+        // its own on its first hash.
+        let dummy_hash = core.hash(super::random_token().as_bytes(), &mut Vec::new()).expect("hashing a random password cannot fail");
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
-        let mut inner = Inner {
-            argon,
-            params,
-            permits: tokio::sync::Semaphore::new(cores),
-            buffers: Mutex::new(Vec::new()),
-            dummy_hash: String::new(),
-        };
-        inner.dummy_hash = inner.hash_blocking(super::random_token().as_bytes()).expect("hashing a random password cannot fail");
-        // An idle server need not hold 19 MiB: the pool refills on the first real hash.
-        inner.buffers.get_mut().map(Vec::clear).ok();
-        Self { inner: Arc::new(inner) }
+        for n in 0..cores {
+            let (core, queue) = (core.clone(), queue.clone());
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || core.serve(&queue))
+                .expect("a hashing thread starts");
+        }
+        Self { inner: Arc::new(Inner { jobs: Mutex::new(jobs), dummy_hash }) }
     }
 
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
-        let _permit = self.inner.permits.acquire().await?;
-        let inner = self.inner.clone();
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || inner.hash_blocking(password.as_bytes())).await?
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash { password: password.to_owned(), reply })?;
+        answer.await?
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no stored
     /// hash (unknown account), in which case the answer is always `false`.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> bool {
-        let Ok(_permit) = self.inner.permits.acquire().await else { return false };
-        let inner = self.inner.clone();
-        let password = password.to_owned();
         // An unusable password costs what an unknown account does.
-        let real = stored.filter(|s| !s.starts_with('!')).map(str::to_owned);
-        tokio::task::spawn_blocking(move || {
-            let hash_text = real.as_deref().unwrap_or(&inner.dummy_hash);
-            let matches = inner.verify_blocking(password.as_bytes(), hash_text);
-            matches && real.is_some()
-        })
-        .await
-        .unwrap_or(false)
+        let real = stored.filter(|s| !s.starts_with('!'));
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Verify { password: password.to_owned(), stored: real.unwrap_or(&self.inner.dummy_hash).to_owned(), reply };
+        if self.submit(job).is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false) && real.is_some()
+    }
+
+    fn submit(&self, job: Job) -> anyhow::Result<()> {
+        let jobs = self.inner.jobs.lock().map_err(|_| anyhow::anyhow!("the hashing queue is poisoned"))?;
+        jobs.send(job).map_err(|_| anyhow::anyhow!("the hashing threads are gone"))
     }
 }
 
-impl Inner {
-    /// Runs `f` with a working-memory buffer from the pool (allocated on first use).
-    fn with_memory<T>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
-        let mut buffer = self.buffers.lock().map(|mut pool| pool.pop()).ok().flatten().unwrap_or_default();
-        if buffer.len() != blocks {
-            buffer = vec![Block::default(); blocks];
+impl Core {
+    /// A hashing thread: takes the next job until every handle is gone. A job whose caller
+    /// went away (a client that disconnected while it queued) is skipped, not hashed.
+    fn serve(&self, queue: &Mutex<mpsc::Receiver<Job>>) {
+        let mut memory = Vec::new();
+        loop {
+            let next = match queue.lock() {
+                Ok(queue) => queue.recv(),
+                Err(_) => return,
+            };
+            match next {
+                Ok(Job::Hash { password, reply }) if !reply.is_closed() => drop(reply.send(self.hash(password.as_bytes(), &mut memory))),
+                Ok(Job::Verify { password, stored, reply }) if !reply.is_closed() => drop(reply.send(self.verify(password.as_bytes(), &stored, &mut memory))),
+                Ok(_) => {}
+                Err(_) => return,
+            }
         }
-        let result = f(&mut buffer);
-        if let Ok(mut pool) = self.buffers.lock() {
-            pool.push(buffer);
-        }
-        result
     }
 
-    fn hash_blocking(&self, password: &[u8]) -> anyhow::Result<String> {
+    /// `memory` sized for `blocks` (allocated on first use, then reused).
+    fn memory(memory: &mut Vec<Block>, blocks: usize) -> &mut [Block] {
+        if memory.len() != blocks {
+            *memory = vec![Block::default(); blocks];
+        }
+        memory
+    }
+
+    fn hash(&self, password: &[u8], memory: &mut Vec<Block>) -> anyhow::Result<String> {
         let salt = SaltString::generate(&mut OsRng);
         let mut salt_bytes = [0u8; 64];
         let salt_raw = salt.decode_b64(&mut salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
         let mut out = [0u8; 32];
-        self.with_memory(self.params.block_count(), |memory| self.argon.hash_password_into_with_memory(password, salt_raw, &mut out, memory))
+        self.argon
+            .hash_password_into_with_memory(password, salt_raw, &mut out, Self::memory(memory, self.params.block_count()))
             .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
         let hash = PasswordHash {
             algorithm: argon2::ARGON2ID_IDENT,
@@ -109,7 +138,7 @@ impl Inner {
 
     /// Checks a password against a stored PHC string (argon2id with any parameters, so hashes
     /// made under older settings still verify).
-    fn verify_blocking(&self, password: &[u8], stored: &str) -> bool {
+    fn verify(&self, password: &[u8], stored: &str, memory: &mut Vec<Block>) -> bool {
         let Ok(hash) = PasswordHash::new(stored) else { return false };
         let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else { return false };
         if hash.algorithm != argon2::ARGON2ID_IDENT {
@@ -120,7 +149,7 @@ impl Inner {
         let mut salt_bytes = [0u8; 64];
         let Ok(salt_raw) = salt.decode_b64(&mut salt_bytes) else { return false };
         let mut out = vec![0u8; expected.len()];
-        let computed = self.with_memory(params.block_count(), |memory| argon.hash_password_into_with_memory(password, salt_raw, &mut out, memory));
+        let computed = argon.hash_password_into_with_memory(password, salt_raw, &mut out, Self::memory(memory, params.block_count()));
         // `Output`'s equality is constant-time.
         computed.is_ok() && Output::new(&out).is_ok_and(|actual| actual == expected)
     }
