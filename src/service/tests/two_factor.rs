@@ -122,7 +122,7 @@ async fn sign_in_asks_for_a_code_that_works_once_and_recovery_codes_work_once() 
 async fn an_mfa_token_expires_and_five_wrong_codes_spend_it() {
     let services = testing::services().await;
     let (_, admin) = tenant_with_admin(&services, "Acme").await;
-    let (secret, _) = enrol(&services, &admin).await;
+    let (secret, codes) = enrol(&services, &admin).await;
     let good = || secret.code_at_step(step_now() + 1);
     let wrong = |n: u32| not_a_code(&secret, n);
 
@@ -139,6 +139,17 @@ async fn an_mfa_token_expires_and_five_wrong_codes_spend_it() {
     let expired = services.expired_copy_of_mfa_token(&pending(&services, "admin@acme.example.com").await.mfa_token);
     let late = services.complete_sign_in(Raw::text(&expired), Raw::text(good()), Raw::Missing, &meta(), true).await;
     assert!(matches!(late, Err(ServiceError::Unauthenticated(_))), "{late:?}");
+
+    // A step signed in with a recovery code is used: the right code is refused on it too.
+    let used = pending(&services, "admin@acme.example.com").await;
+    services.complete_sign_in(Raw::text(&used.mfa_token), Raw::Missing, Raw::text(&codes[0]), &meta(), true).await.unwrap();
+    let again = services.complete_sign_in(Raw::text(&used.mfa_token), Raw::text(good()), Raw::Missing, &meta(), true).await;
+    assert!(matches!(again, Err(ServiceError::Unauthenticated(_))), "{again:?}");
+
+    // The right code refused on the spent and the used step was not used up by either.
+    let fresh = pending(&services, "admin@acme.example.com").await;
+    let signed_in = services.complete_sign_in(Raw::text(&fresh.mfa_token), Raw::text(good()), Raw::Missing, &meta(), true).await;
+    assert!(signed_in.is_ok(), "{signed_in:?}");
 }
 
 /// The password step writes nothing: its token carries the pending step. The first answer
