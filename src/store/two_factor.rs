@@ -25,9 +25,6 @@ pub struct MfaChallenge {
     pub attempts: i32,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
-    /// The account's confirmed TOTP factor, read with the challenge (`None`: it has none).
-    pub totp_secret_sealed: Option<String>,
-    pub totp_last_used_step: Option<i64>,
 }
 
 /// A pending step claimed for an answer ([`Tx::claim_mfa_challenge`]), with the standing of
@@ -128,8 +125,7 @@ impl Reader {
     #[tracing::instrument(skip_all)]
     pub async fn mfa_challenge(&mut self, hash: &str) -> Result<Option<MfaChallenge>, sqlx::Error> {
         on!(self, c => sqlx::query_as(
-            "SELECT c.user_id, c.tenant_id, c.attempts, c.expires_at, c.used_at, f.secret_sealed AS totp_secret_sealed, f.last_used_step AS totp_last_used_step \
-             FROM mfa_challenges c LEFT JOIN totp_factors f ON f.user_id = c.user_id AND f.confirmed_at IS NOT NULL WHERE c.token_hash = $1")
+            "SELECT user_id, tenant_id, attempts, expires_at, used_at FROM mfa_challenges WHERE token_hash = $1")
             .bind(hash).fetch_optional(c).await)
     }
 }
@@ -220,9 +216,9 @@ impl Tx {
     }
 
     /// Claims the pending step of `user`'s sign-in into `tenant` that expires at `expires_at`
-    /// (as its token says; `hash`: the token's hash) for this transaction's answer, and reads
-    /// it with the account's confirmed authenticator and the account's standing in that tenant
-    /// (what a right answer signs in as). The first answer writes the step's row, already
+    /// (as its token says; `hash`: the token's hash) for this transaction's answer (a recovery
+    /// code or a passkey, checked in the database), and reads it with the account's standing in
+    /// that tenant (what a right answer signs in as). The first answer writes the step's row, already
     /// used; a later one finds the row and takes it only if it was handed back (a wrong answer:
     /// [`Tx::count_mfa_failure`]) with fewer than `max` wrong answers. `None`: used, spent, or
     /// its account is gone. The caller checked that the step has not expired (the token says
@@ -232,9 +228,7 @@ impl Tx {
         // `WHERE EXISTS`: an account deleted since the password step has no row to point at.
         let claim = format!("INSERT INTO mfa_challenges (token_hash, user_id, tenant_id, expires_at, created_at, used_at) \
              SELECT $1, $2, $3, $4, $5, $5 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2) {CLAIM_IF_OPEN} \
-             RETURNING user_id, tenant_id, attempts, expires_at, used_at, \
-             (SELECT f.secret_sealed FROM totp_factors f WHERE f.user_id = $2 AND f.confirmed_at IS NOT NULL) AS totp_secret_sealed, \
-             (SELECT f.last_used_step FROM totp_factors f WHERE f.user_id = $2 AND f.confirmed_at IS NOT NULL) AS totp_last_used_step");
+             RETURNING user_id, tenant_id, attempts, expires_at, used_at");
         match self.backend() {
             // One round trip: the second step is on the hot path of every two-factor sign-in,
             // and on PostgreSQL each statement is a trip over the network.
@@ -358,8 +352,6 @@ mod tests {
             attempts,
             expires_at: at + chrono::Duration::seconds(expires_in),
             used_at: used.then_some(at),
-            totp_secret_sealed: None,
-            totp_last_used_step: None,
         };
         assert!(step(false, 1, 4).is_live(at, 5));
         assert!(!step(true, 60, 0).is_live(at, 5), "used");
