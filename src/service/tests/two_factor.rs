@@ -281,32 +281,30 @@ async fn a_right_code_is_recorded_all_at_once_or_not_at_all() {
     let (first, second) = (refresh(1), refresh(2));
     let token = pending(&services, "admin@acme.example.com").await.mfa_token;
     let hash = crate::auth::token_hash(&token);
-    let answer = |hash: &'static str, time_step: i64, refresh: &'static NewRefreshToken, audit: &'static NewAuditEntry| CodeAnswer {
-        hash,
+    let step = step_now() + 1;
+    let answer = CodeAnswer {
+        hash: &hash,
         user: admin.user_id,
         tenant: Some(tenant.id),
         expires_at: at + chrono::Duration::minutes(5),
         max_attempts: 5,
-        time_step,
-        audit,
-        refresh: Some(refresh),
+        time_step: step,
+        audit: &audit,
+        refresh: Some(&first),
         now: at,
     };
-    let (hash, audit, first, second): (&'static str, &'static NewAuditEntry, &'static NewRefreshToken, &'static NewRefreshToken) =
-        (Box::leak(hash.into_boxed_str()), Box::leak(Box::new(audit)), Box::leak(Box::new(first)), Box::leak(Box::new(second)));
-    let step = step_now() + 1;
     let before = logins().await;
 
-    assert_eq!(db.answer_with_code(answer(hash, step, first, audit)).await.unwrap(), CodeOutcome::SignedIn);
+    assert_eq!(db.answer_with_code(answer).await.unwrap(), CodeOutcome::SignedIn);
     assert_eq!(logins().await, before + 1);
     let mut read = db.read().await.unwrap();
     assert!(read.refresh_token(first.jti).await.unwrap().is_some(), "the refresh token is recorded");
-    assert!(read.mfa_challenge(hash).await.unwrap().unwrap().used_at.is_some(), "the step is claimed");
+    assert!(read.mfa_challenge(&hash).await.unwrap().unwrap().used_at.is_some(), "the step is claimed");
     assert_eq!(read.totp_factor(admin.user_id).await.unwrap().unwrap().last_used_step, Some(step));
     drop(read);
 
     // The same pending step again, with a later time step: claimed already.
-    assert_eq!(db.answer_with_code(answer(hash, step + 1, second, audit)).await.unwrap(), CodeOutcome::Spent);
+    assert_eq!(db.answer_with_code(CodeAnswer { time_step: step + 1, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::Spent);
     assert_eq!(logins().await, before + 1, "no audit row");
     let mut read = db.read().await.unwrap();
     assert!(read.refresh_token(second.jti).await.unwrap().is_none(), "no refresh token");
@@ -314,18 +312,18 @@ async fn a_right_code_is_recorded_all_at_once_or_not_at_all() {
     drop(read);
 
     // A new pending step with a time step already used: nothing is written, not even its row.
-    let other: &'static str = Box::leak(crate::auth::token_hash(&pending(&services, "admin@acme.example.com").await.mfa_token).into_boxed_str());
+    let other = crate::auth::token_hash(&pending(&services, "admin@acme.example.com").await.mfa_token);
     for used in [step, step + 1] {
-        assert_eq!(db.answer_with_code(answer(other, used, second, audit)).await.unwrap(), CodeOutcome::StepUsed);
+        assert_eq!(db.answer_with_code(CodeAnswer { hash: &other, time_step: used, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::StepUsed);
     }
     let mut read = db.read().await.unwrap();
-    assert!(read.mfa_challenge(other).await.unwrap().is_none(), "the step is not claimed");
+    assert!(read.mfa_challenge(&other).await.unwrap().is_none(), "the step is not claimed");
     assert!(read.refresh_token(second.jti).await.unwrap().is_none());
     drop(read);
     assert_eq!(logins().await, before + 1);
 
     // It can still be answered with a code of a later step.
-    assert_eq!(db.answer_with_code(answer(other, step + 2, second, audit)).await.unwrap(), CodeOutcome::SignedIn);
+    assert_eq!(db.answer_with_code(CodeAnswer { hash: &other, time_step: step + 2, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::SignedIn);
     assert_eq!(logins().await, before + 2);
 }
 
