@@ -149,10 +149,12 @@ impl Reader {
     }
 
     /// The statement of a [`SignInStanding`] of the account `u` picked by `which` (`$1`), with
-    /// `$2` the tenant asked for.
+    /// `$2` the tenant asked for. `x` is `MATERIALIZED`: PostgreSQL otherwise inlines it and
+    /// works out the landing tenant (a sort of the account's memberships) once for each of the
+    /// six columns that read it.
     fn standing_sql(&self, which: &str) -> String {
         format!(
-            "WITH x AS (SELECT u.id AS user_id, COALESCE($2, (SELECT m.tenant_id FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
+            "WITH x AS MATERIALIZED (SELECT u.id AS user_id, COALESCE($2, (SELECT m.tenant_id FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
                  WHERE m.user_id = u.id AND t.status = '{active}' ORDER BY m.created_at, t.id LIMIT 1)) AS landing \
                FROM users u WHERE {which}) \
              SELECT {}, x.landing, \
