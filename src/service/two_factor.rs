@@ -308,7 +308,9 @@ impl Services {
         let expired = || ServiceError::unauthenticated(BAD_MFA_TOKEN);
         let at = now();
         let (step, hash) = self.pending_step(token, at)?;
-        let state = self.db().read().await?.code_step(&hash, step.user, step.tenant).await?.ok_or_else(expired)?;
+        // The write of a right answer runs on this same connection (`answer_with_code`).
+        let mut read = self.db().read().await?;
+        let state = read.code_step(&hash, step.user, step.tenant).await?.ok_or_else(expired)?;
         if !state.is_open(MFA_MAX_ATTEMPTS) {
             return Err(expired());
         }
@@ -316,7 +318,11 @@ impl Services {
             Some(sealed) => self.open_secret(sealed)?.verify(code, at.timestamp(), state.totp_last_used_step),
             None => None,
         };
-        let Some(time_step) = matched else { return Err(self.count_wrong_code(&step, &hash, at).await?) };
+        let Some(time_step) = matched else {
+            // Given back before the count takes a connection of its own.
+            drop(read);
+            return Err(self.count_wrong_code(&step, &hash, at).await?);
+        };
         let (member, policy) = member_with_policy(state.standing, step.tenant).ok_or_else(expired)?;
         super::security_policy::check_network(policy.as_ref(), meta.ip)?;
         let user = member.user.id;
@@ -342,7 +348,7 @@ impl Services {
             refresh: tokens.as_ref().map(|(_, record)| record),
             now: at,
         };
-        match self.db().answer_with_code(answer).await? {
+        match self.db().answer_with_code(read, answer).await? {
             CodeOutcome::SignedIn => Ok((self.profile_of(member), tokens.map(|(pair, _)| pair))),
             // The same code signed in elsewhere in the moment since it was checked.
             CodeOutcome::StepUsed => Err(self.count_wrong_code(&step, &hash, at).await?),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on, Backend, Db, NewAuditEntry, NewRefreshToken, Reader, Tx, UserInTenant};
+use super::{on, Backend, Conn, Db, NewAuditEntry, NewRefreshToken, PgRead, Reader, Tx, UserInTenant};
 use crate::domain::{TenantId, UserId};
 
 /// How an answer claims a pending step whose row exists: only while it is unused and has
@@ -256,8 +256,13 @@ impl Db {
     /// statement, a single round trip on the hot path of every two-factor sign-in (behind a
     /// transaction pooler, one statement in a transaction); SQLite runs the same steps in one
     /// write transaction, where statements cost no trip.
+    ///
+    /// `read`: the handle the step was read with ([`Reader::code_step`]). On PostgreSQL the
+    /// write runs on its connection (behind a pooler, in its transaction), so an answer takes
+    /// one connection from the pool rather than two: sqlx pings every connection given back,
+    /// a round trip more. SQLite writes behind its write gate, on a connection of its own.
     #[tracing::instrument(skip_all)]
-    pub async fn answer_with_code(&self, answer: CodeAnswer<'_>) -> Result<CodeOutcome, sqlx::Error> {
+    pub async fn answer_with_code(&self, read: Reader, answer: CodeAnswer<'_>) -> Result<CodeOutcome, sqlx::Error> {
         match self {
             Db::Postgres(db) => {
                 // Each part reads the rows the one before it returned, so it runs only if that
@@ -298,13 +303,21 @@ impl Db {
                     .bind(refresh.and_then(|r| r.tenant_id))
                     .bind(refresh.map(|r| r.expires_at))
                     .bind(refresh.map(|r| r.created_at));
-                let (stepped, claimed) = if db.pooled() {
-                    let mut tx = db.begin_on(&db.pool, None).await?;
-                    let row = query.fetch_one(&mut *tx).await?;
-                    tx.commit().await?;
-                    row
-                } else {
-                    query.fetch_one(&db.pool).await?
+                let (stepped, claimed) = match read.conn {
+                    Conn::PostgresRead(PgRead::Connection(mut conn)) => query.fetch_one(&mut *conn).await?,
+                    Conn::PostgresRead(PgRead::Transaction(mut tx)) => {
+                        let row = query.fetch_one(&mut *tx).await?;
+                        tx.commit().await?;
+                        row
+                    }
+                    // A handle of another kind is not what this takes; it goes back first.
+                    other => {
+                        drop(other);
+                        let mut tx = db.begin_on(&db.pool, None).await?;
+                        let row = query.fetch_one(&mut *tx).await?;
+                        tx.commit().await?;
+                        row
+                    }
                 };
                 Ok(match (stepped, claimed) {
                     (true, true) => CodeOutcome::SignedIn,
@@ -313,6 +326,7 @@ impl Db {
                 })
             }
             Db::Sqlite(_) => {
+                drop(read);
                 let mut tx = self.write().await?;
                 if !tx.use_totp_step(answer.user, answer.time_step).await? {
                     return Ok(CodeOutcome::StepUsed);

@@ -295,7 +295,7 @@ async fn a_right_code_is_recorded_all_at_once_or_not_at_all() {
     };
     let before = logins().await;
 
-    assert_eq!(db.answer_with_code(answer).await.unwrap(), CodeOutcome::SignedIn);
+    assert_eq!(db.answer_with_code(db.read().await.unwrap(), answer).await.unwrap(), CodeOutcome::SignedIn);
     assert_eq!(logins().await, before + 1);
     let mut read = db.read().await.unwrap();
     assert!(read.refresh_token(first.jti).await.unwrap().is_some(), "the refresh token is recorded");
@@ -304,7 +304,7 @@ async fn a_right_code_is_recorded_all_at_once_or_not_at_all() {
     drop(read);
 
     // The same pending step again, with a later time step: claimed already.
-    assert_eq!(db.answer_with_code(CodeAnswer { time_step: step + 1, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::Spent);
+    assert_eq!(db.answer_with_code(db.read().await.unwrap(), CodeAnswer { time_step: step + 1, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::Spent);
     assert_eq!(logins().await, before + 1, "no audit row");
     let mut read = db.read().await.unwrap();
     assert!(read.refresh_token(second.jti).await.unwrap().is_none(), "no refresh token");
@@ -314,7 +314,7 @@ async fn a_right_code_is_recorded_all_at_once_or_not_at_all() {
     // A new pending step with a time step already used: nothing is written, not even its row.
     let other = crate::auth::token_hash(&pending(&services, "admin@acme.example.com").await.mfa_token);
     for used in [step, step + 1] {
-        assert_eq!(db.answer_with_code(CodeAnswer { hash: &other, time_step: used, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::StepUsed);
+        assert_eq!(db.answer_with_code(db.read().await.unwrap(), CodeAnswer { hash: &other, time_step: used, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::StepUsed);
     }
     let mut read = db.read().await.unwrap();
     assert!(read.mfa_challenge(&other).await.unwrap().is_none(), "the step is not claimed");
@@ -323,7 +323,7 @@ async fn a_right_code_is_recorded_all_at_once_or_not_at_all() {
     assert_eq!(logins().await, before + 1);
 
     // It can still be answered with a code of a later step.
-    assert_eq!(db.answer_with_code(CodeAnswer { hash: &other, time_step: step + 2, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::SignedIn);
+    assert_eq!(db.answer_with_code(db.read().await.unwrap(), CodeAnswer { hash: &other, time_step: step + 2, refresh: Some(&second), ..answer }).await.unwrap(), CodeOutcome::SignedIn);
     assert_eq!(logins().await, before + 2);
 }
 
