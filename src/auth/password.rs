@@ -23,7 +23,7 @@ pub struct PasswordHasher {
 
 struct Inner {
     /// The hashing threads' queue; they stop when the last handle drops it.
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     /// A real hash of a random password, verified against when the account does not exist so
     /// the response takes as long as for a real account.
     dummy_hash: String,
@@ -38,7 +38,7 @@ struct Core {
 /// One hash for a hashing thread, and where its answer goes.
 enum Job {
     Hash { password: String, reply: oneshot::Sender<anyhow::Result<String>> },
-    /// Verifies against `stored`, or against the dummy hash when it is `None`.
+    /// Verifies against `stored` (the dummy hash for an account that does not exist).
     Verify { password: String, stored: String, reply: oneshot::Sender<bool> },
 }
 
@@ -63,7 +63,7 @@ impl PasswordHasher {
                 .spawn(move || core.serve(&queue))
                 .expect("a hashing thread starts");
         }
-        Self { inner: Arc::new(Inner { jobs: Mutex::new(jobs), dummy_hash }) }
+        Self { inner: Arc::new(Inner { jobs, dummy_hash }) }
     }
 
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
@@ -86,8 +86,7 @@ impl PasswordHasher {
     }
 
     fn submit(&self, job: Job) -> anyhow::Result<()> {
-        let jobs = self.inner.jobs.lock().map_err(|_| anyhow::anyhow!("the hashing queue is poisoned"))?;
-        jobs.send(job).map_err(|_| anyhow::anyhow!("the hashing threads are gone"))
+        self.inner.jobs.send(job).map_err(|_| anyhow::anyhow!("the hashing threads are gone"))
     }
 }
 
