@@ -264,7 +264,7 @@ impl Db {
     #[tracing::instrument(skip_all)]
     pub async fn answer_with_code(&self, read: Reader, answer: CodeAnswer<'_>) -> Result<CodeOutcome, sqlx::Error> {
         match self {
-            Db::Postgres(db) => {
+            Db::Postgres(_) => {
                 // Each part reads the rows the one before it returned, so it runs only if that
                 // one wrote: no time step, no claim; no claim, no audit row or refresh token.
                 let sql = format!(
@@ -305,18 +305,13 @@ impl Db {
                     .bind(refresh.map(|r| r.created_at));
                 let (stepped, claimed) = match read.conn {
                     Conn::PostgresRead(PgRead::Connection(mut conn)) => query.fetch_one(&mut *conn).await?,
-                    Conn::PostgresRead(PgRead::Transaction(mut tx)) => {
+                    Conn::PostgresRead(PgRead::Transaction(mut tx)) | Conn::PostgresWrite(mut tx) => {
                         let row = query.fetch_one(&mut *tx).await?;
                         tx.commit().await?;
                         row
                     }
-                    // A handle of another kind is not what this takes; it goes back first.
-                    other => {
-                        drop(other);
-                        let mut tx = db.begin_on(&db.pool, None).await?;
-                        let row = query.fetch_one(&mut *tx).await?;
-                        tx.commit().await?;
-                        row
+                    Conn::SqliteRead(_) | Conn::SqliteWrite(_) => {
+                        return Err(sqlx::Error::Configuration("a SQLite handle cannot record a PostgreSQL answer".into()))
                     }
                 };
                 Ok(match (stepped, claimed) {
