@@ -188,11 +188,11 @@ impl HashMemory {
         let at = map.as_ptr() as usize;
         let start = at.next_multiple_of(HUGE_PAGE) - at;
         let bytes = &mut map[start..start + blocks * std::mem::size_of::<Block>()];
-        // SAFETY: the bytes are this mapping's own, readable and writable, and stay borrowed
-        // mutably from it (through `self`) for as long as the blocks are; any bytes are a valid
-        // `Block` (plain u64 words, no padding: the assertion above); they start on a 2 MiB
-        // boundary, so they are aligned for `Block`.
-        Ok(unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<Block>(), blocks) })
+        // SAFETY: the blocks are exactly these bytes, which are this mapping's own, readable and
+        // writable, and stay borrowed mutably from it (through `self`) for as long as the blocks
+        // are; any bytes are a valid `Block` (plain u64 words, no padding: the assertion above);
+        // they start on a 2 MiB boundary, so they are aligned for `Block`.
+        Ok(unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<Block>(), bytes.len() / std::mem::size_of::<Block>()) })
     }
 }
 
