@@ -51,8 +51,8 @@ impl PasswordHasher {
     pub fn new() -> Self {
         let params = Params::new(M_COST, T_COST, P_COST, None).expect("static argon2 parameters are valid");
         let core = Arc::new(Core { argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()), params });
-        // An idle server need not hold 19 MiB: this buffer goes, and each thread allocates
-        // its own on its first hash.
+        // An idle server need not hold 19 MiB: this memory goes, and each thread maps its
+        // own on its first hash.
         let dummy_hash = core.hash(super::random_token().as_bytes(), &mut HashMemory::default()).expect("hashing a random password cannot fail");
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
@@ -155,8 +155,9 @@ impl Core {
 /// `madvise` or `always`). argon2 reads its 19 MiB in a data-dependent order, and with 4 KiB
 /// pages nearly every block it reads is a TLB miss, more so when both cores hash and when the
 /// database and the async workers run between its reads. Measured on this project's 2-core
-/// machines, both cores hashing: 110 hashes/s with 4 KiB pages, 125–130 with huge pages. Where
-/// the kernel refuses (THP `never`), the memory is plain pages, as before.
+/// machines, both cores hashing (`tenantry-server bench-argon2`, back to back): 117–128
+/// hashes/s with 4 KiB pages, 132–134 with huge pages. Where the kernel refuses (THP `never`),
+/// the memory is plain pages, as before.
 #[derive(Default)]
 struct HashMemory {
     map: Option<memmap2::MmapMut>,
@@ -166,8 +167,9 @@ struct HashMemory {
 /// huge page longer than its blocks, which start at the first 2 MiB boundary inside it.
 const HUGE_PAGE: usize = 2 << 20;
 
-// The blocks are cast from the mapping's bytes: a `Block` must be plain 64-bit words, with no
-// padding, which its size (128 words) and alignment (64 bytes) say.
+// The blocks are cast from the mapping's bytes. A `Block` is 128 u64 words: a size of exactly
+// that means no padding, so any bytes are a valid block; and its alignment must divide the
+// 2 MiB boundary the blocks start on.
 const _: () = assert!(std::mem::size_of::<Block>() == 1024 && std::mem::align_of::<Block>() <= 4096);
 
 impl HashMemory {
